@@ -1,0 +1,33 @@
+# The README's two commands: `make run` and `make test`. Both bootstrap .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+## Set everything up and run the main job on embedded defaults (demo city × policy pack).
+run: $(STAMP)
+	$(BIN)/zhida run
+
+## Static checks, then the whole test suite (unit, integration incl. PostgreSQL, e2e, policy cases).
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/zhida policy lint policies/
+
+bench: $(STAMP)
+	$(BIN)/python bench/rules.py --enterprises 230000 --clauses 4314
+
+clean:
+	rm -rf $(VENV) .zhida .pytest_cache .mypy_cache .ruff_cache

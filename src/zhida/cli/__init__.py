@@ -1,0 +1,21 @@
+"""The `zhida` command line: thin shells over service functions."""
+
+from __future__ import annotations
+
+import typer
+
+from zhida.cli import data, policy, run
+
+app = typer.Typer(
+    name="zhida",
+    help="政策直达 Zhida — 政策找企业、免申即享、即申即办。",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(policy.app, name="policy", help="政策规则：校验、测试、单企业测算。")
+app.add_typer(data.app, name="data", help="企业画像数据：生成、导入、质量。")
+app.command("run", help="一键运行：演示城市 × 政策包，打印匹配摘要并写出结果。")(run.run)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Enterprise profiles (企业画像): field registry, ingestion, profile store, synthetic city."""

@@ -1,0 +1,58 @@
+"""Column names of the population frame, and what a compiled policy set needs from it.
+
+See docs/decisions/0001-population-frame.md for the contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ID_COLUMN = "uscc"
+
+
+def field_column(field_id: str, period: str | None = None) -> str:
+    """`revenue` for a timeless field, `revenue@2023` or `insured@2024-03` for a period."""
+    return field_id if period is None else f"{field_id}@{period}"
+
+
+def list_column(name: str) -> str:
+    return f"list@{name}"
+
+
+def list_since_column(name: str) -> str:
+    return f"list_since@{name}"
+
+
+def tag_column(name: str) -> str:
+    return f"tag@{name}"
+
+
+def zone_column(name: str) -> str:
+    return f"zone@{name}"
+
+
+@dataclass
+class Requirements:
+    """Everything a set of compiled expressions reads, resolved for one `as_of` date."""
+
+    fields: set[tuple[str, str | None]] = field(default_factory=set)
+    lists: set[str] = field(default_factory=set)
+    list_since: set[str] = field(default_factory=set)
+    tags: set[str] = field(default_factory=set)
+    zones: set[str] = field(default_factory=set)
+
+    def update(self, other: Requirements) -> None:
+        self.fields |= other.fields
+        self.lists |= other.lists
+        self.list_since |= other.list_since
+        self.tags |= other.tags
+        self.zones |= other.zones
+
+    def columns(self) -> list[str]:
+        """Every frame column these requirements name, in a stable order."""
+        cols = [field_column(f, p) for f, p in sorted(self.fields, key=lambda x: (x[0], x[1] or ""))]
+        cols += [list_column(n) for n in sorted(self.lists)]
+        cols += [list_since_column(n) for n in sorted(self.list_since)]
+        cols += [tag_column(n) for n in sorted(self.tags)]
+        cols += [zone_column(n) for n in sorted(self.zones)]
+        return cols
