@@ -1,0 +1,137 @@
+"""The policy YAML format, as a schema (pydantic). docs/policy-format.md describes it for officers."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Mode = Literal["exempt", "instant", "reviewed", "report_only"]
+Status = Literal["eligible", "unknown", "ineligible"]
+MODE_LABELS = {"exempt": "免申即享", "instant": "即申即办", "reviewed": "申报审批", "report_only": "政策体检"}
+
+_ID = r"^[a-z0-9][a-z0-9_\-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class RoundingSpec(_Strict):
+    unit: Literal["fen", "yuan", "hundred_yuan", "thousand_yuan", "wan"] = "fen"
+    mode: Literal["half_up", "half_even", "down", "up", "floor", "ceil"] = "half_up"
+
+
+class ExclusiveSpec(_Strict):
+    """同一事项不重复享受: at most one clause of a group pays an enterprise."""
+
+    group: str = Field(min_length=1)
+    rule: Literal["highest", "priority"] = "highest"
+    priority: int = 0
+
+
+class ExpectSpec(_Strict):
+    status: Status
+    amount: str | int | float | None = None
+    reasons: list[str] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
+class CaseSpec(_Strict):
+    """A test case: an enterprise's facts and what the clause must decide for it."""
+
+    name: str = Field(min_length=1)
+    as_of: date | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
+    lists: dict[str, list[dict[str, Any]]] | None = None
+    tags: list[str] | None = None
+    zones: list[str] | None = None
+    expect: ExpectSpec
+
+
+class PolicyCaseSpec(_Strict):
+    """A policy-level case: expectations for several clauses (exclusivity, caps)."""
+
+    name: str = Field(min_length=1)
+    as_of: date | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
+    lists: dict[str, list[dict[str, Any]]] | None = None
+    tags: list[str] | None = None
+    zones: list[str] | None = None
+    expect: dict[str, ExpectSpec]
+
+
+class ClauseSpec(_Strict):
+    id: str = Field(pattern=_ID)
+    title: str = Field(min_length=1)
+    mode: Mode
+    when: str = Field(min_length=1)
+    amount: str | int = "0"
+    cap: str | int | None = None
+    rounding: RoundingSpec = RoundingSpec()
+    exclusive: ExclusiveSpec | None = None
+    stackable: bool = False
+    materials: list[str] = Field(default_factory=list)
+    how_to_apply: str = ""
+    deadline: date | None = None
+    department: str | None = None
+    source: str = ""
+    tests: list[CaseSpec] = Field(default_factory=list)
+
+    @field_validator("amount", "cap", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+
+class ParameterSpec(_Strict):
+    label: str = Field(min_length=1)
+    unit: Literal["money", "percent", "number", "count"] = "number"
+    source: str = Field(min_length=1)
+    values: dict[date, Any] = Field(min_length=1)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _years_as_dates(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {date(int(k), 1, 1) if isinstance(k, int) or (isinstance(k, str) and k.isdigit())
+                    else k: val for k, val in v.items()}
+        return v
+
+
+class EnterpriseCapSpec(_Strict):
+    """A yearly cap on what one enterprise gets from this policy (e.g. 温州 总量控制)."""
+
+    amount: str
+    when: str = "true"
+    source: str = ""
+
+
+class PolicySpec(_Strict):
+    id: str = Field(pattern=_ID)
+    title: str = Field(min_length=1)
+    issuer: str = Field(min_length=1)
+    document_number: str = Field(min_length=1)
+    region: str = Field(pattern=r"^\d{6}$")
+    source_url: str = Field(pattern=r"^https?://")
+    valid_from: date
+    valid_to: date | None = None
+    department: str = Field(min_length=1)
+    budget: str | int | None = None
+    summary: str = ""
+    notes: str = ""
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    enterprise_cap: EnterpriseCapSpec | None = None
+    clauses: list[ClauseSpec] = Field(min_length=1)
+    tests: list[PolicyCaseSpec] = Field(default_factory=list)
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _budget_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v

@@ -1,0 +1,240 @@
+"""Explanations: one enterprise × every clause, atom by atom, with what is missing and what
+would make it eligible ("参保人数 8，需 ≥ 10").
+
+Verdicts come from the reference interpreter (interpret.py); exclusivity and caps are
+applied by the same Polars post-processing as the batch path, on a one-row result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import polars as pl
+
+from zhida.rules import ast, frame
+from zhida.rules.document import MODE_LABELS
+from zhida.rules.engine import ROUNDING_DIGITS, STATUS, CompiledClause, CompiledPolicies, atoms
+from zhida.rules.facts import display
+from zhida.rules.interpret import Interpreter, Value
+from zhida.rules.numbers import round_fraction, yuan_text
+from zhida.rules.periods import resolve
+from zhida.rules.types import Env, Typer
+
+_OP_TEXT = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
+
+
+@dataclass
+class FactSeen:
+    column: str
+    label: str
+    value: str
+    missing: bool
+
+
+@dataclass
+class AtomVerdict:
+    text: str
+    verdict: bool | None
+    facts: list[FactSeen]
+    hint: str = ""
+
+    @property
+    def verdict_text(self) -> str:
+        return {True: "满足", False: "不满足", None: "未知"}[self.verdict]
+
+
+@dataclass
+class ClauseExplanation:
+    key: str
+    policy_id: str
+    policy_title: str
+    clause_id: str
+    title: str
+    mode: str
+    status: str  # eligible | unknown | ineligible | excluded
+    amount_fen: int | None
+    atoms: list[AtomVerdict] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    how_to_apply: str = ""
+    materials: list[str] = field(default_factory=list)
+
+    @property
+    def mode_label(self) -> str:
+        return MODE_LABELS[self.mode]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "clause": self.key, "policy": self.policy_id, "policy_title": self.policy_title,
+            "title": self.title, "mode": self.mode, "mode_label": self.mode_label, "status": self.status,
+            "amount_fen": self.amount_fen, "missing": self.missing, "reasons": self.reasons,
+            "atoms": [{"text": a.text, "verdict": a.verdict_text, "hint": a.hint,
+                       "facts": [{"field": f.label, "column": f.column, "value": f.value} for f in a.facts]}
+                      for a in self.atoms],
+        }
+
+
+def _fmt(value: Value, base: str) -> str:
+    if value is None:
+        return "缺失"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Fraction):
+        if base == "money":
+            fen = round_fraction(value, 2, "half_up") * 100
+            return yuan_text(int(fen))
+        text = f"{float(value):,.4f}".rstrip("0").rstrip(".")
+        return text
+    return str(value)
+
+
+class _Explainer:
+    def __init__(self, compiled: CompiledPolicies, c: CompiledClause, row: dict[str, Any]) -> None:
+        self.compiled = compiled
+        self.c = c
+        self.row = row
+        self.interp = Interpreter(compiled.schema, c.policy.params, compiled.as_of, row)
+        self.typer = Typer(Env(compiled.schema, {k: p.type_base for k, p in c.policy.params.items()}))
+
+    def facts(self, node: ast.Node) -> list[FactSeen]:
+        seen: list[FactSeen] = []
+        schema = self.compiled.schema
+        for n in ast.walk(node):
+            if isinstance(n, ast.FieldRef):
+                f = schema.resolve(n.name)
+                assert f is not None
+                periods = resolve(n.period, self.compiled.as_of) if n.period is not None else [None]
+                for p in periods:
+                    col = frame.field_column(f.id, p)
+                    raw = self.row.get(col)
+                    label = f.label if p is None else f"{f.label}[{p}]"
+                    seen.append(FactSeen(col, label, display(f, raw), raw is None))
+            elif isinstance(n, ast.Call) and n.name in ("listed", "listed_since", "tagged", "within") and n.args:
+                arg = n.args[0]
+                assert isinstance(arg, ast.Str)
+                col = {"listed": frame.list_column, "listed_since": frame.list_since_column,
+                       "tagged": frame.tag_column, "within": frame.zone_column}[n.name](arg.value)
+                raw = self.row.get(col)
+                kind = {"listed": "名单", "listed_since": "首次列入", "tagged": "标签", "within": "区域"}[n.name]
+                value = "缺失" if raw is None else ("是" if raw is True else "否" if raw is False else str(raw))
+                seen.append(FactSeen(col, f"{kind}“{arg.value}”", value, raw is None))
+        unique: dict[str, FactSeen] = {}
+        for s in seen:
+            unique.setdefault(s.column, s)
+        return list(unique.values())
+
+    def hint(self, node: ast.Node, verdict: bool | None) -> str:
+        if verdict is True:
+            return ""
+        if verdict is None:
+            missing = [f.label for f in self.facts(node) if f.missing]
+            return f"缺少：{'、'.join(missing)}" if missing else "无法判断"
+        target = node.operand if isinstance(node, ast.Not) else node
+        negated = isinstance(node, ast.Not)
+        if isinstance(target, ast.Compare) and not negated:
+            left, right = self.interp.eval(target.left), self.interp.eval(target.right)
+            base = self.typer.infer(target.left).base
+            rbase = self.typer.infer(target.right).base
+            return f"{self._name(target.left)} {_fmt(left, base)}，需 {_OP_TEXT[target.op]} {_fmt(right, rbase)}"
+        if isinstance(target, ast.In):
+            value = self.interp.eval(target.left)
+            items = "、".join(i.text.strip("\"'") for i in target.items.items)
+            need = "不属于" if target.negated != negated else "属于"
+            return f"{self._name(target.left)} 为 {_fmt(value, 'string')}，需{need}［{items}］"
+        if isinstance(target, ast.Call) and target.name in ("listed", "tagged", "within"):
+            arg = target.args[0]
+            assert isinstance(arg, ast.Str)
+            what = {"listed": "名单", "tagged": "标签", "within": "区域"}[target.name]
+            return f"{'已' if negated else '未'}{'位于' if target.name == 'within' else '列入'}{what}“{arg.value}”"
+        if isinstance(target, ast.FieldRef):
+            return f"{self._name(target)}：{'是' if negated else '否'}，需为{'否' if negated else '是'}"
+        return f"不满足：{node.text}"
+
+    def _name(self, node: ast.Node) -> str:
+        if isinstance(node, ast.FieldRef):
+            f = self.compiled.schema.resolve(node.name)
+            if f is not None:
+                suffix = node.text[len(node.name):] if node.text.startswith(node.name) else ""
+                return f"{f.label}{suffix}"
+        return node.text
+
+    def amount(self) -> int | None:
+        spec = self.c.clause.spec
+        v = self.interp.eval(self.c.clause.amount)
+        if self.c.clause.cap is not None:
+            cap = self.interp.eval(self.c.clause.cap)
+            v = None if v is None or cap is None else min(Fraction(v), Fraction(cap))  # type: ignore[arg-type]
+        if v is None:
+            return None
+        digits = ROUNDING_DIGITS[spec.rounding.unit]
+        rounded = round_fraction(Fraction(v), digits, spec.rounding.mode)  # type: ignore[arg-type]
+        return int(rounded * 100)
+
+    def explain(self) -> tuple[ClauseExplanation, Value]:
+        clause, policy = self.c.clause, self.c.policy
+        verdict = self.interp.eval(clause.when)
+        parts = []
+        for a in atoms(clause.when):
+            v = self.interp.eval(a)
+            assert v is None or isinstance(v, bool)
+            parts.append(AtomVerdict(a.text.strip(), v, self.facts(a), self.hint(a, v)))
+        amount = self.amount()
+        status = "ineligible" if verdict is False else (
+            "eligible" if verdict is True and amount is not None else "unknown")
+        missing = [f.label for a in parts if a.verdict is None for f in a.facts if f.missing]
+        if verdict is not False and amount is None:
+            missing += [f.label for f in self.facts(clause.amount) if f.missing]
+            if clause.cap is not None:
+                missing += [f.label for f in self.facts(clause.cap) if f.missing]
+        reasons = [a.hint for a in parts if a.verdict is False] if verdict is False else []
+        exp = ClauseExplanation(
+            clause.key, policy.id, policy.spec.title, clause.spec.id, clause.spec.title, clause.spec.mode,
+            status, amount if status != "ineligible" else None, parts, list(dict.fromkeys(missing)), reasons,
+            clause.spec.how_to_apply, list(clause.spec.materials))
+        return exp, verdict
+
+
+def explain_frame(compiled: CompiledPolicies, df: pl.DataFrame, index: int = 0) -> list[ClauseExplanation]:
+    """Explain every clause for row `index` of a population frame."""
+    compiled.check_frame(df)
+    one = df.slice(index, 1)
+    row = one.row(0, named=True)
+    out: list[ClauseExplanation] = []
+    results = []
+    for c in compiled.clauses:
+        exp, _verdict = _Explainer(compiled, c, row).explain()
+        out.append(exp)
+        if exp.status in ("eligible", "unknown"):
+            results.append({"row": 0, "clause": c.key, "status": exp.status, "amount_fen": exp.amount_fen})
+    if results:
+        keys = pl.Enum(compiled.keys)
+        res = pl.DataFrame(results, schema={"row": pl.UInt32, "clause": keys, "status": STATUS,
+                                            "amount_fen": pl.Int64})
+        final = {r["clause"]: r for r in compiled.post_process(one, res).iter_rows(named=True)}
+        by_key = {e.key: e for e in out}
+        for key, r in final.items():
+            e = by_key[key]
+            if r["status"] == "excluded":
+                winner = _winner(final, compiled, key)
+                e.reasons.append(f"同一事项不重复享受：已按规则取“{winner}”")
+            elif r["status"] == "unknown" and e.status == "eligible":
+                e.missing.append("企业年度奖补总额上限（总量控制）所需数据")
+            e.status, e.amount_fen = r["status"], r["amount_fen"]
+    for p in compiled.skipped:
+        for clause in p.clauses:
+            out.append(ClauseExplanation(
+                clause.key, p.id, p.spec.title, clause.spec.id, clause.spec.title, clause.spec.mode,
+                "ineligible", None, reasons=[f"政策不在有效期内（{p.spec.valid_from} 至 {p.spec.valid_to or '长期'}）"]))
+    return out
+
+
+def _winner(final: dict[str, dict[str, Any]], compiled: CompiledPolicies, loser: str) -> str:
+    group = next(c.clause.spec.exclusive for c in compiled.clauses if c.key == loser)
+    assert group is not None
+    for c in compiled.clauses:
+        if (c.clause.spec.exclusive is not None and c.clause.spec.exclusive.group == group.group
+                and final.get(c.key, {}).get("status") == "eligible"):
+            return c.clause.spec.title
+    return group.group

@@ -1,0 +1,231 @@
+"""Text → AST, with a real grammar (Lark, LALR). Never `eval`."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from fractions import Fraction
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+
+from zhida.rules import ast
+from zhida.rules.errors import ExpressionError
+
+UNITS: dict[str, Fraction] = {
+    "万亿": Fraction(10**12),
+    "亿": Fraction(10**8),
+    "万": Fraction(10**4),
+    "千": Fraction(1000),
+    "百": Fraction(100),
+    "%": Fraction(1, 100),
+    "‰": Fraction(1, 1000),
+    "": Fraction(1),
+}
+_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)(万亿|亿|万|千|百|%|‰)?(元)?$")
+_OPS = {"≥": ">=", "≤": "<=", "≠": "!=", "×": "*", "÷": "/"}
+_REL_NAMED = {
+    "last_year": ("year", -1), "上年度": ("year", -1),
+    "this_year": ("year", 0), "本年度": ("year", 0),
+    "next_year": ("year", 1),
+    "last_month": ("month", -1), "上月": ("month", -1),
+    "this_month": ("month", 0), "本月": ("month", 0),
+}
+
+
+def parse_number(text: str) -> Fraction:
+    """`2000万` → 20000000, `1.5亿` → 150000000, `60%` → 3/5. Exact."""
+    m = _NUMBER.match(text.strip())
+    if not m:
+        raise ExpressionError(f"无法识别的数字：{text}", fix="写成 2000万、1.5亿、60% 或 12.5 这样的形式")
+    return Fraction(m.group(1)) * UNITS[m.group(2) or ""]
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = resources.files("zhida.rules").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def _span(meta: Any) -> ast.Span:
+    return ast.Span(getattr(meta, "line", 1), getattr(meta, "column", 1))
+
+
+@v_args(meta=True)
+class _ToAst(Transformer[Token, ast.Node]):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def _kw(self, meta: Any) -> dict[str, Any]:
+        src = ""
+        if not getattr(meta, "empty", True):
+            src = self._text[meta.start_pos : meta.end_pos]
+        return {"span": _span(meta), "text": src}
+
+    # literals
+    def number(self, meta: Any, c: list[Token]) -> ast.Num:
+        return ast.Num(parse_number(str(c[0])), **self._kw(meta))
+
+    def string(self, meta: Any, c: list[Token]) -> ast.Str:
+        return ast.Str(str(c[0])[1:-1], **self._kw(meta))
+
+    def date(self, meta: Any, c: list[Token]) -> ast.DateLit:
+        try:
+            value = date.fromisoformat(str(c[0]))
+        except ValueError as e:
+            raise ExpressionError(f"日期不存在：{c[0]}", line=meta.line, column=meta.column) from e
+        return ast.DateLit(value, **self._kw(meta))
+
+    def true(self, meta: Any, c: list[Token]) -> ast.Bool:
+        return ast.Bool(True, **self._kw(meta))
+
+    def false(self, meta: Any, c: list[Token]) -> ast.Bool:
+        return ast.Bool(False, **self._kw(meta))
+
+    def as_of(self, meta: Any, c: list[Token]) -> ast.AsOf:
+        return ast.AsOf(**self._kw(meta))
+
+    def list(self, meta: Any, c: list[ast.Node]) -> ast.ListLit:
+        return ast.ListLit(tuple(x for x in c if x is not None), **self._kw(meta))
+
+    # references and calls
+    def name(self, meta: Any, c: list[Token]) -> str:
+        raw = str(c[0])
+        return raw[1:-1] if raw.startswith("`") else raw
+
+    def field_ref(self, meta: Any, c: list[Any]) -> ast.FieldRef:
+        period = c[1] if len(c) > 1 else None
+        return ast.FieldRef(c[0], period, **self._kw(meta))
+
+    def call(self, meta: Any, c: list[Any]) -> ast.Call:
+        return ast.Call(str(c[0]), tuple(x for x in c[1:] if x is not None), **self._kw(meta))
+
+    # operators
+    def neg(self, meta: Any, c: list[ast.Node]) -> ast.Node:
+        if isinstance(c[0], ast.Num):
+            return ast.Num(-c[0].value, **self._kw(meta))
+        return ast.Neg(c[0], **self._kw(meta))
+
+    def not_(self, meta: Any, c: list[Any]) -> ast.Not:
+        return ast.Not(c[-1], **self._kw(meta))
+
+    def arith(self, meta: Any, c: list[Any]) -> ast.Arith:
+        op = str(c[1])
+        return ast.Arith(_OPS.get(op, op), c[0], c[2], **self._kw(meta))
+
+    def compare(self, meta: Any, c: list[Any]) -> ast.Compare:
+        op = str(c[1])
+        return ast.Compare(_OPS.get(op, op), c[0], c[2], **self._kw(meta))
+
+    def in_(self, meta: Any, c: list[Any]) -> ast.In:
+        return ast.In(c[0], c[-1], False, **self._kw(meta))
+
+    def not_in(self, meta: Any, c: list[Any]) -> ast.In:
+        return ast.In(c[0], c[-1], True, **self._kw(meta))
+
+    def _boolop(self, op: str, meta: Any, c: list[Any]) -> ast.BoolOp:
+        items: list[ast.Node] = []
+        for x in c:
+            if isinstance(x, ast.BoolOp) and x.op == op and not x.text.startswith("("):
+                items.extend(x.items)
+            elif isinstance(x, ast.Node):
+                items.append(x)
+        return ast.BoolOp(op, tuple(items), **self._kw(meta))
+
+    def or_expr(self, meta: Any, c: list[Any]) -> ast.BoolOp:
+        return self._boolop("or", meta, c)
+
+    def and_expr(self, meta: Any, c: list[Any]) -> ast.BoolOp:
+        return self._boolop("and", meta, c)
+
+    def if_expr(self, meta: Any, c: list[Any]) -> ast.If:
+        return ast.If(c[0], c[1], c[2], **self._kw(meta))
+
+    # periods
+    def abs_year(self, meta: Any, c: list[Token]) -> ast.Period:
+        return ast.Period("year", False, year=int(c[0]))
+
+    def abs_month(self, meta: Any, c: list[Token]) -> ast.Period:
+        y, m = str(c[0]).split("-")
+        if not 1 <= int(m) <= 12:
+            raise ExpressionError(f"月份不存在：{c[0]}", line=meta.line, column=meta.column)
+        return ast.Period("month", False, year=int(y), month=int(m))
+
+    def rel_named(self, meta: Any, c: list[Token]) -> ast.Period:
+        kind, offset = _REL_NAMED[str(c[0])]
+        return ast.Period(kind, True, offset=offset)
+
+    def rel_year(self, meta: Any, c: list[Token]) -> ast.Period:
+        return ast.Period("year", True, offset=int(c[-1]))
+
+    def rel_month(self, meta: Any, c: list[Token]) -> ast.Period:
+        return ast.Period("month", True, offset=int(c[-1]))
+
+    def rel_bound(self, meta: Any, c: list[Token]) -> ast.Period:
+        return ast.Period("?", True, offset=int(c[0]))
+
+    def month_bound(self, meta: Any, c: list[Token]) -> ast.Period:
+        return self.abs_month(meta, c)
+
+    def year_bound(self, meta: Any, c: list[Token]) -> ast.Period:
+        return self.abs_year(meta, c)
+
+    def span(self, meta: Any, c: list[ast.Period]) -> tuple[ast.Period, ast.Period]:
+        return (c[0], c[1])
+
+    def _range(self, kind: str, meta: Any, c: list[Any]) -> ast.PeriodRange:
+        start, end = c[-1]
+        fixed = []
+        for b in (start, end):
+            if b.kind == "?":
+                b = ast.Period(kind, True, offset=b.offset)
+            elif b.kind != kind:
+                raise ExpressionError(
+                    f"区间 {kind}(...) 的端点写法不对", line=meta.line, column=meta.column,
+                    fix="months(...) 用 -12..-1 或 2023-01..2023-12；years(...) 用 -3..-1 或 2021..2023",
+                )
+            fixed.append(b)
+        return ast.PeriodRange(kind, fixed[0], fixed[1])
+
+    def months_range(self, meta: Any, c: list[Any]) -> ast.PeriodRange:
+        return self._range("month", meta, c)
+
+    def years_range(self, meta: Any, c: list[Any]) -> ast.PeriodRange:
+        return self._range("year", meta, c)
+
+
+def parse(text: str) -> ast.Node:
+    """Parse one expression; raises ExpressionError with line/column and a hint."""
+    if not text or not text.strip():
+        raise ExpressionError("表达式为空", fix="写出条件或金额公式，例如 revenue[last_year] >= 2000万")
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedEOF as e:
+        raise ExpressionError("表达式不完整", line=text.count("\n") + 1, column=1,
+                              fix="检查括号是否成对、运算符两侧是否都有值") from e
+    except UnexpectedCharacters as e:
+        raise ExpressionError(
+            f"无法识别的字符 “{text[e.pos_in_stream] if e.pos_in_stream is not None else ''}”",
+            line=e.line, column=e.column, fix="检查拼写；字段名含特殊字符时用反引号括起，如 `字段（A）`",
+        ) from e
+    except UnexpectedInput as e:
+        tok = getattr(e, "token", "")
+        if getattr(tok, "type", "") == "$END":
+            raise ExpressionError("表达式不完整", line=text.count("\n") + 1, column=1,
+                                  fix="检查括号是否成对、运算符两侧是否都有值") from e
+        raise ExpressionError(
+            f"此处不应出现 “{tok}”", line=getattr(e, "line", 1), column=getattr(e, "column", 1),
+            fix="检查运算符与括号；比较写作 a >= b，列表写作 [\"a\", \"b\"]",
+        ) from e
+    try:
+        result = _ToAst(text).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, ExpressionError):
+            raise e.orig_exc from e
+        raise
+    assert isinstance(result, ast.Node)
+    return result
