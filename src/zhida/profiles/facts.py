@@ -1,0 +1,100 @@
+"""Resolve facts as known on a date: precedence between sources, history by period.
+
+For one field, every committed batch known on or before `as_of` that carries it is a
+candidate. The winner per (enterprise, period) is the first by: the field's declared source
+precedence, then the latest `known_on`, then the latest commit, then (for a timeless field
+read from a periodic feed) the latest period, then the later row. Losing values stay in the
+store and are shown by `zhida data show` (see `profile.trace`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from zhida.profiles.registry import FieldDef, Registry
+from zhida.profiles.store import Batch, ProfileStore
+
+
+class FactView:
+    """The store as known on `as_of`."""
+
+    def __init__(self, store: ProfileStore, registry: Registry, as_of: date) -> None:
+        self.store = store
+        self.registry = registry
+        self.as_of = as_of
+        self.batches = store.batches(known_by=as_of)
+
+    def batches_with_field(self, field_id: str) -> list[Batch]:
+        return [b for b in self.batches if field_id in b.fields]
+
+    def population(self) -> pl.DataFrame:
+        """Enterprises of the population source; the union of all sources if it was never loaded."""
+        chosen = [b for b in self.batches if b.source == self.registry.population_source]
+        chosen = chosen or [b for b in self.batches if b.fields]
+        if not chosen:
+            return pl.DataFrame(schema={"uscc": pl.String})
+        frames = [self.store.facts(b, ["uscc"]) for b in chosen]
+        return pl.concat(frames).unique().sort("uscc").collect()
+
+    def candidates(self, f: FieldDef, periods: list[str] | None) -> pl.DataFrame:
+        """uscc, period, value, and the ordering keys of every candidate fact of `f`."""
+        parts = []
+        order = f.sources
+        for b in self.batches_with_field(f.id):
+            lf = self.store.facts(b, ["uscc", "period", "_row", f.id]).filter(pl.col(f.id).is_not_null())
+            if periods is not None:
+                lf = lf.filter(pl.col("period").is_in(periods))
+            rank = order.index(b.source) if b.source in order else len(order)
+            parts.append(lf.rename({f.id: "value"}).with_columns(
+                pl.lit(rank, pl.Int32).alias("_rank"), pl.lit(b.known_date).alias("_known"),
+                pl.lit(b.seq, pl.Int32).alias("_seq"),
+            ))
+        if not parts:
+            return pl.DataFrame()
+        return pl.concat(parts, how="vertical_relaxed").collect()
+
+    def resolve(self, f: FieldDef, periods: list[str] | None) -> pl.DataFrame:
+        """One winning value per (uscc, period); period is null for timeless fields."""
+        cand = self.candidates(f, periods)
+        if cand.is_empty():
+            return cand
+        keys = ["uscc"] if f.period == "none" else ["uscc", "period"]
+        single = cand.get_column("_seq").n_unique() == 1 and f.period != "none"
+        if not single:
+            cand = cand.sort(
+                ["_rank", "_known", "_seq", "period", "_row"],
+                descending=[False, True, True, True, True], nulls_last=True,
+            ).unique(subset=keys, keep="first", maintain_order=False)
+        if f.period == "none":
+            return cand.select("uscc", "value")
+        return cand.select("uscc", "period", "value")
+
+    def field_columns(self, f: FieldDef, periods: list[str | None]) -> pl.DataFrame:
+        """uscc + one column per requested period, named per docs/decisions/0001."""
+        if f.period == "none":
+            res = self.resolve(f, None)
+            if res.is_empty():
+                return pl.DataFrame(schema={"uscc": pl.String})
+            return res.rename({"value": f.id})
+        wanted = [p for p in periods if p is not None]
+        res = self.resolve(f, wanted)
+        if res.is_empty():
+            return pl.DataFrame(schema={"uscc": pl.String})
+        wide = res.pivot(on="period", index="uscc", values="value")
+        return wide.rename({p: f"{f.id}@{p}" for p in wide.columns if p != "uscc"})
+
+    def coverage(self, f: FieldDef) -> tuple[pl.DataFrame, str | None, str | None]:
+        """Enterprises the field's sources report, and the first/last period they report.
+
+        Used for `missing: zero`: inside the covered periods a covered enterprise without a
+        record has 0; outside them, or for an enterprise never reported, the value is unknown.
+        """
+        batches = self.batches_with_field(f.id)
+        if not batches:
+            return pl.DataFrame(schema={"uscc": pl.String}), None, None
+        lf = pl.concat([self.store.facts(b, ["uscc", "period"]) for b in batches])
+        covered = lf.select("uscc").unique().collect()
+        bounds = lf.select(pl.col("period").min().alias("lo"), pl.col("period").max().alias("hi")).collect()
+        return covered, bounds["lo"][0], bounds["hi"][0]

@@ -1,0 +1,170 @@
+"""Build the population frame the rules engine evaluates (docs/decisions/0001).
+
+One row per enterprise of the population, column `uscc`, plus exactly the columns a set of
+compiled policies requires, encoded per the contract, with only facts known on `as_of`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from zhida.profiles.derive import DERIVATIONS, DeriveContext
+from zhida.profiles.facts import FactView
+from zhida.profiles.lists import ListView
+from zhida.profiles.registry import Registry, load_registry
+from zhida.profiles.store import ProfileStore
+from zhida.profiles.zones import zone_membership
+from zhida.rules.frame import (
+    ID_COLUMN,
+    Requirements,
+    field_column,
+    list_column,
+    list_since_column,
+    tag_column,
+    zone_column,
+)
+from zhida.rules.schema import Schema
+
+DTYPES = {"money": pl.Int64, "count": pl.Int64, "number": pl.Int64, "percent": pl.Int64,
+          "bool": pl.Boolean, "date": pl.Date, "code": pl.String, "text": pl.String}
+
+
+class _Builder:
+    def __init__(self, store: ProfileStore, registry: Registry, as_of: date, zones_dir: Path | None) -> None:
+        self.registry = registry
+        self.facts = FactView(store, registry, as_of)
+        self.lists = ListView(self.facts)
+        self.as_of = as_of
+        self.zones_dir = zones_dir
+        self.spine = self.facts.population()
+        self.parts: list[pl.DataFrame] = []        # uscc-keyed frames to join
+        self.derived: list[tuple[str, pl.Expr]] = []  # in dependency order
+        self.have: set[str] = {ID_COLUMN}
+        self.loaded = frozenset(b.source for b in self.facts.batches)
+
+    def need(self, need: tuple[str, ...]) -> None:
+        kind = need[0]
+        if kind == "field":
+            self.field(need[1], need[2] or None)
+        elif kind == "member":
+            self._add(list_column(need[1]), lambda c: self.lists.member(need[1], self.spine, c))
+        elif kind == "since":
+            self._add(list_since_column(need[1]), lambda c: self.lists.since(need[1], c))
+        elif kind == "pick":
+            self._add("__" + "|".join(need), lambda c: self.lists.pick(need[1], need[2], need[3], c))
+        elif kind == "count":
+            self._add("__" + "|".join(need), lambda c: self.lists.count_between(
+                need[1], date.fromisoformat(need[2]), date.fromisoformat(need[3]), c, self.spine))
+
+    def _add(self, column: str, make: Any) -> None:
+        if column not in self.have:
+            self.have.add(column)
+            self.parts.append(make(column))
+
+    def field(self, field_id: str, period: str | None) -> None:
+        self.fields_batch(field_id, [period])
+
+    def fields_batch(self, field_id: str, periods: list[str | None]) -> None:
+        f = self.registry.field(field_id)
+        if f.key:
+            return
+        cols = {p: field_column(f.id, p if f.period != "none" else None) for p in periods}
+        todo = {p: c for p, c in cols.items() if c not in self.have}
+        if not todo:
+            return
+        self.have.update(todo.values())
+        if f.derived:
+            for p, c in todo.items():
+                ctx = DeriveContext(self.as_of, self.loaded)
+                expr = DERIVATIONS[f.derivation or ""](f, p, ctx)
+                for n in _grouped(ctx.needs):
+                    if n[0] == "fields":
+                        self.fields_batch(n[1], list(n[2]))
+                    else:
+                        self.need(n)
+                self.derived.append((c, expr.cast(DTYPES[f.type]).alias(c)))
+        elif f.from_list:
+            fl = f.from_list
+            c = cols[periods[0]]
+            self.parts.append(self.lists.pick(fl["list"], fl["attr"], fl.get("pick", "latest"), c))
+        else:
+            self.parts.append(self._stored(f, todo))
+
+    def _stored(self, f: Any, todo: dict[str | None, str]) -> pl.DataFrame:
+        df = self.facts.field_columns(f, list(todo))
+        missing = [c for c in todo.values() if c not in df.columns]
+        df = df.with_columns([pl.lit(None, DTYPES[f.type]).alias(c) for c in missing])
+        df = df.select(ID_COLUMN, *todo.values())
+        if f.missing == "zero":
+            covered, lo, hi = self.facts.coverage(f)
+            fill = [c for p, c in todo.items() if p is None or (lo is not None and lo <= p <= (hi or p))]
+            if fill:
+                df = covered.join(df, on=ID_COLUMN, how="left").with_columns(
+                    [pl.col(c).fill_null(0) for c in fill])
+        return df
+
+    def build(self, requirements: Requirements) -> pl.DataFrame:
+        by_field: dict[str, list[str | None]] = {}
+        for fid, period in sorted(requirements.fields, key=lambda x: (x[0], x[1] or "")):
+            by_field.setdefault(fid, []).append(period)
+        for fid, periods in by_field.items():
+            self.fields_batch(fid, periods)
+        for n in sorted(requirements.lists):
+            self.need(("member", n))
+        for n in sorted(requirements.list_since):
+            self.need(("since", n))
+        for n in sorted(requirements.tags):
+            self._add(tag_column(n), lambda c, n=n: self.lists.member(n, self.spine, c))
+        frame = self.spine
+        for part in self.parts:
+            frame = frame.join(part, on=ID_COLUMN, how="left", coalesce=True, maintain_order="left")
+        if self.derived:
+            frame = frame.with_columns([e for _, e in self.derived])
+        zone_cols = {}
+        for z in sorted(requirements.zones):
+            zone_cols[zone_column(z)] = zone_membership(frame, z, self.zones_dir, self.spine, self.facts)
+        if zone_cols:
+            frame = frame.with_columns(**zone_cols)
+        return frame.select(ID_COLUMN, *requirements.columns())
+
+
+def _grouped(needs: list[tuple[str, ...]]) -> list[tuple[Any, ...]]:
+    """Field needs grouped per field (one read per field), other needs as they are."""
+    fields: dict[str, list[str | None]] = {}
+    out: list[tuple[Any, ...]] = []
+    for n in needs:
+        if n[0] == "field":
+            fields.setdefault(n[1], []).append(n[2] or None)
+        else:
+            out.append(n)
+    return [("fields", fid, tuple(dict.fromkeys(ps))) for fid, ps in fields.items()] + out
+
+
+def build_population_frame(
+    store: ProfileStore,
+    requirements: Requirements,
+    as_of: date,
+    schema: Schema | None = None,
+    *,
+    registry: Registry | None = None,
+    zones_dir: Path | None = None,
+) -> pl.DataFrame:
+    """One row per enterprise: `uscc` plus exactly `requirements.columns()`, as known on `as_of`.
+
+    `schema` is accepted for symmetry with the rules' own frame builder; the registry (by
+    default the shipped one) defines the fields. Zones are read from `zones_dir` (default
+    `./zones`): one GeoJSON file per zone, named after the zone.
+    """
+    registry = registry or load_registry()
+    if schema is not None:
+        unknown = {f for f, _ in requirements.fields} - set(registry.fields)
+        if unknown:
+            from zhida.profiles.errors import RegistryError
+
+            raise RegistryError(f"政策引用了字段注册表中没有的字段：{'、'.join(sorted(unknown))}")
+    zdir = zones_dir if zones_dir is not None else Path.cwd() / "zones"
+    return _Builder(store, registry, as_of, zdir).build(requirements)
