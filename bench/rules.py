@@ -1,0 +1,297 @@
+"""Rules benchmark: Zhida vs OpenFisca-Core on the workload of /work/shared/bench-spec.md.
+
+    python bench/rules.py --enterprises 230000 --clauses 4314 [--json] [--skip-openfisca]
+                          [--repeat K]
+
+The parent process generates the workload and its exact expected outcome (bench/truth.py),
+then runs each engine K times in a fresh child process (so that each peak RSS belongs to
+one engine alone, inputs included) and compares the pairs each engine returns.
+Times are medians over the K runs; peak RSS is the highest over the K runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import truth as truth_mod  # noqa: E402
+from workload import Workload, generate_workload  # noqa: E402
+
+AS_OF = "2025-06-30"
+ENGINES = ("zhida", "openfisca")
+
+
+class PeakRss:
+    """Resident-set high-water mark: sampled every 5 ms, and the kernel's ru_maxrss."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.peak = self.proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        kernel = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return max(self.peak, kernel) / 2**20
+
+
+# --- children: one engine, one fresh process ----------------------------------------------
+
+def run_zhida(w: Workload) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Compile the workload's policies and evaluate the whole population (the Zhida part)."""
+    import datetime
+
+    import polars as pl
+
+    import zhida_io
+    from zhida.rules.engine import compile_policies
+    from zhida.rules.policy import parse_policy
+
+    seconds: dict[str, float] = {}
+    df = zhida_io.frame(w.population)
+    docs = zhida_io.policy_documents(w.clauses)
+    schema = zhida_io.schema(w.population)
+    rss_before = psutil.Process().memory_info().rss / 2**20
+
+    t = time.perf_counter()
+    policies = [parse_policy(d, "<bench>") for d in docs]
+    compiled = compile_policies(policies, schema, datetime.date.fromisoformat(AS_OF))
+    seconds["compile"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    results = compiled.evaluate(df, diagnose=False)
+    seconds["evaluate"] = time.perf_counter() - t
+    seconds["rss_before_mb"] = rss_before
+
+    index = {k: i for i, k in enumerate(zhida_io.clause_keys(w.clauses))}
+    clause = results.get_column("clause").cast(pl.String)
+    lookup = pl.Series(list(index), dtype=pl.String)
+    codes = pl.DataFrame({"clause": clause}).join(
+        pl.DataFrame({"clause": lookup, "i": np.arange(len(lookup), dtype=np.int32)}),
+        on="clause", how="left", maintain_order="left").get_column("i")
+    if codes.null_count():
+        raise SystemExit(f"engine returned {codes.null_count()} pairs of unknown clauses")
+    pairs = {
+        "clause": codes.to_numpy().astype(np.int32),
+        "row": results.get_column("row").to_numpy().astype(np.int32),
+        "status": results.get_column("status").cast(pl.String).to_numpy().astype("U8"),
+        "amount_fen": results.get_column("amount_fen").fill_null(-1).to_numpy(),
+    }
+    return seconds, pairs
+
+
+def run_openfisca(w: Workload) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    import openfisca_impl
+
+    rss_before = psutil.Process().memory_info().rss / 2**20
+    seconds, pairs = openfisca_impl.run(w.clauses, w.population)
+    seconds["rss_before_mb"] = rss_before
+    return seconds, pairs
+
+
+def child(engine: str, workdir: Path, run: int) -> None:
+    with open(workdir / "workload.pkl", "rb") as f:
+        w = pickle.load(f)
+    peak = PeakRss()
+    seconds, pairs = (run_zhida if engine == "zhida" else run_openfisca)(w)
+    seconds["peak_rss_mb"] = peak.stop()
+    (workdir / f"{engine}-{run}.json").write_text(json.dumps(seconds))
+    if run == 0:
+        np.savez(workdir / f"{engine}-pairs.npz", **pairs)
+
+
+# --- parent ---------------------------------------------------------------------------------
+
+def spawn(engine: str, workdir: Path, runs: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    stats = []
+    for k in range(runs):
+        subprocess.run([sys.executable, __file__, "--child", engine, "--workdir", str(workdir),
+                        "--run", str(k)], check=True)
+        stats.append(json.loads((workdir / f"{engine}-{k}.json").read_text()))
+    summary = {key: statistics.median(s[key] for s in stats) for key in stats[0]}
+    summary["peak_rss_mb"] = max(s["peak_rss_mb"] for s in stats)
+    with np.load(workdir / f"{engine}-pairs.npz") as z:
+        pairs = {k: z[k] for k in z.files}
+    return summary, pairs
+
+
+def _sorted_by_key(pairs: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    keys = pairs["clause"].astype(np.int64) * n + pairs["row"]
+    order = np.argsort(keys, kind="stable")
+    return keys[order], order
+
+
+def compare_zhida(t: truth_mod.Truth, z: dict[str, np.ndarray], n: int) -> dict[str, int]:
+    """Zhida's pairs against the exact expected outcome."""
+    zk, order = _sorted_by_key(z, n)
+    tk = t.keys(n)  # already sorted
+    status = z["status"][order]
+    amount = z["amount_fen"][order]
+    same_keys = len(zk) == len(tk) and bool(np.array_equal(zk, tk))
+    out = {
+        "zhida_eligible_pairs": int(np.count_nonzero(status == "eligible")),
+        "zhida_unknown_pairs": int(np.count_nonzero(status == "unknown")),
+        "zhida_pairs_not_expected": len(np.setdiff1d(zk, tk, assume_unique=True)),
+        "zhida_pairs_missing": len(np.setdiff1d(tk, zk, assume_unique=True)),
+    }
+    if same_keys:
+        expected_eligible = t.status == truth_mod.ELIGIBLE
+        eligible = status == "eligible"
+        unknown = status == "unknown"
+        both = expected_eligible & eligible
+        out |= {
+            "zhida_status_mismatches": int(np.count_nonzero(eligible != expected_eligible)),
+            "zhida_amount_mismatches": int(np.count_nonzero(amount[both] != t.amount_fen[both])),
+            "unknown_amount_pairs": int(np.count_nonzero(
+                unknown & (t.status == truth_mod.UNKNOWN_AMOUNT))),
+            "unknown_condition_pairs": int(np.count_nonzero(
+                unknown & (t.status == truth_mod.UNKNOWN_CONDITION))),
+        }
+    return out
+
+
+def compare_openfisca(t: truth_mod.Truth, o: dict[str, np.ndarray], n: int) -> dict[str, float]:
+    """OpenFisca's pairs against the exact outcome under OpenFisca's own missing-value rules:
+    its eligible pairs should be exactly those whose condition is true."""
+    ok, order = _sorted_by_key(o, n)
+    cond = t.status != truth_mod.UNKNOWN_CONDITION
+    tk = t.keys(n)[cond]
+    of_only = np.setdiff1d(ok, tk, assume_unique=True)
+    truth_only = np.setdiff1d(tk, ok, assume_unique=True)
+    common_of = np.isin(ok, tk, assume_unique=True)
+    common_t = np.isin(tk, ok, assume_unique=True)
+    of_fen = np.floor(o["amount"][order][common_of].astype(np.float64) * 100 + 0.5).astype(np.int64)
+    exact = t.amount_fen_zero_filled[cond][common_t]
+    differ = int(np.count_nonzero(of_fen != exact))
+    return {
+        "openfisca_eligible_pairs": len(ok),
+        "openfisca_decision_flips": len(of_only) + len(truth_only),
+        "openfisca_flips_eligible_but_should_not": len(of_only),
+        "openfisca_flips_not_eligible_but_should": len(truth_only),
+        "openfisca_amounts_off_by_1fen_or_more": differ,
+        "openfisca_amounts_off_share": differ / max(len(exact), 1),
+        "openfisca_zero_amount_pairs": int(np.count_nonzero(o["amount"] == 0)),
+    }
+
+
+def report(fig: dict, as_json: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=as_json)
+    table = Table(title=f"Rules engine: {fig['enterprises']:,} enterprises × "
+                        f"{fig['clauses']:,} clauses")
+    for col, just in (("engine", "left"), ("phase", "left"), ("seconds", "right"),
+                      ("× Zhida evaluate", "right"), ("peak RSS MB", "right")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    z = fig["zhida_s"]
+    table.add_row("Zhida", "compile (parse + type-check)", f"{fig['zhida_compile_s']:.2f}", "", "")
+    table.add_row("Zhida", "evaluate: statuses + amounts, sparse pairs", f"{z:.2f}", "1.0",
+                  f"{fig['peak_rss_mb']:,.0f}")
+    if fig.get("openfisca_s") is not None:
+        for phase, key in (("build system", "openfisca_build_s"),
+                           ("set inputs", "openfisca_inputs_s"),
+                           ("eligibility variables", "openfisca_eligibility_s"),
+                           ("amount variables", "openfisca_amounts_s"),
+                           ("gather eligible pairs", "openfisca_gather_s")):
+            table.add_row("OpenFisca", phase, f"{fig[key]:.2f}", "", "")
+        table.add_row("OpenFisca", "total", f"{fig['openfisca_s']:.2f}",
+                      f"{fig['ratio_vs_openfisca']:.1f}", f"{fig['openfisca_peak_rss_mb']:,.0f}")
+    console.print(table)
+    console.print("Peak RSS: each engine in its own fresh child process, inputs included "
+                  f"(Zhida before compile: {fig['zhida_rss_before_mb']:,.0f} MB).")
+    agreement = Table(title="Agreement")
+    agreement.add_column("figure")
+    agreement.add_column("value", justify="right")
+    for key, value in fig.items():
+        if key.startswith(("zhida_", "unknown_", "openfisca_", "expected_")) and not key.endswith(
+                ("_s", "_mb")):
+            agreement.add_row(key, f"{value:,.4f}" if isinstance(value, float) else f"{value:,}")
+    console.print(agreement)
+    if as_json:
+        print(json.dumps(fig, ensure_ascii=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--enterprises", type=int, default=230_000)
+    ap.add_argument("--clauses", type=int, default=4314)
+    ap.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    ap.add_argument("--skip-openfisca", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, help="fresh processes per engine (median)")
+    ap.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
+    ap.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--run", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        child(args.child, args.workdir, args.run)
+        return 0
+
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    t = time.perf_counter()
+    w = generate_workload(args.enterprises, args.clauses)
+    gen_s = time.perf_counter() - t
+    t = time.perf_counter()
+    expected = truth_mod.truth(w)
+    truth_s = time.perf_counter() - t
+    log(f"workload: {len(w.clauses)} clauses kept of {w.draws} drawn in {gen_s:.1f} s; "
+        f"exact expected outcome in {truth_s:.1f} s")
+    n = w.population.n
+    fig: dict = {
+        "enterprises": n, "clauses": len(w.clauses),
+        "atoms": sum(len(c.all_atoms()) for c in w.clauses),
+        "clauses_with_or_group": sum(bool(c.or_group) for c in w.clauses),
+        "clauses_with_tier": sum(c.tier is not None for c in w.clauses),
+        "clause_draws": w.draws,
+        "expected_eligible_pairs": expected.count(truth_mod.ELIGIBLE),
+        "expected_condition_true_pairs": expected.count(truth_mod.ELIGIBLE)
+        + expected.count(truth_mod.UNKNOWN_AMOUNT),
+        "expected_unknown_amount_pairs": expected.count(truth_mod.UNKNOWN_AMOUNT),
+        "expected_unknown_condition_pairs": expected.count(truth_mod.UNKNOWN_CONDITION),
+    }
+    with tempfile.TemporaryDirectory(prefix="zhida-bench-") as tmp:
+        workdir = Path(tmp)
+        with open(workdir / "workload.pkl", "wb") as f:
+            pickle.dump(w, f, protocol=pickle.HIGHEST_PROTOCOL)
+        zs, zp = spawn("zhida", workdir, args.repeat)
+        fig |= {"zhida_s": zs["evaluate"], "zhida_compile_s": zs["compile"],
+                "peak_rss_mb": zs["peak_rss_mb"], "zhida_rss_before_mb": zs["rss_before_mb"]}
+        fig |= compare_zhida(expected, zp, n)
+        del zp
+        fig |= {"openfisca_s": None, "ratio_vs_openfisca": None}
+        if not args.skip_openfisca:
+            os_, op = spawn("openfisca", workdir, args.repeat)
+            fig |= {"openfisca_s": os_["total"], "openfisca_peak_rss_mb": os_["peak_rss_mb"],
+                    "ratio_vs_openfisca": os_["total"] / zs["evaluate"]}
+            fig |= {f"openfisca_{k}_s": os_[k] for k in ("build", "inputs", "eligibility",
+                                                          "amounts", "gather")}
+            fig |= compare_openfisca(expected, op, n)
+    fig["repeat"] = args.repeat
+    report(fig, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
