@@ -1,5 +1,108 @@
+"""`zhida policy …`: lint, test and evaluate policies."""
+
 from __future__ import annotations
 
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from zhida import catalog
+from zhida.cli.errors import fail, translate_errors
+from zhida.rules.cases import evaluate_doc, run_cases
+from zhida.rules.lint import lint_policies
+from zhida.rules.numbers import yuan_text
+from zhida.rules.policy import load_policies
 
 app = typer.Typer(no_args_is_help=True)
+console = Console()
+
+STATUS_LABELS = {"eligible": "符合", "unknown": "待补充数据", "ineligible": "不符合", "excluded": "不重复享受"}
+Paths = Annotated[list[Path] | None, typer.Argument(help="政策文件或目录，默认 policies/")]
+
+
+@app.command("lint")
+@translate_errors
+def lint(paths: Paths = None, strict: Annotated[bool, typer.Option(help="警告也视为失败")] = False) -> None:
+    """静态检查：未知字段/名单/参数/区域、类型与期间错误、恒假条件、缺少测试、条款重叠。"""
+    policies = load_policies(paths or [catalog.policies_dir()])
+    problems = lint_policies(policies, catalog.load_schema())
+    for p in problems:
+        console.print(p.render(), style="red" if p.severity == "error" else "yellow", markup=False)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    console.print(f"检查了 {len(policies)} 份政策、{sum(len(p.clauses) for p in policies)} 个条款："
+                  f"{errors} 个错误，{warnings} 个警告")
+    if errors or (strict and warnings):
+        raise typer.Exit(1)
+
+
+@app.command("test")
+@translate_errors
+def test(paths: Paths = None) -> None:
+    """运行政策文件中的测试用例；失败时显示期望与实际的差异并以非零状态退出。"""
+    policies = load_policies(paths or [catalog.policies_dir()])
+    results = run_cases(policies, catalog.load_schema())
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        console.print(f"✗ {r.where} {r.policy.id}/{r.clause} 「{r.name}」", style="red", markup=False)
+        for d in r.diffs:
+            console.print(f"    {d}", markup=False)
+    console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("eval")
+@translate_errors
+def eval_(
+    policy_id: Annotated[str, typer.Argument(help="政策编号（policy id）")],
+    facts: Annotated[Path, typer.Option("--facts", help="企业事实 JSON 文件")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="评估日期 YYYY-MM-DD，默认今天")] = None,
+    policies_path: Annotated[Path | None, typer.Option("--policies", help="政策目录")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """测算一家企业：逐条款给出状态、金额与逐项条件解释。"""
+    on = _date(as_of)
+    policies = [p for p in load_policies([policies_path or catalog.policies_dir()]) if p.id == policy_id]
+    if not policies:
+        fail(f"找不到政策 “{policy_id}”", "用 zhida policy lint 列出的政策编号")
+    try:
+        doc = json.loads(facts.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        fail(f"无法读取事实文件 {facts}：{e}", "提供 UTF-8 编码的 JSON，格式见 docs/rules.md「事实文件」")
+    if not isinstance(doc, dict) or "facts" not in doc:
+        fail(f"{facts}：缺少 \"facts\" 对象", "格式：{\"facts\": {...}, \"lists\": {...}}")
+    explanations, _batch = evaluate_doc(policies, catalog.load_schema(), doc, on)
+    if as_json:
+        print(json.dumps({"policy": policy_id, "as_of": on.isoformat(),
+                          "clauses": [e.to_dict() for e in explanations]}, ensure_ascii=False, indent=2))
+        return
+    for e in explanations:
+        amount = "" if e.amount_fen is None else f"  金额 {yuan_text(e.amount_fen)}"
+        console.print(f"[bold]{e.title}[/bold]（{e.key}，{e.mode_label}）：{STATUS_LABELS[e.status]}{amount}")
+        table = Table(show_header=True, header_style="bold")
+        table.add_column("条件")
+        table.add_column("判定")
+        table.add_column("数据")
+        table.add_column("说明")
+        for a in e.atoms:
+            table.add_row(a.text, a.verdict_text, "；".join(f"{f.label}={f.value}" for f in a.facts), a.hint)
+        console.print(table)
+        for r in e.reasons:
+            console.print(f"  原因：{r}", markup=False)
+        if e.missing:
+            console.print(f"  待补充：{'、'.join(e.missing)}", markup=False)
+
+
+def _date(text: str | None) -> date:
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"日期格式不对：{text}", "写成 2024-06-30")

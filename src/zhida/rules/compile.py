@@ -260,11 +260,11 @@ class Compiler:
                       if c is not None and (c * 10**x.scale).denominator == 1]
             assert x.expr is not None
             col = x.expr
-            out = col.is_in(pl.Series(values, dtype=pl.Int64))
+            out = col.is_in(pl.Series(values, dtype=pl.Int64).implode())
         else:
             col = self._value(node.left)
             values_s = [i.value for i in node.items.items if isinstance(i, ast.Str)]
-            out = col.is_in(pl.Series(values_s, dtype=pl.String))
+            out = col.is_in(pl.Series(values_s, dtype=pl.String).implode())
         out = pl.when(col.is_null()).then(_null()).otherwise(out)
         return ~out if node.negated else out
 

@@ -99,7 +99,8 @@ class CompiledPolicies:
         parts: list[pl.DataFrame] = []
         for start in range(0, len(self.clauses), batch_size):
             batch = self.clauses[start : start + batch_size]
-            verdicts = df.select([c.when.alias(str(i)) for i, c in enumerate(batch)])
+            # The id column makes constant conditions broadcast to the frame's height.
+            verdicts = df.select(pl.col(frame.ID_COLUMN), *[c.when.alias(str(i)) for i, c in enumerate(batch)])
             for i, c in enumerate(batch):
                 part = _clause_rows(df, verdicts.get_column(str(i)), c, keys, diagnose)
                 if part is not None:
@@ -129,9 +130,8 @@ def _clause_rows(df: pl.DataFrame, verdict: pl.Series, c: CompiledClause, keys: 
     if true_rows.len() == 0 and null_rows.len() == 0:
         return None
     rows = pl.concat([true_rows, null_rows]).cast(pl.UInt32)
-    sub = df.select(c.requirements.columns()).gather(rows) if c.requirements.columns() else df.select(
-        pl.lit(0).alias("_")).gather(rows)
-    amount = sub.select(c.amount.alias("amount_fen")).get_column("amount_fen")
+    sub = df.select(frame.ID_COLUMN, *c.requirements.columns()).gather(rows)
+    amount = sub.with_columns(c.amount.alias("amount_fen")).get_column("amount_fen")
     n_true = true_rows.len()
     out = pl.DataFrame({"row": rows, "amount_fen": amount}).with_columns(
         clause=pl.lit(c.key, dtype=keys),

@@ -17,6 +17,7 @@ from zhida.rules.numbers import round_fraction
 from zhida.rules.params import Parameter, lookup
 from zhida.rules.periods import resolve
 from zhida.rules.schema import Schema
+from zhida.rules.types import Env, Typer
 
 Value = Fraction | bool | date | str | None
 
@@ -31,6 +32,7 @@ class Interpreter:
         self.as_of = as_of
         self.row = row
         self._binding: dict[int, str] = {}
+        self._typer = Typer(Env(schema, {k: p.type_base for k, p in params.items()}))
 
     def column(self, node: ast.FieldRef) -> str:
         f = self.schema.resolve(node.name)
@@ -168,8 +170,7 @@ class Interpreter:
             values.append(self.eval(arg))
         self._binding = {}
         if node.name == "count":
-            if values and all(isinstance(v, bool) or v is None for v in values) and any(
-                    isinstance(v, bool) for v in values):
+            if self._typer.infer(arg).base == "bool":
                 return None if any(v is None for v in values) else Fraction(sum(1 for v in values if v))
             return Fraction(sum(1 for v in values if v is not None))
         if any(v is None for v in values):

@@ -12,7 +12,7 @@ def round_fraction(value: Fraction, digits: int, mode: str) -> Fraction:
     Modes: half_up (half away from zero, 四舍五入), half_even, down (toward zero),
     up (away from zero), floor, ceil.
     """
-    scaled = value * 10**digits
+    scaled = value * Fraction(10) ** digits
     q = math.floor(scaled)
     r = scaled - q  # 0 <= r < 1
     if mode == "half_up":
@@ -29,7 +29,7 @@ def round_fraction(value: Fraction, digits: int, mode: str) -> Fraction:
         bump = r != 0 and scaled >= 0
     else:
         raise ValueError(f"unknown rounding mode {mode!r}")
-    return Fraction(q + int(bump), 10**digits)
+    return (q + int(bump)) / Fraction(10) ** digits
 
 
 def yuan_text(fen: int) -> str:

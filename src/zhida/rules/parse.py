@@ -25,7 +25,7 @@ UNITS: dict[str, Fraction] = {
     "‰": Fraction(1, 1000),
     "": Fraction(1),
 }
-_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)(万亿|亿|万|千|百|%|‰)?(元)?$")
+_NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)(万亿|亿|万|千|百|%|‰)?(元)?$")
 _OPS = {"≥": ">=", "≤": "<=", "≠": "!=", "×": "*", "÷": "/"}
 _REL_NAMED = {
     "last_year": ("year", -1), "上年度": ("year", -1),
