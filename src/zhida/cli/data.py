@@ -1,5 +1,216 @@
+"""`zhida data`: generate a synthetic city, load department feeds, data quality, lineage, data uses."""
+
 from __future__ import annotations
 
+import getpass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from zhida.errors import ZhidaError
 
 app = typer.Typer(no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="数据目录（默认 ./.zhida 或 $ZHIDA_DATA_DIR）")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="评估日 YYYY-MM-DD（默认今天）")]
+
+
+def _date(text: str | None) -> date:
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"日期“{text}”应写成 YYYY-MM-DD") from None
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """The CLI's one error translator: a ZhidaError becomes a message and an exit code."""
+    try:
+        yield
+    except ZhidaError as e:
+        err.print(f"[bold red]错误：[/]{e}")
+        raise typer.Exit(e.exit_code) from None
+
+
+@contextmanager
+def _progress(total: int, title: str) -> Iterator[Callable[[str], None]]:
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                  console=err, transient=False) as bar:
+        task = bar.add_task(title, total=total)
+
+        def step(msg: str) -> None:
+            bar.update(task, advance=1, description=f"{title}：{msg}")
+
+        yield step
+        bar.update(task, completed=total, description=f"{title}：完成")
+
+
+def _store(data_dir: Path | None):  # noqa: ANN202
+    from zhida.profiles.paths import store_dir
+    from zhida.profiles.store import ProfileStore
+
+    return ProfileStore(store_dir(data_dir))
+
+
+@app.command("generate", help="生成合成城市：每个部门一份数据，使用该部门自己的列名与格式。")
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="输出目录")],
+    enterprises: Annotated[int, typer.Option("--enterprises", min=10)] = 10_000,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    as_of: AsOf = None,
+    defect_rate: Annotated[float, typer.Option("--defect-rate", min=0.0, max=0.5)] = 0.001,
+) -> None:
+    from zhida.profiles.generate import generate_city
+
+    with _errors(), _progress(13, "生成") as step:
+        m = generate_city(out, enterprises, seed, _date(as_of), defect_rate, progress=step)
+    t = Table("来源", "文件", "行数", "故意缺陷")
+    for source, f in m.feeds.items():
+        t.add_row(source, f["file"], f"{f['rows']:,}", str(len(f["defects"])))
+    console.print(t)
+    console.print(f"已写出 {out}/manifest.json（种子 {seed}，截止日 {m.as_of}，缺陷率 {defect_rate}）")
+
+
+@app.command("load", help="导入一个部门数据文件（CSV/XLSX/Parquet）。坏行隔离并全部报告，好行一次性提交。")
+def load(
+    source: Annotated[str, typer.Argument(help="来源：market/tax/hrss/stats/sci/econ/ip/credit/geo/bank")],
+    file: Annotated[Path, typer.Argument(exists=False)],
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="映射文件（默认用内置映射）")] = None,
+    known_on: Annotated[str | None, typer.Option("--known-on", help="数据截止日（默认今天）")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="把全部被拒记录写成 CSV")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    from zhida.profiles.load import load_feed
+
+    with _errors():
+        store = _store(data_dir)
+        with _progress(4, f"导入 {file.name}") as step:
+            r = load_feed(store, source, file, mapping_path=mapping,
+                          known_on=_date(known_on) if known_on else None, progress=step)
+    _print_load(r, report)
+
+
+def _print_load(r, report: Path | None) -> None:  # noqa: ANN001
+    b = r.batch
+    if r.already_loaded:
+        console.print(f"{b.file_name} 已于 {b.loaded_at} 导入（批次 {b.id}），本次未做任何更改。")
+        return
+    console.print(f"{b.file_name}：共 {b.rows_total:,} 行，导入 {b.rows_loaded:,} 行、{b.facts:,} 条事实、"
+                  f"{b.list_entries:,} 条名单记录；隔离 {b.rows_rejected:,} 行（批次 {b.id}）")
+    if b.rows_rejected:
+        t = Table("行号", "列", "字段", "值", "原因", title="被拒记录（前 50 条；请更正源数据后重新导入这些行）")
+        for row in r.rejects.head(50).iter_rows(named=True):
+            t.add_row(str(row["row"]), row["column"], row["field"], str(row["value"] or ""), row["reason"])
+        console.print(t)
+        for reason, n in b.rejects_by_reason.items():
+            console.print(f"  {n:>6,} × {reason}")
+    if r.warnings.height:
+        console.print(f"[yellow]警告 {r.warnings.height} 条（已导入）[/]：{r.warnings['reason'][0]}")
+    if report is not None:
+        r.rejects.write_csv(report)
+        console.print(f"全部 {r.rejects.height:,} 条被拒记录已写入 {report}")
+
+
+@app.command("load-city", help="按 manifest.json 导入 `zhida data generate` 生成的全部数据文件。")
+def load_city(city: Annotated[Path, typer.Argument()], data_dir: DataDir = None) -> None:
+    from zhida.profiles.generate import LOAD_ORDER, CityManifest
+    from zhida.profiles.load import load_feed
+
+    with _errors():
+        store = _store(data_dir)
+        m = CityManifest.read(city)
+        with _progress(len(LOAD_ORDER), "导入合成城市") as step:
+            reports = []
+            for source in LOAD_ORDER:
+                step(m.feeds[source]["file"])
+                reports.append(load_feed(store, source, m.path(source), known_on=m.as_of))
+    t = Table("来源", "文件", "导入行", "事实", "名单", "隔离行", "说明")
+    for r in reports:
+        b = r.batch
+        t.add_row(b.source, b.file_name, f"{b.rows_loaded:,}", f"{b.facts:,}", f"{b.list_entries:,}",
+                  f"{b.rows_rejected:,}", "已导入过，未更改" if r.already_loaded else "")
+    console.print(t)
+
+
+@app.command("quality", help="数据质量：各来源的新鲜度、导入/拒收行数及原因、字段覆盖率。")
+def quality(as_of: AsOf = None, data_dir: DataDir = None) -> None:
+    from zhida.profiles.quality import source_quality
+    from zhida.profiles.registry import load_registry
+
+    with _errors():
+        qs = source_quality(_store(data_dir), load_registry(), _date(as_of))
+    t = Table("来源", "批次", "数据截止日", "距今(天)", "新鲜", "总行", "导入", "拒收", "字段覆盖率")
+    for q in qs:
+        fresh = "—" if q.fresh is None else ("是" if q.fresh else "[red]过期[/]")
+        cov = "，".join(f"{k} {v:.0f}%" for k, v in q.coverage.items())
+        t.add_row(q.label, str(q.batches), q.known_on or "未导入", "" if q.age_days is None else str(q.age_days),
+                  fresh, f"{q.rows_total:,}", f"{q.rows_loaded:,}", f"{q.rows_rejected:,}", cov)
+    console.print(t)
+    for q in qs:
+        for reason, n in q.rejects_by_reason.items():
+            console.print(f"{q.label}：{n:,} × {reason}")
+
+
+@app.command("show", help="查看一家企业的画像及每个值的来源（查看即记录一次数据使用）。")
+def show(
+    uscc: Annotated[str, typer.Argument()],
+    purpose: Annotated[str, typer.Option("--purpose", help="用途")] = "数据核查",
+    basis: Annotated[str, typer.Option("--basis", help="法律依据或授权")] = "数据局数据治理职责",
+    as_of: AsOf = None,
+    data_dir: DataDir = None,
+) -> None:
+    from zhida.profiles.datause import DataUseLog
+    from zhida.profiles.paths import database_url
+    from zhida.profiles.profile import trace
+    from zhida.profiles.registry import load_registry
+
+    with _errors():
+        df = trace(_store(data_dir), load_registry(), uscc.upper(), _date(as_of))
+        if df.is_empty():
+            raise typer.BadParameter(f"画像库中没有企业 {uscc}")
+        DataUseLog.from_url(database_url(data_dir)).record(
+            uscc=uscc.upper(), fields=df["field"].unique().to_list(), purpose=purpose,
+            actor=getpass.getuser(), legal_basis=basis, used_at=datetime.now(UTC), as_of=_date(as_of))
+    t = Table("字段", "所属期", "值", "来源", "记录", "文件", "采用", title=f"企业画像 {uscc}")
+    for r in df.iter_rows(named=True):
+        t.add_row(r["label"], r["period"] or "", r["value"], r["source"], str(r["record_id"]), r["file"],
+                  "✓" if r["chosen"] else "")
+    console.print(t)
+
+
+@app.command("uses", help="列出一家企业的全部数据使用记录。")
+def uses(uscc: Annotated[str, typer.Argument()], data_dir: DataDir = None) -> None:
+    from zhida.profiles.datause import DataUseLog
+    from zhida.profiles.paths import database_url
+
+    with _errors():
+        rows = DataUseLog.from_url(database_url(data_dir)).for_enterprise(uscc.upper())
+    t = Table("时间", "范围", "用途", "使用人", "依据/授权", "字段")
+    for u in rows:
+        t.add_row(f"{u.used_at:%Y-%m-%d %H:%M}", "全体企业" if u.scope == "population" else "本企业",
+                  u.purpose, u.actor, u.legal_basis or u.consent_ref or "", "、".join(u.fields))
+    console.print(t if rows else f"企业 {uscc} 没有数据使用记录。")
+
+
+@app.command("fields", help="列出字段注册表。")
+def fields() -> None:
+    from zhida.profiles.registry import load_registry
+
+    reg = load_registry()
+    t = Table("id", "中文名", "类型", "周期", "来源", "个人信息")
+    for f in reg.fields.values():
+        src = "派生" if f.derived else reg.sources[f.source].label
+        t.add_row(f.id, f.label, f.type, f.period, src, "是" if f.pii else "")
+    console.print(t)

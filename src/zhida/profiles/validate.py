@@ -35,18 +35,18 @@ class Validated:
 def validate(raw: pl.DataFrame, mapping: SourceMapping, registry: Registry, latest: date) -> Validated:
     checks: dict[str, tuple[str, str, pl.Expr, pl.Expr]] = {}  # name -> column, field, value, problem
     key = clean(pl.col(mapping.key)).str.to_uppercase()
-    checks["uscc"] = (mapping.key, "uscc", key, pl.when(key.is_null()).then(pl.lit("缺少统一社会信用代码")))
+    checks["uscc"] = (mapping.key, "uscc", key, pl.when(pl.col("v:uscc").is_null()).then(pl.lit("缺少统一社会信用代码")))
     if mapping.period != "none":
         checks["period"] = (mapping.period_column or "", "period", *_period(mapping, latest))
     for fid, spec in mapping.fields.items():
         f = registry.fields[fid]
-        checks[fid] = (spec.column, fid, *parse_field(pl.col(spec.column), spec, f, registry.codes_of(f), latest))
+        checks[fid] = (spec.column, fid, *parse_field(pl.col(spec.column), pl.col(f"v:{fid}"), spec, f,
+                                                      registry.codes_of(f), latest))
     for i, ls in enumerate(mapping.lists):
         checks.update(_list_checks(i, ls, latest))
-    typed = raw.with_columns(
-        [v.alias(f"v:{n}") for n, (_, _, v, _) in checks.items()]
-        + [p.alias(f"p:{n}") for n, (_, _, _, p) in checks.items()]
-    )
+    # two stages: values first, then problems that read the value columns
+    typed = raw.with_columns([v.alias(f"v:{n}") for n, (_, _, v, _) in checks.items()])
+    typed = typed.with_columns([p.alias(f"p:{n}") for n, (_, _, _, p) in checks.items()])
     typed = typed.with_columns(pl.col("v:uscc").alias("uscc"))
     rejects = [_defects(typed, n, col, fld) for n, (col, fld, _, _) in checks.items()]
     rejects += _uscc_defects(typed, mapping, strict=True)
@@ -104,18 +104,18 @@ def _duplicates(typed: pl.DataFrame, mapping: SourceMapping) -> list[pl.DataFram
     if not mapping.fields:
         keys += [c for c in typed.columns if c.startswith("v:list") and c.endswith((":name", ":listed_on"))]
     present = typed.filter(pl.all_horizontal([pl.col(k).is_not_null() for k in keys]))
-    first = pl.col(ROW_COLUMN).min().over(keys)
-    dup = present.filter(pl.col(ROW_COLUMN) != first).with_columns(first.alias("_first"))
+    dup = present.filter(~pl.struct(keys).is_first_distinct())
     if dup.is_empty():
         return []
     return [dup.select(
         pl.col(ROW_COLUMN).alias("row"), pl.lit(mapping.key).alias("column"), pl.lit("uscc").alias("field"),
         pl.col("uscc").alias("value"),
-        pl.format("重复记录：与第{}行的键相同（同一企业同一所属期只能有一行）", pl.col("_first")).alias("reason"),
+        pl.lit("重复记录：同一企业同一所属期在前面的行已出现（首次出现的行已导入）").alias("reason"),
     )]
 
 
 def _period(mapping: SourceMapping, latest: date) -> tuple[pl.Expr, pl.Expr]:
+    """Value "2024" or "2024-03"; problem if missing, malformed, or after the extract date."""
     s = clean(pl.col(mapping.period_column or ""))
     if mapping.period == "year":
         ok = s.str.contains(r"^\d{4}$")
@@ -148,13 +148,14 @@ def _list_checks(i: int, ls: ListSpec, latest: date) -> dict[str, tuple[str, str
         spec: ColumnSpec | None = getattr(ls, attr)
         if spec is None:
             continue
-        v, prob = parse_date(pl.col(spec.column), spec.formats)
+        v, prob = parse_date(pl.col(spec.column), pl.col(f"v:{p}:{attr}"), spec.formats)
+        vcol = pl.col(f"v:{p}:{attr}")
         if attr == "listed_on":
-            prob = pl.coalesce(prob, pl.when(v.is_null() & prob.is_null()).then(pl.lit("缺少列入日期")),
-                               pl.when(v > latest).then(pl.lit(f"列入日期晚于数据截止日 {latest}")))
+            prob = pl.coalesce(prob, pl.when(vcol.is_null() & prob.is_null()).then(pl.lit("缺少列入日期")),
+                               pl.when(vcol > latest).then(pl.lit(f"列入日期晚于数据截止日 {latest}")))
         if attr == "removed_on" and "listed_on" in parsed:
-            prob = pl.coalesce(prob, pl.when(v < parsed["listed_on"]).then(pl.lit("移出日期早于列入日期")))
-        parsed[attr] = v
+            prob = pl.coalesce(prob, pl.when(vcol < parsed["listed_on"]).then(pl.lit("移出日期早于列入日期")))
+        parsed[attr] = vcol
         out[f"{p}:{attr}"] = (spec.column, attr, v, prob)
     for attr in ("kind", "reason", "ref"):
         spec = getattr(ls, attr)

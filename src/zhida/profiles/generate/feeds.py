@@ -100,8 +100,11 @@ def stats(years: pl.DataFrame, firms: pl.DataFrame, lists: pl.DataFrame, rng: np
         cat = pl.when(cond).then(pl.lit(name)).otherwise(cat)
     y = y.with_columns(cat.alias("cat")).filter(pl.col("cat").is_not_null())
     entry = y.group_by("uscc").agg(pl.col("year").min().alias("entry_year"), pl.col("established").first())
+    # firms already above the threshold in the first year of data entered the list earlier
+    back = pl.Series(rng.integers(0, 8, entry.height))
     entry = entry.with_columns(pl.max_horizontal(
-        pl.date(pl.col("entry_year"), 3, 1), pl.col("established") + pl.duration(days=30)).alias("入库"))
+        pl.date(pl.col("entry_year") - back, 3, 1), pl.date(2011, 3, 1),
+        pl.col("established") + pl.duration(days=30)).alias("入库"))
     y = y.join(entry.select("uscc", "入库"), on="uscc")
     noise = np.where(rng.random(y.height) < 0.1, rng.uniform(0.8, 1.2, y.height), 1.0)
     return y.select(
