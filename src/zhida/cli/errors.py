@@ -14,7 +14,7 @@ from zhida.rules.errors import RulesError
 
 P = ParamSpec("P")
 R = TypeVar("R")
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, fix: str = "") -> NoReturn:

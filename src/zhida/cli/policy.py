@@ -19,7 +19,7 @@ from zhida.rules.numbers import yuan_text
 from zhida.rules.policy import load_policies
 
 app = typer.Typer(no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 
 STATUS_LABELS = {"eligible": "符合", "unknown": "待补充数据", "ineligible": "不符合", "excluded": "不重复享受"}
 Paths = Annotated[list[Path] | None, typer.Argument(help="政策文件或目录，默认 policies/")]

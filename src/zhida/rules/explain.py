@@ -134,10 +134,8 @@ class _Explainer:
         target = node.operand if isinstance(node, ast.Not) else node
         negated = isinstance(node, ast.Not)
         if isinstance(target, ast.Compare) and not negated:
-            left, right = self.interp.eval(target.left), self.interp.eval(target.right)
-            base = self.typer.infer(target.left).base
-            rbase = self.typer.infer(target.right).base
-            return f"{self._name(target.left)} {_fmt(left, base)}，需 {_OP_TEXT[target.op]} {_fmt(right, rbase)}"
+            return (f"{self._name(target.left)} {self._shown(target.left)}，"
+                    f"需 {_OP_TEXT[target.op]} {self._shown(target.right)}")
         if isinstance(target, ast.In):
             value = self.interp.eval(target.left)
             items = "、".join(i.text.strip("\"'") for i in target.items.items)
@@ -152,10 +150,22 @@ class _Explainer:
             return f"{self._name(target)}：{'是' if negated else '否'}，需为{'否' if negated else '是'}"
         return f"不满足：{node.text}"
 
+    def _shown(self, node: ast.Node) -> str:
+        """A value as written (literals) or as an officer reads it (fields in their unit)."""
+        if isinstance(node, (ast.Num, ast.DateLit)):
+            return node.text
+        if isinstance(node, ast.FieldRef):
+            f = self.compiled.schema.resolve(node.name)
+            if f is not None:
+                return display(f, self.row.get(self.interp.column(node)))
+        return _fmt(self.interp.eval(node), self.typer.infer(node).base)
+
     def _name(self, node: ast.Node) -> str:
         if isinstance(node, ast.FieldRef):
             f = self.compiled.schema.resolve(node.name)
             if f is not None:
+                if isinstance(node.period, ast.Period):
+                    return f"{f.label}[{resolve(node.period, self.compiled.as_of)[0]}]"
                 suffix = node.text[len(node.name):] if node.text.startswith(node.name) else ""
                 return f"{f.label}{suffix}"
         return node.text
