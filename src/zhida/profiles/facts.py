@@ -25,6 +25,7 @@ class FactView:
         self.registry = registry
         self.as_of = as_of
         self.batches = store.batches(known_by=as_of)
+        self._coverage: dict[tuple[str, ...], tuple[pl.DataFrame, str | None, str | None]] = {}
 
     def batches_with_field(self, field_id: str) -> list[Batch]:
         return [b for b in self.batches if field_id in b.fields]
@@ -85,6 +86,24 @@ class FactView:
         wide = res.pivot(on="period", index="uscc", values="value")
         return wide.rename({p: f"{f.id}@{p}" for p in wide.columns if p != "uscc"})
 
+    def batch_columns(self, batch: Batch, fields: list[str], periods: list[str]) -> pl.DataFrame:
+        """Several fields of one batch at once: uscc + `field` or `field@period` columns.
+
+        Only valid when the batch is the field's only candidate (keys are unique in a batch).
+        """
+        timeless = [f for f in fields if self.registry.fields[f].period == "none"]
+        periodic = [f for f in fields if f not in timeless]
+        lf = self.store.facts(batch, ["uscc", "period", *fields])
+        if not periodic:
+            return lf.select("uscc", *timeless).collect()
+        df = lf.filter(pl.col("period").is_in(periods)).collect()
+        if df.is_empty():
+            return pl.DataFrame(schema={"uscc": pl.String})
+        wide = df.pivot(on="period", index="uscc", values=periodic)
+        if len(periodic) == 1:
+            return wide.rename({c: f"{periodic[0]}@{c}" for c in wide.columns if c != "uscc"})
+        return wide.rename({c: _pivot_name(c, periodic) for c in wide.columns if c != "uscc"})
+
     def coverage(self, f: FieldDef) -> tuple[pl.DataFrame, str | None, str | None]:
         """Enterprises the field's sources report, and the first/last period they report.
 
@@ -94,7 +113,18 @@ class FactView:
         batches = self.batches_with_field(f.id)
         if not batches:
             return pl.DataFrame(schema={"uscc": pl.String}), None, None
-        lf = pl.concat([self.store.facts(b, ["uscc", "period"]) for b in batches])
-        covered = lf.select("uscc").unique().collect()
-        bounds = lf.select(pl.col("period").min().alias("lo"), pl.col("period").max().alias("hi")).collect()
-        return covered, bounds["lo"][0], bounds["hi"][0]
+        key = tuple(b.id for b in batches)
+        if key not in self._coverage:
+            lf = pl.concat([self.store.facts(b, ["uscc", "period"]) for b in batches])
+            covered = lf.select("uscc").unique().collect()
+            bounds = lf.select(pl.col("period").min().alias("lo"), pl.col("period").max().alias("hi")).collect()
+            self._coverage[key] = (covered, bounds["lo"][0], bounds["hi"][0])
+        return self._coverage[key]
+
+
+def _pivot_name(column: str, fields: list[str]) -> str:
+    """Polars names multi-value pivot columns `<value>_<period>`; we want `<value>@<period>`."""
+    for f in sorted(fields, key=len, reverse=True):
+        if column.startswith(f + "_"):
+            return f"{f}@{column[len(f) + 1:]}"
+    return column

@@ -44,6 +44,7 @@ class _Builder:
         self.parts: list[pl.DataFrame] = []        # uscc-keyed frames to join
         self.derived: list[tuple[str, pl.Expr]] = []  # in dependency order
         self.have: set[str] = {ID_COLUMN}
+        self.stored: dict[str, dict[str | None, str]] = {}  # field -> period -> column
         self.loaded = frozenset(b.source for b in self.facts.batches)
 
     def need(self, need: tuple[str, ...]) -> None:
@@ -69,6 +70,7 @@ class _Builder:
         self.fields_batch(field_id, [period])
 
     def fields_batch(self, field_id: str, periods: list[str | None]) -> None:
+        """Plan the columns of a field: stored fields are read later, once per batch."""
         f = self.registry.field(field_id)
         if f.key:
             return
@@ -92,10 +94,30 @@ class _Builder:
             c = cols[periods[0]]
             self.parts.append(self.lists.pick(fl["list"], fl["attr"], fl.get("pick", "latest"), c))
         else:
-            self.parts.append(self._stored(f, todo))
+            self.stored.setdefault(f.id, {}).update(todo)
 
-    def _stored(self, f: Any, todo: dict[str | None, str]) -> pl.DataFrame:
-        df = self.facts.field_columns(f, list(todo))
+    def _load_stored(self) -> None:
+        """Read every planned stored field: one read (and one pivot) per single-source batch."""
+        groups: dict[str, list[str]] = {}
+        for fid, todo in self.stored.items():
+            f = self.registry.field(fid)
+            batches = self.facts.batches_with_field(fid)
+            if len(batches) == 1 and (f.period != "none" or batches[0].period == "none"):
+                groups.setdefault(batches[0].id, []).append(fid)
+            else:
+                self.parts.append(self._finish(f, todo, self.facts.field_columns(f, list(todo))))
+        by_id = {b.id: b for b in self.facts.batches}
+        for bid, fids in groups.items():
+            periods = sorted({p for fid in fids for p in self.stored[fid] if p is not None})
+            wide = self.facts.batch_columns(by_id[bid], fids, periods)
+            for fid in fids:
+                f = self.registry.field(fid)
+                todo = self.stored[fid]
+                self.parts.append(self._finish(f, todo, wide.select(
+                    ID_COLUMN, *[c for c in todo.values() if c in wide.columns])))
+
+    def _finish(self, f: Any, todo: dict[str | None, str], df: pl.DataFrame) -> pl.DataFrame:
+        """Add absent period columns (null) and apply `missing: zero` inside the covered periods."""
         missing = [c for c in todo.values() if c not in df.columns]
         df = df.with_columns([pl.lit(None, DTYPES[f.type]).alias(c) for c in missing])
         df = df.select(ID_COLUMN, *todo.values())
@@ -119,9 +141,12 @@ class _Builder:
             self.need(("since", n))
         for n in sorted(requirements.tags):
             self._add(tag_column(n), lambda c, n=n: self.lists.member(n, self.spine, c))
-        frame = self.spine
-        for part in self.parts:
-            frame = frame.join(part, on=ID_COLUMN, how="left", coalesce=True, maintain_order="left")
+        self._load_stored()
+        # align every part to the spine on its own (narrow joins), then one horizontal concat
+        keys = self.spine.select(ID_COLUMN)
+        aligned = [keys.join(part, on=ID_COLUMN, how="left", maintain_order="left").drop(ID_COLUMN)
+                   for part in self.parts]
+        frame = pl.concat([self.spine, *aligned], how="horizontal")
         if self.derived:
             frame = frame.with_columns([e for _, e in self.derived])
         zone_cols = {}
