@@ -216,10 +216,8 @@ def _draw_clause(rng, t: _Tables, number: int) -> Clause | None:
 
     done = [a if isinstance(a, Atom) else threshold(*a) for a in atoms]
     numeric_vars = [a.var for a in done if a.kind == "numeric" and a.var in BASES]
-    if numeric_vars and rng.random() < 0.5:
-        base = str(rng.choice(numeric_vars))
-    else:
-        base = str(rng.choice(BASES))
+    own = bool(numeric_vars) and rng.random() < 0.5  # half the time a threshold variable
+    base = str(rng.choice(numeric_vars if own else BASES))
     if KIND[base] == "money":
         rate = round_sig(math.exp(rng.uniform(math.log(0.005), math.log(0.30))))
     else:
