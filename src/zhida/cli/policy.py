@@ -73,8 +73,8 @@ def eval_(
         fail(f"找不到政策 “{policy_id}”", "用 zhida policy lint 列出的政策编号")
     try:
         doc = json.loads(facts.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        fail(f"无法读取事实文件 {facts}：{e}", "提供 UTF-8 编码的 JSON，格式见 docs/rules.md「事实文件」")
+    except (OSError, json.JSONDecodeError) as err:
+        fail(f"无法读取事实文件 {facts}：{err}", "提供 UTF-8 编码的 JSON，格式见 docs/rules.md「事实文件」")
     if not isinstance(doc, dict) or "facts" not in doc:
         fail(f"{facts}：缺少 \"facts\" 对象", "格式：{\"facts\": {...}, \"lists\": {...}}")
     explanations, _batch = evaluate_doc(policies, catalog.load_schema(), doc, on)
@@ -82,21 +82,22 @@ def eval_(
         print(json.dumps({"policy": policy_id, "as_of": on.isoformat(),
                           "clauses": [e.to_dict() for e in explanations]}, ensure_ascii=False, indent=2))
         return
-    for e in explanations:
-        amount = "" if e.amount_fen is None else f"  金额 {yuan_text(e.amount_fen)}"
-        console.print(f"[bold]{e.title}[/bold]（{e.key}，{e.mode_label}）：{STATUS_LABELS[e.status]}{amount}")
+    for item in explanations:
+        amount = "" if item.amount_fen is None else f"  金额 {yuan_text(item.amount_fen)}"
+        console.print(f"[bold]{item.title}[/bold]（{item.key}，{item.mode_label}）："
+                      f"{STATUS_LABELS[item.status]}{amount}")
         table = Table(show_header=True, header_style="bold")
         table.add_column("条件")
         table.add_column("判定")
         table.add_column("数据")
         table.add_column("说明")
-        for a in e.atoms:
+        for a in item.atoms:
             table.add_row(a.text, a.verdict_text, "；".join(f"{f.label}={f.value}" for f in a.facts), a.hint)
         console.print(table)
-        for r in e.reasons:
+        for r in item.reasons:
             console.print(f"  原因：{r}", markup=False)
-        if e.missing:
-            console.print(f"  待补充：{'、'.join(e.missing)}", markup=False)
+        if item.missing:
+            console.print(f"  待补充：{'、'.join(item.missing)}", markup=False)
 
 
 def _date(text: str | None) -> date:

@@ -29,7 +29,7 @@ DEMO_AS_OF = "2024-06-30"
 
 @translate_errors
 def run(
-    as_of: Annotated[str, typer.Option("--as-of", help="评估日期；默认 2024-06-30，演示政策包多数在此日有效")] = DEMO_AS_OF,
+    as_of: Annotated[str, typer.Option("--as-of", help="评估日期（默认为演示政策包多数有效的日期）")] = DEMO_AS_OF,
     enterprises: Annotated[int, typer.Option(help="演示城市企业数")] = DEMO_ENTERPRISES,
     seed: Annotated[int, typer.Option(help="演示城市随机种子")] = DEMO_SEED,
     out: Annotated[Path | None, typer.Option(help="结果目录，默认 .zhida/runs/<日期>")] = None,
@@ -78,6 +78,7 @@ def run(
         "report_only_fen": s.report_only_fen, "budget_fen": s.budget_fen} for s in summaries],
         ensure_ascii=False, indent=2), encoding="utf-8")
     pairs = outcome.results.height
-    console.print(f"共 {pairs:,} 条（企业, 条款）结果，用时 {elapsed:.1f} 秒；结果已写入 {target}/results.parquet 与 summary.json")
+    console.print(f"共 {pairs:,} 条（企业, 条款）结果，用时 {elapsed:.1f} 秒；"
+                  f"结果已写入 {target}/results.parquet 与 summary.json")
     console.print("查看单个企业的逐条解释：zhida policy eval POLICY_ID --facts FILE.json --as-of 2024-06-30")
 

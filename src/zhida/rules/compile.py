@@ -173,7 +173,7 @@ class Compiler:
         return arg.value
 
     # -- conditions ---------------------------------------------------------------------
-    def _bool(self, node: ast.Node) -> pl.Expr:  # noqa: PLR0911, PLR0912
+    def _bool(self, node: ast.Node) -> pl.Expr:
         if isinstance(node, ast.Bool):
             return pl.lit(node.value, dtype=pl.Boolean)
         if isinstance(node, ast.FieldRef):
@@ -213,15 +213,15 @@ class Compiler:
                     i.value for i in raw.items if isinstance(i, ast.Str)] if isinstance(raw, ast.ListLit) else []
                 if not prefixes:
                     return pl.when(col.is_null()).then(_null()).otherwise(pl.lit(False))
-                out = col.str.starts_with(prefixes[0])
-                for p in prefixes[1:]:
-                    out = out | col.str.starts_with(p)
-                return out
+                matched = col.str.starts_with(prefixes[0])
+                for prefix in prefixes[1:]:
+                    matched = matched | col.str.starts_with(prefix)
+                return matched
             if name == "known":
                 arg = node.args[0]
                 if self._is_numeric(arg):
-                    n = self._num(arg)
-                    return pl.lit(True) if n.expr is None else n.expr.is_not_null()
+                    known = self._num(arg)
+                    return pl.lit(True) if known.expr is None else known.expr.is_not_null()
                 return self._value(arg).is_not_null()
             if name == "param" or name == "coalesce":
                 return self._value(node)
@@ -234,11 +234,10 @@ class Compiler:
     def _compare(self, node: ast.Compare) -> pl.Expr:
         op = node.op
         if not self._is_numeric(node.left):
-            a, b = self._value(node.left), self._value(node.right)
-            return _OPS[op](a, b)
+            return _OPS[op](self._value(node.left), self._value(node.right))
         a, b = self._num(node.left), self._num(node.right)
         if a.const is not None and b.const is not None:
-            return pl.lit(_OPS_F[op](a.const, b.const), dtype=pl.Boolean)
+            return pl.lit(bool(_OPS_F[op](a.const, b.const)), dtype=pl.Boolean)
         if b.const is not None and b.scale > a.scale:
             return _compare_const(a, op, b.const)
         if a.const is not None and a.scale > b.scale:
@@ -269,7 +268,7 @@ class Compiler:
         return ~out if node.negated else out
 
     # -- numbers ------------------------------------------------------------------------
-    def _num(self, node: ast.Node) -> Numeric:  # noqa: PLR0911, PLR0912
+    def _num(self, node: ast.Node) -> Numeric:
         if isinstance(node, ast.Num):
             return const(node.value)
         if isinstance(node, ast.FieldRef):
@@ -298,7 +297,9 @@ class Compiler:
                 from zhida.rules.numbers import round_fraction
 
                 return const(round_fraction(a.const / b.const, DIV_SCALE, "half_even"))
-            return const(_OPS_F[op](a.const, b.const))
+            value = _OPS_F[op](a.const, b.const)
+            assert isinstance(value, Fraction)
+            return const(value)
         if op in "+-":
             s = max(a.scale, b.scale)
             x, y = a.at(s).cast(WIDE), b.at(s).cast(WIDE)
@@ -318,7 +319,7 @@ class Compiler:
         d = b.at(b.scale).cast(WIDE) * pl.lit(10**a.scale, dtype=WIDE)
         return Numeric(round_div(n, d, "half_even"), DIV_SCALE)
 
-    def _num_call(self, node: ast.Call) -> Numeric:  # noqa: PLR0911, PLR0912
+    def _num_call(self, node: ast.Call) -> Numeric:
         name, args = node.name, node.args
         if name in ("sum", "avg", "count") or (name in ("min", "max") and len(args) == 1):
             return self._aggregate(node)
@@ -365,11 +366,12 @@ class Compiler:
         bounds = [self._num(b).const for b in bounds_node.items]
         xs = max(x.scale, *(const_scale(b) for b in bounds if b is not None))
         xe = x.at(xs)
-        chain = pl.when(xe.is_null()).then(_null())
-        for bound, v in zip(bounds, values, strict=False):
+        # Built from the top step down, so each step is an otherwise() of the one below.
+        out: pl.Expr = values[-1].at(s)
+        for bound, v in reversed(list(zip(bounds, values, strict=False))):
             assert bound is not None
-            chain = chain.when(xe < pl.lit(int(bound * 10**xs), dtype=WIDE)).then(v.at(s))
-        return Numeric(chain.otherwise(values[-1].at(s)), s)
+            out = pl.when(xe < pl.lit(int(bound * 10**xs), dtype=WIDE)).then(v.at(s)).otherwise(out)
+        return Numeric(pl.when(xe.is_null()).then(_null()).otherwise(out), s)
 
     def _param(self, node: ast.Call) -> Numeric:
         p = self.params[self._name_arg(node)]
@@ -383,11 +385,12 @@ class Compiler:
         region = self.schema.region_field
         self.requirements.fields.add((region, None))
         col = pl.col(region)
-        chain = pl.when(col.is_null()).then(lookup_lit(values, None, s))
-        for code in sorted({c for c in values if c != "default"}, key=lambda c: -_specificity(c)):
+        # Most specific code first: built from the least specific up, as nested otherwise().
+        out: pl.Expr = lookup_lit(values, None, s)
+        for code in sorted({c for c in values if c != "default"}, key=_specificity):
             prefix = code.rstrip("0") if code.endswith("00") else code
-            chain = chain.when(col.str.starts_with(prefix)).then(lookup_lit(values, code, s))
-        return Numeric(chain.otherwise(lookup_lit(values, None, s)), s)
+            out = pl.when(col.str.starts_with(prefix)).then(lookup_lit(values, code, s)).otherwise(out)
+        return Numeric(pl.when(col.is_null()).then(lookup_lit(values, None, s)).otherwise(out), s)
 
     def _aggregate(self, node: ast.Call) -> Numeric:
         arg = node.args[0]
@@ -449,14 +452,8 @@ def _compare_const(x: Numeric, op: str, c: Fraction) -> pl.Expr:
     scaled = c * 10**x.scale
     floor, ceil = scaled.numerator // scaled.denominator, -((-scaled.numerator) // scaled.denominator)
     e = x.expr
-    if op == ">=":
-        return e >= ceil
-    if op == ">":
-        return e > floor
-    if op == "<=":
-        return e <= floor
-    if op == "<":
-        return e < ceil
+    if op in _OPS and op not in ("==", "!="):
+        return _OPS[op](e, pl.lit(ceil if op in (">=", "<") else floor))
     never = pl.when(e.is_null()).then(_null()).otherwise(pl.lit(False))
     return never if op == "==" else ~never
 

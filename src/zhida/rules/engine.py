@@ -42,11 +42,11 @@ def finish_amount(raw: Numeric, cap: Numeric | None, unit: str, mode: str) -> pl
         raw = Numeric(capped, s)
     digits = ROUNDING_DIGITS[unit]
     if digits >= 0:
-        return rescale(raw, digits, mode).cast(pl.Int64) * 10 ** (2 - digits)
+        return rescale(raw, digits, mode).cast(pl.Int64) * pl.lit(10 ** (2 - digits), dtype=pl.Int64)
     shifted = Numeric(raw.expr, raw.scale - digits,
                       raw.const / 10**-digits if raw.const is not None else None)
     # value / 10^-digits rounded to an integer, then back to fen
-    return rescale(shifted, 0, mode).cast(pl.Int64) * 10 ** (2 - digits)
+    return rescale(shifted, 0, mode).cast(pl.Int64) * pl.lit(10 ** (2 - digits), dtype=pl.Int64)
 
 
 @dataclass

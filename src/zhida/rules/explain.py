@@ -236,7 +236,8 @@ def explain_frame(compiled: CompiledPolicies, df: pl.DataFrame, index: int = 0) 
         for clause in p.clauses:
             out.append(ClauseExplanation(
                 clause.key, p.id, p.spec.title, clause.spec.id, clause.spec.title, clause.spec.mode,
-                "ineligible", None, reasons=[f"政策不在有效期内（{p.spec.valid_from} 至 {p.spec.valid_to or '长期'}）"]))
+                "ineligible", None,
+                reasons=[f"政策不在有效期内（{p.spec.valid_from} 至 {p.spec.valid_to or '长期'}）"]))
     return out
 
 

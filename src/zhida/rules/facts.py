@@ -27,7 +27,7 @@ from zhida.rules.policy import to_fraction
 from zhida.rules.schema import Field, Schema
 
 _BOOL = {True: True, False: False, "true": True, "false": False, "是": True, "否": False,
-         "yes": True, "no": False, 1: True, 0: False}
+         "yes": True, "no": False}
 DTYPES: dict[str, pl.DataType] = {
     "money": pl.Int64(), "count": pl.Int64(), "number": pl.Int64(), "percent": pl.Int64(),
     "bool": pl.Boolean(), "date": pl.Date(), "code": pl.String(), "text": pl.String(),
@@ -67,10 +67,10 @@ def _field_values(f: Field, raw: Any, periods: set[str], where: str) -> dict[str
     if not isinstance(raw, Mapping):
         raise FrameError(f"{where}：{f.label} 按{'年' if f.period == 'year' else '月'}记录，"
                          f"应写成 {{\"2023\": 值}} 的形式")
-    values = {str(k): encode(f, v, f"{where}[{k}]") for k, v in raw.items()}
+    values: dict[str | None, Any] = {str(k): encode(f, v, f"{where}[{k}]") for k, v in raw.items()}
     if f.missing == "zero":
-        values = {p: values.get(p, 0) for p in periods | set(values)}
-    return dict(values)
+        values = {p: values.get(p, 0) for p in periods | {k for k in values if k is not None}}
+    return values
 
 
 def _membership(spans: Sequence[Mapping[str, Any]], as_of: date) -> tuple[bool, date | None]:

@@ -54,7 +54,7 @@ class Interpreter:
             return Fraction(int(raw), 10**f.numeric_scale)
         return raw  # type: ignore[no-any-return]
 
-    def eval(self, node: ast.Node) -> Value:  # noqa: PLR0911, PLR0912
+    def eval(self, node: ast.Node) -> Value:
         if isinstance(node, (ast.Num, ast.Str, ast.Bool, ast.DateLit)):
             return node.value
         if isinstance(node, ast.AsOf):
@@ -93,7 +93,7 @@ class Interpreter:
             return self._call(node)
         raise TypeError(f"cannot evaluate {node!r}")
 
-    def _call(self, node: ast.Call) -> Value:  # noqa: PLR0911, PLR0912
+    def _call(self, node: ast.Call) -> Value:
         name, args = node.name, node.args
         if name in ("sum", "avg", "count") or (name in ("min", "max") and len(args) == 1):
             return self._aggregate(node)
@@ -102,7 +102,8 @@ class Interpreter:
             assert isinstance(arg, ast.Str)
             column = {"listed": frame.list_column, "listed_since": frame.list_since_column,
                       "tagged": frame.tag_column, "within": frame.zone_column}[name](arg.value)
-            return self.row.get(column)  # type: ignore[no-any-return]
+            found: Value = self.row.get(column)
+            return found
         if name in ("min", "max"):
             vals = [self.eval(a) for a in args]
             if any(v is None for v in vals):

@@ -89,7 +89,7 @@ class _ToAst(Transformer[Token, ast.Node]):
     def as_of(self, meta: Any, c: list[Token]) -> ast.AsOf:
         return ast.AsOf(**self._kw(meta))
 
-    def list(self, meta: Any, c: list[ast.Node]) -> ast.ListLit:
+    def list_lit(self, meta: Any, c: list[ast.Node]) -> ast.ListLit:
         return ast.ListLit(tuple(x for x in c if x is not None), **self._kw(meta))
 
     # references and calls

@@ -164,14 +164,14 @@ def parse_policy(doc: Mapping[str, Any], source: str = "<policy>",
     try:
         spec = PolicySpec.model_validate(dict(doc))
     except ValidationError as e:
-        problems = []
+        invalid: list[Problem] = []
         for err in e.errors():
             loc = tuple(err["loc"])
             name = ".".join(str(x) for x in loc)
             value = "" if err["type"] == "missing" else repr(err.get("input"))[:80]
-            problems.append(Problem(err["msg"], file=source, line=line_of(loc), field=name, value=value,
-                                    fix=_FIX.get(err["type"], "")))
-        raise PolicyError(problems) from None
+            invalid.append(Problem(err["msg"], file=source, line=line_of(loc), field=name, value=value,
+                                   fix=_FIX.get(err["type"], "")))
+        raise PolicyError(invalid) from None
 
     problems: list[Problem] = []
 
@@ -212,15 +212,15 @@ def parse_policy(doc: Mapping[str, Any], source: str = "<policy>",
     if spec.valid_to is not None and spec.valid_to < spec.valid_from:
         problems.append(Problem("有效期结束早于开始", file=source, line=line_of(("valid_to",)), field="valid_to",
                                 value=str(spec.valid_to), fix="检查 valid_from / valid_to"))
-    cap = None
+    enterprise_cap: tuple[ast.Node, ast.Node] | None = None
     if spec.enterprise_cap is not None:
-        cap = (expr(spec.enterprise_cap.amount, ("enterprise_cap", "amount")),
+        enterprise_cap = (expr(spec.enterprise_cap.amount, ("enterprise_cap", "amount")),
                expr(spec.enterprise_cap.when, ("enterprise_cap", "when")))
     if problems:
         raise PolicyError(problems)
     digest = hashlib.sha256(
         json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    return Policy(spec, tuple(clauses), params, source, digest, lines, cap)
+    return Policy(spec, tuple(clauses), params, source, digest, lines, enterprise_cap)
 
 
 def _param_values(values: Mapping[date, Any], name: str) -> dict[date, dict[str, Fraction]]:

@@ -107,7 +107,7 @@ class Typer:
         return t
 
     # -- per node kind ------------------------------------------------------------------
-    def _infer(self, node: ast.Node) -> T:  # noqa: PLR0911, PLR0912
+    def _infer(self, node: ast.Node) -> T:
         if isinstance(node, ast.Num):
             return T("number")
         if isinstance(node, ast.Str):
@@ -237,7 +237,7 @@ class Typer:
             return self.fail(node, f"{LABELS[a.base]}只能用 == 或 != 比较", "代码集合请用 in [..]")
         return T("bool", series)
 
-    def _call(self, node: ast.Call) -> T:  # noqa: PLR0911, PLR0912
+    def _call(self, node: ast.Call) -> T:
         name, args = node.name, node.args
         if name not in FUNCTIONS:
             return self.fail(node, f"未知函数 “{name}”", "可用函数：" + "、".join(FUNCTIONS))
@@ -329,12 +329,12 @@ class Typer:
         # coalesce
         if not nargs(2, 2):
             return T("error")
-        a, b = self.infer(args[0]), self.infer(args[1])
-        if a.base in NUMERIC and b.base in NUMERIC:
-            return T(_join_numeric(a.base, b.base), a.series)
-        if a.base != b.base:
+        first, second = self.infer(args[0]), self.infer(args[1])
+        if first.base in NUMERIC and second.base in NUMERIC:
+            return T(_join_numeric(first.base, second.base), first.series)
+        if first.base != second.base:
             return self.fail(node, "coalesce 的两个参数类型应相同")
-        return a
+        return first
 
     def _tier(self, node: ast.Call) -> T:
         args = node.args
@@ -343,7 +343,8 @@ class Typer:
         x = self.expect(args[0], "numeric")
         bounds, values = args[1].items, args[2].items
         if len(values) != len(bounds) + 1:
-            return self.fail(node, f"tier 有 {len(bounds)} 个门槛，应有 {len(bounds) + 1} 个档位值，实有 {len(values)} 个")
+            return self.fail(node, f"tier 有 {len(bounds)} 个门槛，应有 {len(bounds) + 1} 个档位值，"
+                                   f"实有 {len(values)} 个")
         if not all(isinstance(b, ast.Num) for b in bounds):
             return self.fail(args[1], "tier 的门槛应为数字")
         nums = [b.value for b in bounds if isinstance(b, ast.Num)]

@@ -7,7 +7,8 @@ def explain(when, facts, amount="1"):
 
 
 def test_near_miss_says_what_is_missing_to_qualify():
-    e = explain("参保人数 >= 10 and revenue[last_year] >= 100万", {"facts": {"employees": 8, "revenue": {"2023": "200万"}}})
+    e = explain("参保人数 >= 10 and revenue[last_year] >= 100万",
+                {"facts": {"employees": 8, "revenue": {"2023": "200万"}}})
     assert e.status == "ineligible"
     assert e.reasons == ["参保人数 8，需 ≥ 10"]
     assert [a.verdict_text for a in e.atoms] == ["不满足", "满足"]

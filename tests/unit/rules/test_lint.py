@@ -1,7 +1,7 @@
+from tests.unit.rules.support import SCHEMA, clause, policy
+
 from zhida.rules.lint import lint_policy
 from zhida.rules.policy import parse_policy
-
-from tests.unit.rules.support import SCHEMA, clause, policy
 
 CASE = [{"name": "x", "facts": {}, "expect": {"status": "unknown"}}]
 
@@ -64,4 +64,5 @@ def test_overlapping_clauses_need_an_exclusivity_rule_or_stackable():
 
 
 def test_tier_must_have_one_more_value_than_thresholds():
-    assert any("应有 3 个档位值" in m for m in findings(clause("true", "tier(employees, [10, 20], [1, 2])", tests=CASE)))
+    msgs = findings(clause("true", "tier(employees, [10, 20], [1, 2])", tests=CASE))
+    assert any("应有 3 个档位值" in m for m in msgs)

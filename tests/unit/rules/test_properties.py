@@ -10,7 +10,6 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from tests.unit.rules.support import AS_OF, clause, policy, run
 
 MONEY = ["revenue[last_year]", "ui_paid[last_year]", "revenue[2022]", "wage_paid[last_month]"]

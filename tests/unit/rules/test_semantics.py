@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from tests.unit.rules.support import clause, policy, run
 
 
