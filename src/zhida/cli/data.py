@@ -57,7 +57,7 @@ def _progress(total: int, title: str) -> Iterator[Callable[[str], None]]:
         bar.update(task, completed=total, description=f"{title}：完成")
 
 
-def _store(data_dir: Path | None):  # noqa: ANN202
+def _store(data_dir: Path | None):
     from zhida.profiles.paths import store_dir
     from zhida.profiles.store import ProfileStore
 
@@ -102,7 +102,7 @@ def load(
     _print_load(r, report)
 
 
-def _print_load(r, report: Path | None) -> None:  # noqa: ANN001
+def _print_load(r, report: Path | None) -> None:
     b = r.batch
     if r.already_loaded:
         console.print(f"{b.file_name} 已于 {b.loaded_at} 导入（批次 {b.id}），本次未做任何更改。")

@@ -29,7 +29,8 @@ def detect_format(path: Path, mapping: SourceMapping) -> str:
         return "xlsx"
     if suffix in ("parquet", "pq"):
         return "parquet"
-    raise FeedStructureError(f"{path.name}：无法识别文件格式“.{suffix}”；支持 CSV、XLSX、Parquet，或在映射中写 format。")
+    raise FeedStructureError(
+        f"{path.name}：无法识别文件格式“.{suffix}”；支持 CSV、XLSX、Parquet，或在映射中写 format。")
 
 
 def read_feed(path: Path, mapping: SourceMapping) -> pl.DataFrame:
@@ -65,13 +66,17 @@ def _read_csv(path: Path, encoding: str) -> pl.DataFrame:
         try:
             data = data.decode(encoding).encode("utf-8")
         except (UnicodeDecodeError, LookupError) as e:
-            raise FeedStructureError(f"{path.name}：不能按 {encoding} 解码（{e}）；请确认文件编码并在映射中写 encoding。") from e
+            raise FeedStructureError(
+                f"{path.name}：不能按 {encoding} 解码（{e}）；请确认文件编码并在映射中写 encoding。"
+                "整份文件未导入。") from e
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise FeedStructureError(f"{path.name}：不是 UTF-8 编码（第 {e.start} 字节）；若为 GBK 请在映射中写 encoding: gbk。") from e
+        raise FeedStructureError(
+            f"{path.name}：不是 UTF-8 编码（第 {e.start} 字节）；若为 GBK 请在映射中写 encoding: gbk。"
+            "整份文件未导入。") from e
     if not data.strip():
         raise FeedStructureError(f"{path.name}：文件为空；整份文件未导入。")
     return pl.read_csv(io.BytesIO(data), infer_schema=False)

@@ -35,7 +35,8 @@ class Validated:
 def validate(raw: pl.DataFrame, mapping: SourceMapping, registry: Registry, latest: date) -> Validated:
     checks: dict[str, tuple[str, str, pl.Expr, pl.Expr]] = {}  # name -> column, field, value, problem
     key = clean(pl.col(mapping.key)).str.to_uppercase()
-    checks["uscc"] = (mapping.key, "uscc", key, pl.when(pl.col("v:uscc").is_null()).then(pl.lit("缺少统一社会信用代码")))
+    missing_key = pl.when(pl.col("v:uscc").is_null()).then(pl.lit("缺少统一社会信用代码"))
+    checks["uscc"] = (mapping.key, "uscc", key, missing_key)
     if mapping.period != "none":
         checks["period"] = (mapping.period_column or "", "period", *_period(mapping, latest))
     for fid, spec in mapping.fields.items():
@@ -119,18 +120,17 @@ def _period(mapping: SourceMapping, latest: date) -> tuple[pl.Expr, pl.Expr]:
     s = clean(pl.col(mapping.period_column or ""))
     if mapping.period == "year":
         ok = s.str.contains(r"^\d{4}$")
-        value = pl.when(ok).then(s)
-        problem = (pl.when(s.is_null()).then(pl.lit("缺少所属期"))
-                   .when(~ok).then(pl.lit("所属年度应为四位年份，如 2024"))
-                   .when(s.cast(pl.Int64, strict=False) > latest.year).then(pl.lit(f"所属年度晚于数据截止日 {latest}")))
-        return value, problem
+        year_problem = (pl.when(s.is_null()).then(pl.lit("缺少所属期"))
+                        .when(~ok).then(pl.lit("所属年度应为四位年份，如 2024"))
+                        .when(s.cast(pl.Int64, strict=False) > latest.year)
+                        .then(pl.lit(f"所属年度晚于数据截止日 {latest}")))
+        return pl.when(ok).then(s), year_problem
     fmt = mapping.period_format or "%Y%m"
     day = (s + pl.lit("|01")).str.strptime(pl.Date, fmt + "|%d", strict=False)
-    value = day.dt.strftime("%Y-%m")
     problem = (pl.when(s.is_null()).then(pl.lit("缺少所属期"))
                .when(day.is_null()).then(pl.lit(f"所属期应为 {fmt} 格式的月份"))
                .when(day > latest).then(pl.lit(f"所属期晚于数据截止日 {latest}")))
-    return value, problem
+    return day.dt.strftime("%Y-%m"), problem
 
 
 def _list_checks(i: int, ls: ListSpec, latest: date) -> dict[str, tuple[str, str, pl.Expr, pl.Expr]]:
@@ -160,7 +160,8 @@ def _list_checks(i: int, ls: ListSpec, latest: date) -> dict[str, tuple[str, str
     for attr in ("kind", "reason", "ref"):
         spec = getattr(ls, attr)
         if spec is not None:
-            out[f"{p}:{attr}"] = (spec.column, attr, clean(pl.col(spec.column).cast(pl.String)), pl.lit(None, pl.String))
+            text = clean(pl.col(spec.column).cast(pl.String))
+            out[f"{p}:{attr}"] = (spec.column, attr, text, pl.lit(None, pl.String))
     return out
 
 

@@ -56,11 +56,13 @@ def tax(years: pl.DataFrame, firms: pl.DataFrame, rng: np.random.Generator) -> p
         pl.col("year").cast(pl.String).alias("所属年度"),
         yuan(pl.col("revenue")).alias("营业收入"),
         yuan(pl.col("taxable")).alias("应纳税所得额"),
-        yuan((pl.col("taxable").clip(lower_bound=0) * pl.when(pl.col("taxable") <= 300_000_000).then(5).otherwise(25)) // 100).alias("企业所得税实缴额"),
+        yuan(pl.col("taxable").clip(lower_bound=0) * pl.when(pl.col("taxable") <= 300_000_000).then(5).otherwise(25)
+             // 100).alias("企业所得税实缴额"),
         yuan(pl.lit(pl.Series(paid_total))).alias("实缴税款合计"),
         yuan(pl.lit(pl.Series(paid_total)) * 4 // 10).alias("地方综合贡献"),
         pl.lit(pl.Series(level)).alias("纳税信用等级"),
-        pl.when(pl.col("revenue") > 500_000_000).then(pl.lit("一般纳税人")).otherwise(pl.lit("小规模纳税人")).alias("纳税人资格类型"),
+        pl.when(pl.col("revenue") > 500_000_000).then(pl.lit("一般纳税人")).otherwise(pl.lit("小规模纳税人"))
+        .alias("纳税人资格类型"),
         yuan(pl.lit(pl.Series(rd))).alias("研发费用"),
         pl.col("employees").cast(pl.String).alias("从业人数"),
         yuan(pl.col("assets")).alias("资产总额"),
@@ -96,7 +98,8 @@ def stats(years: pl.DataFrame, firms: pl.DataFrame, lists: pl.DataFrame, rng: np
     y = years.join(firms.select("uscc", "industry", "established"), on="uscc")
     cat = pl.lit(None, pl.String)
     for name, prefixes, threshold in reversed(FOUR_ABOVE):
-        cond = pl.any_horizontal([pl.col("industry").str.starts_with(p) for p in prefixes]) & (pl.col("revenue") >= threshold)
+        in_industry = pl.any_horizontal([pl.col("industry").str.starts_with(p) for p in prefixes])
+        cond = in_industry & (pl.col("revenue") >= threshold)
         cat = pl.when(cond).then(pl.lit(name)).otherwise(cat)
     y = y.with_columns(cat.alias("cat")).filter(pl.col("cat").is_not_null())
     entry = y.group_by("uscc").agg(pl.col("year").min().alias("entry_year"), pl.col("established").first())
@@ -112,7 +115,8 @@ def stats(years: pl.DataFrame, firms: pl.DataFrame, lists: pl.DataFrame, rng: np
         pl.col("year").cast(pl.String).alias("报告年度"),
         pl.col("industry").str.slice(1, 4).alias("行业代码"),
         pl.col("cat").alias("四上类别"),
-        (pl.col("employees") * pl.lit(pl.Series(noise))).round(0).cast(pl.Int64).cast(pl.String).alias("从业人员期末人数"),
+        (pl.col("employees") * pl.lit(pl.Series(noise))).round(0).cast(pl.Int64).cast(pl.String)
+        .alias("从业人员期末人数"),
         (pl.col("assets") // 100_000).cast(pl.String).alias("资产总计(千元)"),
         (pl.col("revenue") // 100_000).cast(pl.String).alias("营业收入(千元)"),
         pl.col("入库").dt.strftime("%Y-%m-%d").alias("入库日期"),
@@ -168,10 +172,12 @@ def credit(lists: pl.DataFrame) -> pl.DataFrame:
 
 
 def ip(firms: pl.DataFrame, lists: pl.DataFrame, as_of: date, rng: np.random.Generator) -> pl.DataFrame:
-    hitech = lists.filter(pl.col("list") == "高新技术企业").select("uscc").unique().with_columns(pl.lit(True).alias("ht"))
+    hitech = lists.filter(pl.col("list") == "高新技术企业").select("uscc").unique()
+    hitech = hitech.with_columns(pl.lit(True).alias("ht"))
     f = firms.join(hitech, on="uscc", how="left").with_columns(pl.col("ht").fill_null(False))
     p = np.where(f["ht"].to_numpy(), 0.95,
-                 np.where(f["industry"].str.slice(0, 1).is_in(["C", "I", "M"]).to_numpy() & (f["employees"].to_numpy() >= 5), 0.25, 0.01))
+                 np.where(f["industry"].str.slice(0, 1).is_in(["C", "I", "M"]).to_numpy()
+                          & (f["employees"].to_numpy() >= 5), 0.25, 0.01))
     f = f.filter(pl.Series(rng.random(f.height) < p))
     n, scale = f.height, np.sqrt(f["employees"].to_numpy()) * np.where(f["ht"].to_numpy(), 1.5, 0.4)
     inv, uti, des = rng.poisson(scale * 0.6), rng.poisson(scale * 1.5), rng.poisson(scale * 0.5)

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from zhida.profiles import uscc as uscc_rules
-from zhida.profiles.generate.vocab import DISTRICTS, ENTITY_TYPES, GIVEN, INDUSTRIES, SURNAMES, STREETS, WORDS
+from zhida.profiles.generate.vocab import DISTRICTS, ENTITY_TYPES, GIVEN, INDUSTRIES, STREETS, SURNAMES, WORDS
 
 EPOCH = date(1970, 1, 1)
 USCC_SWITCH = date(2015, 10, 1)

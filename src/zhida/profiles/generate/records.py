@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -59,7 +60,7 @@ def _dates(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarr
     return lo + (rng.random(len(lo)) * span).astype(np.int64)
 
 
-def _entries(uscc: pl.Series, lst: str, listed: np.ndarray, **cols: object) -> pl.DataFrame:
+def _entries(uscc: pl.Series, lst: str, listed: np.ndarray, **cols: Any) -> pl.DataFrame:
     df = pl.DataFrame({"uscc": uscc, "list": lst, "listed_on": pl.Series(listed).cast(pl.Date)})
     for k, v in cols.items():
         df = df.with_columns(pl.Series(k, v) if not isinstance(v, str) else pl.lit(v).alias(k))
@@ -76,7 +77,8 @@ def make_lists(rng: np.random.Generator, firms: pl.DataFrame, as_of: date) -> pl
     # 高新技术企业: first certification, then a re-certification every 3 years while renewed
     ht = tech.filter(pl.Series(rng.random(tech.height) < 0.09))
     est_y = ht["established"].dt.year().to_numpy()
-    first = np.maximum(est_y + 1, 2012) + (rng.random(ht.height) * (y_last - np.maximum(est_y + 1, 2012) + 1)).astype(int)
+    earliest = np.maximum(est_y + 1, 2012)
+    first = earliest + (rng.random(ht.height) * (y_last - earliest + 1)).astype(int)
     first = np.minimum(first, y_last)
     renewed = np.ones(ht.height, dtype=bool)
     for k in range(5):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from pathlib import Path
 
@@ -40,9 +41,7 @@ def _write_xlsx(path: Path, df: pl.DataFrame, date_cols: tuple[str, ...]) -> Non
         for i in date_idx:
             v = cells[i]
             if isinstance(v, str) and v:
-                try:
+                with contextlib.suppress(ValueError):  # an impossible date stays text, as exported
                     cells[i] = date.fromisoformat(v)
-                except ValueError:
-                    pass  # an impossible date stays text, as a department export would show it
         ws.append(cells)
     wb.save(path)

@@ -107,7 +107,8 @@ class Registry:
         try:
             return self.fields[field_id]
         except KeyError:
-            raise RegistryError(f"字段“{field_id}”不在字段注册表中；请检查拼写，或先在 fields.yaml 中登记该字段。") from None
+            raise RegistryError(
+                f"字段“{field_id}”不在字段注册表中；请检查拼写，或先在 fields.yaml 中登记该字段。") from None
 
     def codes_of(self, f: FieldDef) -> tuple[str, ...] | None:
         return tuple(self.code_lists[f.codes]) if f.codes else None

@@ -1,0 +1,42 @@
+from datetime import date
+
+import polars as pl
+import pytest
+
+from zhida.profiles.parse import parse_date, scaled_integer
+
+
+def money(texts, exponent=2):
+    df = pl.DataFrame({"x": texts}, schema={"x": pl.String})
+    value, _ = scaled_integer(pl.col("x"), pl.col("v"), exponent, "金额")
+    df = df.with_columns(value.alias("v"))
+    _, problem = scaled_integer(pl.col("x"), pl.col("v"), exponent, "金额")
+    return df.with_columns(problem.alias("p"))
+
+
+@pytest.mark.parametrize(("text", "fen"), [
+    ("1234.56", 123456), ("1,234.56", 123456), ("￥12", 1200), ("0.01", 1), ("-7.5", -750),
+    ("007", 700), ("12.345", 1234), ("12.355", 1236), ("99999999999.99", 9999999999999),
+])
+def test_amounts_become_exact_fen(text, fen):
+    assert money([text])["v"][0] == fen
+
+
+def test_wan_yuan_scale_to_fen_exactly():
+    assert money(["0.000001", "1.5"], exponent=6)["v"].to_list() == [1, 1_500_000]
+
+
+def test_non_numbers_are_problems_and_blanks_are_missing():
+    df = money(["abc", "", None, "12元"])
+    assert df["v"].to_list() == [None, None, None, 1200]
+    assert df["p"].to_list()[:3] == ["不是有效的金额数值", None, None]
+
+
+def test_dates_in_department_formats_and_impossible_dates():
+    df = pl.DataFrame({"x": ["2019年5月1日", "2019年2月30日", "20190501", "2024-02-29", "2023-02-29", ""]})
+    value, _ = parse_date(pl.col("x"), pl.col("v"), ["%Y年%m月%d日", "%Y%m%d"])
+    df = df.with_columns(value.alias("v"))
+    _, problem = parse_date(pl.col("x"), pl.col("v"), ["%Y年%m月%d日", "%Y%m%d"])
+    df = df.with_columns(problem.alias("p"))
+    assert df["v"].to_list() == [date(2019, 5, 1), None, date(2019, 5, 1), date(2024, 2, 29), None, None]
+    assert [p is not None for p in df["p"]] == [False, True, False, False, True, False]
