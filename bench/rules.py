@@ -12,6 +12,7 @@ Times are medians over the K runs; peak RSS is the highest over the K runs.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import pickle
 import resource
@@ -64,7 +65,7 @@ class PeakRss:
 
 # --- children: one engine, one fresh process ----------------------------------------------
 
-def run_zhida(w: Workload, peak: PeakRss) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+def run_zhida(w: Workload, peak: PeakRss, diagnose: bool = False) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Compile the workload's policies and evaluate the whole population (the Zhida part)."""
     import datetime
 
@@ -84,7 +85,9 @@ def run_zhida(w: Workload, peak: PeakRss) -> tuple[dict[str, float], dict[str, n
     seconds["compile"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    results = compiled.evaluate(df, diagnose=False)
+    # `diagnose` lists the missing inputs of every unknown pair: off unless asked for.
+    takes_diagnose = "diagnose" in inspect.signature(compiled.evaluate).parameters
+    results = compiled.evaluate(df, diagnose=diagnose) if takes_diagnose else compiled.evaluate(df)
     seconds["evaluate"] = time.perf_counter() - t
     seconds["rss_before_mb"] = rss_before
 
@@ -111,7 +114,7 @@ def _positions(s: pl.Series, names: list[str] | tuple[str, ...]) -> np.ndarray:
     return mapping[s.to_physical().to_numpy()]
 
 
-def run_openfisca(w: Workload, peak: PeakRss) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+def run_openfisca(w: Workload, peak: PeakRss, diagnose: bool = False) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     import openfisca_impl
 
     rss_before = psutil.Process().memory_info().rss / 2**20
@@ -121,11 +124,11 @@ def run_openfisca(w: Workload, peak: PeakRss) -> tuple[dict[str, float], dict[st
     return seconds, pairs
 
 
-def child(engine: str, workdir: Path, run: int) -> None:
+def child(engine: str, workdir: Path, run: int, diagnose: bool) -> None:
     with open(workdir / "workload.pkl", "rb") as f:
         w = pickle.load(f)
     peak = PeakRss()
-    seconds, pairs = (run_zhida if engine == "zhida" else run_openfisca)(w, peak)
+    seconds, pairs = (run_zhida if engine == "zhida" else run_openfisca)(w, peak, diagnose)
     seconds["peak_rss_mb"] = peak.stop()
     (workdir / f"{engine}-{run}.json").write_text(json.dumps(seconds))
     if run == 0:
@@ -134,11 +137,12 @@ def child(engine: str, workdir: Path, run: int) -> None:
 
 # --- parent ---------------------------------------------------------------------------------
 
-def spawn(engine: str, workdir: Path, runs: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+def spawn(engine: str, workdir: Path, runs: int, extra: list[str]
+          ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     stats = []
     for k in range(runs):
         subprocess.run([sys.executable, __file__, "--child", engine, "--workdir", str(workdir),
-                        "--run", str(k)], check=True)
+                        "--run", str(k), *extra], check=True)
         stats.append(json.loads((workdir / f"{engine}-{k}.json").read_text()))
     summary = {key: statistics.median(s[key] for s in stats) for key in stats[0]}
     for key in ("peak_rss_mb", "peak_rss_evaluate_mb"):
@@ -276,12 +280,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="one JSON object on the last line")
     ap.add_argument("--skip-openfisca", action="store_true")
     ap.add_argument("--repeat", type=int, default=1, help="fresh processes per engine (median)")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="ask Zhida for the missing inputs of every unknown pair (slower)")
     ap.add_argument("--child", choices=ENGINES, help=argparse.SUPPRESS)
     ap.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--run", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        child(args.child, args.workdir, args.run)
+        child(args.child, args.workdir, args.run, args.diagnose)
         return 0
 
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
@@ -306,11 +312,12 @@ def main(argv: list[str] | None = None) -> int:
         "expected_unknown_amount_pairs": expected.count(truth_mod.UNKNOWN_AMOUNT),
         "expected_unknown_condition_pairs": expected.count(truth_mod.UNKNOWN_CONDITION),
     }
+    extra = ["--diagnose"] if args.diagnose else []
     with tempfile.TemporaryDirectory(prefix="zhida-bench-") as tmp:
         workdir = Path(tmp)
         with open(workdir / "workload.pkl", "wb") as f:
             pickle.dump(w, f, protocol=pickle.HIGHEST_PROTOCOL)
-        zs, zp = spawn("zhida", workdir, args.repeat)
+        zs, zp = spawn("zhida", workdir, args.repeat, extra)
         fig |= {"zhida_s": zs["evaluate"], "zhida_compile_s": zs["compile"],
                 "peak_rss_mb": zs["peak_rss_evaluate_mb"],
                 "zhida_rss_before_mb": zs["rss_before_mb"],
@@ -318,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         fig |= compare_zhida(expected, zp, n)
         fig |= {"openfisca_s": None, "ratio_vs_openfisca": None}
         if not args.skip_openfisca:
-            os_, op = spawn("openfisca", workdir, args.repeat)
+            os_, op = spawn("openfisca", workdir, args.repeat, [])
             fig |= {"openfisca_s": os_["total"],
                     "openfisca_peak_rss_mb": os_["peak_rss_evaluate_mb"],
                     "openfisca_peak_rss_process_mb": os_["peak_rss_mb"],
@@ -327,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                                                           "amounts", "gather")}
             fig |= compare_openfisca(expected, op, zp, n)
     fig["repeat"] = args.repeat
+    fig["zhida_diagnose"] = args.diagnose
     report(fig, args.json)
     return 0
 
