@@ -31,9 +31,10 @@ def invoke(*args, data_dir):
 
 def test_load_every_feed_then_reload_changes_nothing(city, tmp_path):
     manifest = json.loads((city / "manifest.json").read_text(encoding="utf-8"))
-    for source, feed in manifest["feeds"].items():
-        r = invoke("load", source, str(city / feed["file"]), "--known-on", "2025-06-30",
-                   "--report", str(tmp_path / f"{source}.csv"), data_dir=tmp_path / "d")
+    for key, feed in manifest["feeds"].items():
+        r = invoke("load", feed["source"], str(city / feed["file"]), "--mapping", feed["mapping"],
+                   "--known-on", "2025-06-30",
+                   "--report", str(tmp_path / f"{key}.csv"), data_dir=tmp_path / "d")
         assert r.exit_code == 0, r.output
         assert f"隔离 {len(feed['defects'])} 行" in r.output or f"隔离 {len(feed['defects']):,} 行" in r.output
     again = invoke("load", "market", str(city / manifest["feeds"]["market"]["file"]), data_dir=tmp_path / "d")

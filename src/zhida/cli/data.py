@@ -72,9 +72,9 @@ def generate(
     as_of: AsOf = None,
     defect_rate: Annotated[float, typer.Option("--defect-rate", min=0.0, max=0.5)] = 0.001,
 ) -> None:
-    from zhida.profiles.generate import generate_city
+    from zhida.profiles.generate import FEEDS, generate_city
 
-    with _errors(), _progress(13, "生成") as step:
+    with _errors(), _progress(3 + len(FEEDS), "生成") as step:
         m = generate_city(out, enterprises, seed, _date(as_of), defect_rate, progress=step)
     t = Table("来源", "文件", "行数", "故意缺陷")
     for source, f in m.feeds.items():
@@ -85,9 +85,10 @@ def generate(
 
 @app.command("load", help="导入一个部门数据文件（CSV/XLSX/Parquet）。坏行隔离并全部报告，好行一次性提交。")
 def load(
-    source: Annotated[str, typer.Argument(help="来源：market/tax/hrss/stats/sci/econ/ip/credit/geo/bank")],
+    source: Annotated[str, typer.Argument(help="来源：market/tax/hrss/stats/sci/econ/ip/credit/geo/bank/lease")],
     file: Annotated[Path, typer.Argument(exists=False)],
-    mapping: Annotated[Path | None, typer.Option("--mapping", help="映射文件（默认用内置映射）")] = None,
+    mapping: Annotated[str | None, typer.Option(
+        "--mapping", help="映射文件路径，或内置映射名（如 hrss-year）；默认为与来源同名的内置映射")] = None,
     known_on: Annotated[str | None, typer.Option("--known-on", help="数据截止日（默认今天）")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="把全部被拒记录写成 CSV")] = None,
     data_dir: DataDir = None,
@@ -97,7 +98,9 @@ def load(
     with _errors():
         store = _store(data_dir)
         with _progress(4, f"导入 {file.name}") as step:
-            r = load_feed(store, source, file, mapping_path=mapping,
+            as_path = mapping is not None and (mapping.endswith((".yaml", ".yml")) or Path(mapping).exists())
+            r = load_feed(store, source, file, mapping_path=Path(mapping) if as_path and mapping else None,
+                          mapping_name=None if as_path else mapping,
                           known_on=_date(known_on) if known_on else None, progress=step)
     _print_load(r, report)
 
@@ -125,19 +128,16 @@ def _print_load(r, report: Path | None) -> None:
 
 @app.command("load-city", help="按 manifest.json 导入 `zhida data generate` 生成的全部数据文件。")
 def load_city(city: Annotated[Path, typer.Argument()], data_dir: DataDir = None) -> None:
+    from zhida.profiles.demo import load_city as load_all
     from zhida.profiles.generate import LOAD_ORDER, CityManifest
-    from zhida.profiles.load import load_feed
 
     with _errors():
         store = _store(data_dir)
         m = CityManifest.read(city)
         with _progress(len(LOAD_ORDER), "导入合成城市") as step:
-            reports = []
-            for source in LOAD_ORDER:
-                step(m.feeds[source]["file"])
-                reports.append(load_feed(store, source, m.path(source), known_on=m.as_of))
+            reports = load_all(store, m, step)
     t = Table("来源", "文件", "导入行", "事实", "名单", "隔离行", "说明")
-    for r in reports:
+    for r in reports.values():
         b = r.batch
         t.add_row(b.source, b.file_name, f"{b.rows_loaded:,}", f"{b.facts:,}", f"{b.list_entries:,}",
                   f"{b.rows_rejected:,}", "已导入过，未更改" if r.already_loaded else "")

@@ -19,10 +19,12 @@ def load_city(store: ProfileStore, manifest: CityManifest,
               progress: Callable[[str], None] | None = None) -> dict[str, LoadReport]:
     """Load every feed of a generated city, known on the city's as-of date."""
     reports = {}
-    for source in LOAD_ORDER:
+    for key in LOAD_ORDER:
+        feed = manifest.feeds[key]
         if progress:
-            progress(f"导入 {manifest.feeds[source]['file']}")
-        reports[source] = load_feed(store, source, manifest.path(source), known_on=manifest.as_of)
+            progress(f"导入 {feed['file']}")
+        reports[key] = load_feed(store, feed["source"], manifest.path(key), mapping_name=feed["mapping"],
+                                 known_on=manifest.as_of)
     return reports
 
 

@@ -48,6 +48,7 @@ def load_feed(
     *,
     mapping: SourceMapping | None = None,
     mapping_path: Path | None = None,
+    mapping_name: str | None = None,
     registry: Registry | None = None,
     known_on: date | None = None,
     now: datetime | None = None,
@@ -58,7 +59,7 @@ def load_feed(
     `now`); as-of queries use it. Raises `FeedStructureError` when nothing can be loaded.
     """
     registry = registry or load_registry()
-    mapping = mapping or load_mapping(source, registry, mapping_path)
+    mapping = mapping or load_mapping(source, registry, mapping_path, mapping_name)
     now = now or datetime.now(UTC)
     known = known_on or now.date()
     path = Path(path)

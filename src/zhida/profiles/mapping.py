@@ -184,13 +184,21 @@ def _list_spec(raw: Mapping[str, Any], registry: Registry, problems: list[str]) 
     return spec
 
 
-def load_mapping(source: str, registry: Registry, path: Path | None = None) -> SourceMapping:
-    """The mapping at `path`, or the shipped mapping of `source` (the synthetic city's format)."""
+def builtin_mappings() -> list[str]:
+    """Names of the mappings shipped for the synthetic city's feeds."""
+    folder = resources.files("zhida.profiles") / "mappings"
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_mapping(source: str, registry: Registry, path: Path | None = None, name: str | None = None) -> SourceMapping:
+    """The mapping at `path`, or the shipped mapping `name` (default: the source's own name)."""
     if path is None:
-        ref = resources.files("zhida.profiles") / "mappings" / f"{source}.yaml"
+        name = name or source
+        ref = resources.files("zhida.profiles") / "mappings" / f"{name}.yaml"
         if not ref.is_file():
-            raise MappingError(f"来源“{source}”没有内置映射；请用 --mapping 指定映射文件（见 docs/feeds.md）。")
-        text, origin = ref.read_text(encoding="utf-8"), f"内置映射 {source}.yaml"
+            raise MappingError(f"没有名为“{name}”的内置映射（内置：{'、'.join(builtin_mappings())}）；"
+                               "请用 --mapping 指定映射文件（见 docs/feeds.md）。")
+        text, origin = ref.read_text(encoding="utf-8"), f"内置映射 {name}.yaml"
     else:
         try:
             text, origin = Path(path).read_text(encoding="utf-8"), str(path)

@@ -53,7 +53,7 @@ def run(doc: dict[str, Any], facts: list[dict[str, Any]], as_of: date = AS_OF):
     """(batch results keyed by (row, clause), explanations per row) for fact documents."""
     compiled = compile_policies([parse_policy(doc)], SCHEMA, as_of)
     df = build_frame(facts, compiled.requirements, SCHEMA, as_of)
-    batch = {(r["row"], r["clause"]): r for r in compiled.evaluate(df).iter_rows(named=True)}
+    batch = {(r["row"], r["clause"]): r for r in compiled.evaluate(df, diagnose=True).iter_rows(named=True)}
     explained = [{e.key: e for e in explain_frame(compiled, df, i)} for i in range(len(facts))]
     return batch, explained
 

@@ -182,6 +182,7 @@ def test_batch_and_explanation_agree_on_random_rules(when, amount, cap, rounding
             assert isinstance(e.amount_fen, int)
         if e.status == "unknown":
             assert e.missing, f"unknown without missing facts: {when} / {amount} / {firms[row]}"
+            assert got["missing"], f"batch: unknown without missing facts: {when} / {amount} / {firms[row]}"
 
 
 @settings(max_examples=60, deadline=None)

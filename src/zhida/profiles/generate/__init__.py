@@ -16,25 +16,30 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from zhida.profiles.generate import feeds
+from zhida.profiles.generate import feeds, programs
 from zhida.profiles.generate.defects import inject
 from zhida.profiles.generate.population import make_firms, make_years
 from zhida.profiles.generate.records import make_insurance, make_lists
 from zhida.profiles.generate.write import write_feed
 
-FILES = {
-    "market": "市场监管_企业登记信息.csv",
-    "tax": "税务_企业所得税年度申报.csv",
-    "hrss": "人社_失业保险参保缴费月报.csv",
-    "stats": "统计_四上企业名录年报.csv",
-    "sci": "科技_高企与科小名单.csv",
-    "econ": "经信_专精特新企业名单.xlsx",
-    "ip": "知识产权_企业专利统计.csv",
-    "credit": "信用_信用信息.xlsx",
-    "geo": "大数据局_地址编码.parquet",
-    "bank": "财政_企业收款账户.csv",
+# feed -> (source, file). The feed name is also the name of its shipped mapping.
+FEEDS = {
+    "market": ("market", "市场监管_企业登记信息.csv"),
+    "tax": ("tax", "税务_企业所得税年度申报.csv"),
+    "tax-month": ("tax", "税务_月度入库税款.csv"),
+    "hrss": ("hrss", "人社_失业保险参保缴费月报.csv"),
+    "hrss-year": ("hrss", "人社_就业补助年度汇总.csv"),
+    "stats": ("stats", "统计_四上企业名录年报.csv"),
+    "sci": ("sci", "科技_高企与科小名单.csv"),
+    "econ": ("econ", "经信_专精特新企业名单.xlsx"),
+    "ip": ("ip", "知识产权_企业专利统计.csv"),
+    "credit": ("credit", "信用_信用信息.xlsx"),
+    "geo": ("geo", "大数据局_地址编码.parquet"),
+    "bank": ("bank", "财政_企业收款账户.csv"),
+    "lease": ("lease", "住建_经营场所租赁备案.csv"),
 }
-LOAD_ORDER = tuple(FILES)
+FILES = {k: v[1] for k, v in FEEDS.items()}
+LOAD_ORDER = tuple(FEEDS)
 DEFAULT_DEFECT_RATE = 0.001
 
 
@@ -47,8 +52,8 @@ class CityManifest:
     defect_rate: float
     feeds: dict[str, dict[str, Any]]
 
-    def path(self, source: str) -> Path:
-        return self.out / self.feeds[source]["file"]
+    def path(self, feed: str) -> Path:
+        return self.out / self.feeds[feed]["file"]
 
     @classmethod
     def read(cls, out: Path) -> CityManifest:
@@ -65,7 +70,7 @@ def generate_city(
     defect_rate: float = DEFAULT_DEFECT_RATE,
     progress: Callable[[str], None] | None = None,
 ) -> CityManifest:
-    """Write one feed per source into `out` and a manifest of what was written."""
+    """Write one feed per source (two for 税务 and 人社) into `out`, and a manifest of it all."""
     step = progress or (lambda _s: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -88,15 +93,18 @@ def generate_city(
         "credit": lambda: feeds.credit(lists),
         "geo": lambda: feeds.geo(firms, rng),
         "bank": lambda: feeds.bank(firms, as_of, rng),
+        "hrss-year": lambda: programs.hrss_year(ins, firms, as_of, rng),
+        "tax-month": lambda: programs.tax_month(firms, years, as_of, rng),
+        "lease": lambda: programs.lease(firms, as_of, rng),
     }
     written: dict[str, dict[str, Any]] = {}
-    for source, make in frames.items():
-        step(f"写出 {FILES[source]}")
-        df: pl.DataFrame = make()
-        first_row = 1 if FILES[source].endswith(".parquet") else 2
-        df, log = inject(source, df, defect_rate, rng, first_row)
-        write_feed(out / FILES[source], source, df)
-        written[source] = {"file": FILES[source], "rows": df.height, "defects": log}
+    for key in LOAD_ORDER:
+        source, name = FEEDS[key]
+        step(f"写出 {name}")
+        df: pl.DataFrame = frames[key]()
+        df, log = inject(key, df, defect_rate, rng, 1 if name.endswith(".parquet") else 2)
+        write_feed(out / name, key, df)
+        written[key] = {"source": source, "mapping": key, "file": name, "rows": df.height, "defects": log}
     manifest = CityManifest(out, seed, enterprises, as_of, defect_rate, written)
     (out / "manifest.json").write_text(json.dumps({
         "seed": seed, "enterprises": enterprises, "as_of": as_of.isoformat(),

@@ -59,6 +59,10 @@ DEFECTS: dict[str, list[Defect]] = {
                ("impossible_date", "列入日期", _const("2022-02-29"))],
     "geo": [("out_of_range", "lat", _const("91.0"))],
     "bank": [("impossible_date", "确认日期", _const("2023/02/29"))],
+    "hrss-year": [("non_numeric_count", "扩岗补助合格人数_满1个月", _const("若干")),
+                  ("unknown_flag", "实际经营者个人缴社保", _const("不详"))],
+    "tax-month": [("bad_period", "所属期", _const("2024-13")), ("negative_amount", "实缴税款", _const("-1.00"))],
+    "lease": [("unknown_flag", "出租方性质", _const("集体")), ("non_numeric_amount", "月租金", _const("面议"))],
 }
 
 

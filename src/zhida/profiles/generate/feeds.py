@@ -66,6 +66,7 @@ def tax(years: pl.DataFrame, firms: pl.DataFrame, rng: np.random.Generator) -> p
         yuan(pl.lit(pl.Series(rd))).alias("研发费用"),
         pl.col("employees").cast(pl.String).alias("从业人数"),
         yuan(pl.col("assets")).alias("资产总额"),
+        yuan(pl.lit(pl.Series(paid_total)) * 6 // 100).alias("六税两费应纳额"),
         pl.format("{}0531", pl.col("year") + 1).alias("申报日期"),
     )
 
@@ -125,7 +126,8 @@ def stats(years: pl.DataFrame, firms: pl.DataFrame, lists: pl.DataFrame, rng: np
 
 
 def sci(lists: pl.DataFrame) -> pl.DataFrame:
-    e = lists.filter(pl.col("list").is_in(["高新技术企业", "科技型中小企业"]))
+    e = lists.filter(pl.col("list").is_in(["高新技术企业", "科技型中小企业", "技术先进型服务企业",
+                                           "已获高新技术企业认定奖励"]))
     return e.select(
         pl.col("uscc").alias("统一社会信用代码"),
         pl.col("list").alias("名单类别"),

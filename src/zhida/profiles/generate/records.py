@@ -100,6 +100,16 @@ def make_lists(rng: np.random.Generator, firms: pl.DataFrame, as_of: date) -> pl
         out.append(_entries(ts["uscc"].filter(pl.Series(keep)), "科技型中小企业", listed, kind="",
                             ref=[f"{y}3303{i:06d}" for i in rng.integers(0, 10**6, keep.sum())],
                             expires_on=pl.Series([days(date(y, 12, 31))] * int(keep.sum())).cast(pl.Date)))
+    # 技术先进型服务企业 (services), and the record of earlier 高企 reward payments (a tag)
+    svc = alive.filter((pl.col("kind") == 1) & sect.is_in(["I", "M", "L"]) & (pl.col("employees") >= 20))
+    tas = svc.filter(pl.Series(rng.random(svc.height) < 0.04))
+    tas_listed = _dates(rng, np.full(tas.height, days(date(2018, 1, 1))), np.full(tas.height, d_asof - 30))
+    out.append(_entries(tas["uscc"], "技术先进型服务企业", tas_listed, kind="",
+                        ref=[f"JX{i:06d}" for i in rng.integers(0, 10**6, tas.height)],
+                        expires_on=pl.Series(tas_listed + 3 * 365 - 1).cast(pl.Date)))
+    rewarded = ht.filter(pl.Series((first < y_last) & (rng.random(ht.height) < 0.5)))
+    out.append(_entries(rewarded["uscc"], "已获高新技术企业认定奖励",
+                        np.full(rewarded.height, days(date(y_last, 6, 30))), kind=""))
     # 专精特新 family (manufacturing)
     mf = tech.filter((sect == "C") & (pl.col("employees") >= 20))
     sp = mf.filter(pl.Series(rng.random(mf.height) < 0.10))

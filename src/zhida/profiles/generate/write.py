@@ -8,15 +8,15 @@ from pathlib import Path
 
 import polars as pl
 
-GBK_SOURCES = {"tax"}
+GBK_FEEDS = {"tax"}
 DATE_CELLS = {"credit": ("列入日期", "移出日期", "公示截止日期")}
 
 
-def write_feed(path: Path, source: str, df: pl.DataFrame) -> None:
+def write_feed(path: Path, feed: str, df: pl.DataFrame) -> None:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         text = df.write_csv()
-        if source in GBK_SOURCES:
+        if feed in GBK_FEEDS:
             path.write_bytes(text.encode("gbk"))
         else:
             path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
@@ -24,7 +24,7 @@ def write_feed(path: Path, source: str, df: pl.DataFrame) -> None:
         numeric = [c for c in ("lng", "lat") if c in df.columns]
         df.with_columns([pl.col(c).cast(pl.Float64) for c in numeric]).write_parquet(path)
     elif suffix == ".xlsx":
-        _write_xlsx(path, df, DATE_CELLS.get(source, ()))
+        _write_xlsx(path, df, DATE_CELLS.get(feed, ()))
     else:
         raise ValueError(f"unsupported feed container {suffix}")
 
