@@ -26,13 +26,26 @@ WIDE = pl.Int128
 ROUNDING_MODES = ("half_up", "half_even", "down", "up", "floor", "ceil")
 
 
+INT64_SAFE = 2**62  # values below this cannot overflow Int64 in one more +, - or ×2
+
+
+def int_type(bound: int | None) -> pl.DataType:
+    """Int64 when the magnitude is known to fit, else Int128 (exact either way)."""
+    return pl.Int64() if bound is not None and bound < INT64_SAFE else pl.Int128()
+
+
 @dataclass(frozen=True)
 class Numeric:
-    """value = expr / 10**scale, or the exact constant `const`."""
+    """value = expr / 10**scale, or the exact constant `const`.
+
+    `bound` is an upper bound of |expr| (None: unknown), which decides whether Int64
+    suffices or Int128 is needed; it never changes a result, only the integer width.
+    """
 
     expr: pl.Expr | None
     scale: int
     const: Fraction | None = None
+    bound: int | None = None
 
     def at(self, scale: int) -> pl.Expr:
         """The value as an integer expression at a scale ≥ its own (exact)."""
@@ -40,11 +53,18 @@ class Numeric:
             scaled = self.const * 10**scale
             if scaled.denominator != 1:
                 raise ValueError("constant not representable at this scale")
-            return pl.lit(int(scaled), dtype=WIDE)
+            return pl.lit(int(scaled), dtype=int_type(abs(int(scaled))))
         assert self.expr is not None
         if scale == self.scale:
             return self.expr
-        return self.expr.cast(WIDE) * pl.lit(10 ** (scale - self.scale), dtype=WIDE)
+        factor = 10 ** (scale - self.scale)
+        dtype = int_type(None if self.bound is None else self.bound * factor)
+        return self.expr.cast(dtype) * pl.lit(factor, dtype=dtype)
+
+    def bound_at(self, scale: int) -> int | None:
+        if self.const is not None:
+            return abs(int(self.const * 10**scale))
+        return None if self.bound is None else self.bound * 10 ** max(0, scale - self.scale)
 
 
 def const_scale(value: Fraction) -> int:
@@ -56,11 +76,16 @@ def const_scale(value: Fraction) -> int:
 
 
 def const(value: Fraction) -> Numeric:
-    return Numeric(None, const_scale(value), value)
+    scale = const_scale(value)
+    return Numeric(None, scale, value, abs(int(value * 10**scale)))
 
 
 def _null() -> pl.Expr:
     return pl.lit(None)
+
+
+def _add_bounds(*bounds: int | None) -> int | None:
+    return None if any(b is None for b in bounds) else sum(b for b in bounds if b is not None)
 
 
 def round_div(n: pl.Expr, d: pl.Expr, mode: str) -> pl.Expr:
@@ -69,23 +94,37 @@ def round_div(n: pl.Expr, d: pl.Expr, mode: str) -> pl.Expr:
     n, d = n.cast(WIDE) * sign, d.cast(WIDE) * sign
     q = n.floordiv(d)
     r = n - q * d  # 0 <= r < d
+    out = q + _bump(n, q, r, d, mode).cast(WIDE)
+    return pl.when(d == 0).then(_null()).otherwise(out)
+
+
+def _bump(n: pl.Expr, q: pl.Expr, r: pl.Expr, d: pl.Expr | int, mode: str) -> pl.Expr:
+    """Whether floor(n / d) must go up by one under `mode` (d > 0, r = n mod d)."""
     twice = r * 2
     if mode == "half_up":  # half away from zero
-        bump = (twice > d) | ((twice == d) & (n >= 0))
-    elif mode == "half_even":
-        bump = (twice > d) | ((twice == d) & (q % 2 != 0))
-    elif mode in ("floor",):
-        bump = pl.lit(False)
-    elif mode == "ceil":
-        bump = r != 0
-    elif mode == "down":  # toward zero
-        bump = (r != 0) & (n < 0)
-    elif mode == "up":  # away from zero
-        bump = (r != 0) & (n >= 0)
-    else:
-        raise ValueError(mode)
-    out = q + bump.cast(WIDE)
-    return pl.when(d == 0).then(_null()).otherwise(out)
+        return (twice > d) | ((twice == d) & (n >= 0))
+    if mode == "half_even":
+        return (twice > d) | ((twice == d) & (q % 2 != 0))
+    if mode == "floor":
+        return pl.lit(False)
+    if mode == "ceil":
+        return r != 0
+    if mode == "down":  # toward zero
+        return (r != 0) & (n < 0)
+    if mode == "up":  # away from zero
+        return (r != 0) & (n >= 0)
+    raise ValueError(mode)
+
+
+def round_div_const(n: pl.Expr, d: int, mode: str, bound: int | None) -> pl.Expr:
+    """n / d for a positive constant d, rounded by `mode` (the common case: rescaling)."""
+    dtype = int_type(bound)
+    n = n.cast(dtype)
+    q = n.floordiv(pl.lit(d, dtype=dtype))
+    if mode == "floor":
+        return q
+    r = n - q * pl.lit(d, dtype=dtype)
+    return q + _bump(n, q, r, d, mode).cast(dtype)
 
 
 def rescale(x: Numeric, scale: int, mode: str) -> pl.Expr:
@@ -93,17 +132,23 @@ def rescale(x: Numeric, scale: int, mode: str) -> pl.Expr:
     if x.const is not None:
         from zhida.rules.numbers import round_fraction
 
-        return pl.lit(int(round_fraction(x.const, scale, mode) * 10**scale), dtype=WIDE)
+        value = int(round_fraction(x.const, scale, mode) * 10**scale)
+        return pl.lit(value, dtype=int_type(abs(value)))
     if scale >= x.scale:
         return x.at(scale)
     assert x.expr is not None
-    return round_div(x.expr, pl.lit(10 ** (x.scale - scale), dtype=WIDE), mode)
+    return round_div_const(x.expr, 10 ** (x.scale - scale), mode, x.bound)
 
 
 class Compiler:
     """Compiles the expressions of one policy for one evaluation date."""
 
-    def __init__(self, schema: Schema, params: Mapping[str, Parameter], as_of: date) -> None:
+    def __init__(self, schema: Schema, params: Mapping[str, Parameter], as_of: date,
+                 rows: pl.Series | None = None, bounds: Mapping[str, int] | None = None) -> None:
+        """`rows`, when given, evaluates the expressions on those frame rows only (each
+        column is gathered first), so amounts cost in proportion to the pairs that need them."""
+        self.rows = rows
+        self.bounds: Mapping[str, int] = bounds or {}
         self.schema = schema
         self.params = params
         self.as_of = as_of
@@ -145,17 +190,21 @@ class Compiler:
         if isinstance(node, ast.AsOf):
             return pl.lit(self.as_of, dtype=pl.Date)
         if isinstance(node, ast.FieldRef):
-            return pl.col(self._column(node))
+            return self._col(self._column(node))
         if isinstance(node, ast.If):
             return self._if(node.cond, self._value(node.then), self._value(node.else_))
         if isinstance(node, ast.Call):
             if node.name == "listed_since":
                 name = self._name_arg(node)
                 self.requirements.list_since.add(name)
-                return pl.col(frame.list_since_column(name))
+                return self._col(frame.list_since_column(name))
             if node.name == "coalesce":
                 return pl.coalesce(self._value(node.args[0]), self._value(node.args[1]))
         raise ExpressionError(f"无法计算：{node.text}", line=node.span.line, column=node.span.column)
+
+    def _col(self, name: str) -> pl.Expr:
+        col = pl.col(name)
+        return col if self.rows is None else col.gather(pl.lit(self.rows))
 
     def _column(self, node: ast.FieldRef) -> str:
         f = self.schema.resolve(node.name)
@@ -177,7 +226,7 @@ class Compiler:
         if isinstance(node, ast.Bool):
             return pl.lit(node.value, dtype=pl.Boolean)
         if isinstance(node, ast.FieldRef):
-            return pl.col(self._column(node))
+            return self._col(self._column(node))
         if isinstance(node, ast.Not):
             return ~self._bool(node.operand)
         if isinstance(node, ast.BoolOp):
@@ -197,15 +246,15 @@ class Compiler:
             if name == "listed":
                 n = self._name_arg(node)
                 self.requirements.lists.add(n)
-                return pl.col(frame.list_column(n))
+                return self._col(frame.list_column(n))
             if name == "tagged":
                 n = self._name_arg(node)
                 self.requirements.tags.add(n)
-                return pl.col(frame.tag_column(n))
+                return self._col(frame.tag_column(n))
             if name == "within":
                 n = self._name_arg(node)
                 self.requirements.zones.add(n)
-                return pl.col(frame.zone_column(n))
+                return self._col(frame.zone_column(n))
             if name == "starts_with":
                 col = self._value(node.args[0])
                 raw = node.args[1]
@@ -213,9 +262,9 @@ class Compiler:
                     i.value for i in raw.items if isinstance(i, ast.Str)] if isinstance(raw, ast.ListLit) else []
                 if not prefixes:
                     return pl.when(col.is_null()).then(_null()).otherwise(pl.lit(False))
-                matched = col.str.starts_with(prefixes[0])
+                matched = col.cat.starts_with(prefixes[0])
                 for prefix in prefixes[1:]:
-                    matched = matched | col.str.starts_with(prefix)
+                    matched = matched | col.cat.starts_with(prefix)
                 return matched
             if name == "known":
                 arg = node.args[0]
@@ -264,8 +313,7 @@ class Compiler:
             col = self._value(node.left)
             values_s = [i.value for i in node.items.items if isinstance(i, ast.Str)]
             out = col.is_in(pl.Series(values_s, dtype=pl.String).implode())
-        out = pl.when(col.is_null()).then(_null()).otherwise(out)
-        return ~out if node.negated else out
+        return ~out if node.negated else out  # is_in keeps null for null: Kleene
 
     # -- numbers ------------------------------------------------------------------------
     def _num(self, node: ast.Node) -> Numeric:
@@ -274,22 +322,31 @@ class Compiler:
         if isinstance(node, ast.FieldRef):
             f = self.schema.resolve(node.name)
             assert f is not None
-            return Numeric(pl.col(self._column(node)), f.numeric_scale)
+            name = self._column(node)
+            return Numeric(self._col(name), f.numeric_scale, bound=self.bounds.get(name))
         if isinstance(node, ast.Neg):
             x = self._num(node.operand)
             if x.const is not None:
                 return const(-x.const)
             assert x.expr is not None
-            return Numeric(-x.expr.cast(WIDE), x.scale)
+            return Numeric(-x.expr.cast(int_type(x.bound)), x.scale, bound=x.bound)
         if isinstance(node, ast.Arith):
             return self._arith(node.op, self._num(node.left), self._num(node.right))
         if isinstance(node, ast.If):
             a, b = self._num(node.then), self._num(node.else_)
-            s = max(a.scale, b.scale)
-            return Numeric(self._if(node.cond, a.at(s), b.at(s)), s)
+            return self._choice(a, b, lambda x, y: self._if(node.cond, x, y))
         if isinstance(node, ast.Call):
             return self._num_call(node)
         raise ExpressionError(f"无法作为数值计算：{node.text}", line=node.span.line, column=node.span.column)
+
+    @staticmethod
+    def _choice(a: Numeric, b: Numeric, combine: Callable[[pl.Expr, pl.Expr], pl.Expr]) -> Numeric:
+        """A value that is one of a or b (if, coalesce): aligned to one scale and width."""
+        s = max(a.scale, b.scale)
+        bound = None if a.bound_at(s) is None or b.bound_at(s) is None else max(a.bound_at(s) or 0,
+                                                                              b.bound_at(s) or 0)
+        dtype = int_type(bound)
+        return Numeric(combine(a.at(s).cast(dtype), b.at(s).cast(dtype)), s, bound=bound)
 
     def _arith(self, op: str, a: Numeric, b: Numeric) -> Numeric:
         if a.const is not None and b.const is not None and not (op == "/" and b.const == 0):
@@ -302,22 +359,53 @@ class Compiler:
             return const(value)
         if op in "+-":
             s = max(a.scale, b.scale)
-            x, y = a.at(s).cast(WIDE), b.at(s).cast(WIDE)
-            return Numeric(x + y if op == "+" else x - y, s)
+            bound = _add_bounds(a.bound_at(s), b.bound_at(s))
+            dtype = int_type(bound)
+            x, y = a.at(s).cast(dtype), b.at(s).cast(dtype)
+            return Numeric(x + y if op == "+" else x - y, s, bound=bound)
         if op == "*":
-            if b.const is not None and b.const.denominator == 1:
-                assert a.expr is not None
-                return Numeric(a.expr.cast(WIDE) * pl.lit(int(b.const), dtype=WIDE), a.scale)
-            if a.const is not None and a.const.denominator == 1:
-                return self._arith("*", b, a)
+            if a.const is not None:
+                a, b = b, a
             s = a.scale + b.scale
+            if b.const is not None and b.const.denominator == 1:
+                s = a.scale  # an integer constant keeps the scale
             if s > MAX_SCALE:
                 raise ExpressionError("乘法的精度超过 30 位小数", fix="拆分公式或先 round(...)")
-            return Numeric(a.at(a.scale).cast(WIDE) * b.at(b.scale).cast(WIDE), s)
+            rb = b.bound_at(s - a.scale) if b.const is not None else b.bound
+            bound = None if a.bound is None or rb is None else a.bound * rb
+            dtype = int_type(bound)
+            assert a.expr is not None
+            other = (pl.lit(int(b.const * 10 ** (s - a.scale)), dtype=dtype) if b.const is not None
+                     else b.at(b.scale).cast(dtype))
+            return Numeric(a.expr.cast(dtype) * other, s, bound=bound)
         # division: (a / 10^sa) / (b / 10^sb) at DIV_SCALE, half-even
+        if b.const is not None and b.const > 0 and b.const.denominator == 1 and a.scale <= DIV_SCALE:
+            # by a positive integer: exact floor-division of the rescaled numerator
+            na = a.at(DIV_SCALE)
+            nb = a.bound_at(DIV_SCALE)
+            return Numeric(round_div_const(na, int(b.const), "half_even", nb), DIV_SCALE,
+                           bound=None if nb is None else nb // int(b.const) + 1)
         n = a.at(a.scale).cast(WIDE) * pl.lit(10 ** (b.scale + DIV_SCALE), dtype=WIDE)
         d = b.at(b.scale).cast(WIDE) * pl.lit(10**a.scale, dtype=WIDE)
         return Numeric(round_div(n, d, "half_even"), DIV_SCALE)
+
+    def _extreme(self, name: str, parts: list[Numeric]) -> Numeric:
+        """min/max that is unknown when any input is unknown. With a constant side it is
+        a clip (one node, nulls propagate); otherwise an explicit null check."""
+        s = max(p.scale for p in parts)
+        consts = [p for p in parts if p.const is not None]
+        exprs = [p for p in parts if p.const is None]
+        bounds = [p.bound_at(s) for p in parts]
+        bound = None if any(b is None for b in bounds) else max(b for b in bounds if b is not None)
+        dtype = int_type(bound)
+        if len(exprs) == 1:
+            edge = min(c.const for c in consts if c.const is not None) if name == "min" else max(
+                c.const for c in consts if c.const is not None)
+            limit = pl.lit(int(edge * 10**s), dtype=dtype)
+            x = exprs[0].at(s).cast(dtype)
+            clipped = x.clip(upper_bound=limit) if name == "min" else x.clip(lower_bound=limit)
+            return Numeric(clipped, s, bound=bound)
+        return Numeric(_strict_horizontal(name, [p.at(s).cast(dtype) for p in parts]), s, bound=bound)
 
     def _num_call(self, node: ast.Call) -> Numeric:
         name, args = node.name, node.args
@@ -328,19 +416,18 @@ class Compiler:
             if all(p.const is not None for p in parts):
                 vals = [p.const for p in parts if p.const is not None]
                 return const(min(vals) if name == "min" else max(vals))
-            s = max(p.scale for p in parts)
-            exprs = [p.at(s).cast(WIDE) for p in parts]
-            return Numeric(_strict_horizontal(name, exprs), s)
+            return self._extreme(name, parts)
         if name in ("round", "floor", "ceil"):
             digits = int(args[1].value) if len(args) == 2 and isinstance(args[1], ast.Num) else 0
             mode = {"round": "half_up", "floor": "floor", "ceil": "ceil"}[name]
-            return Numeric(rescale(self._num(args[0]), digits, mode), digits)
+            x = self._num(args[0])
+            return Numeric(rescale(x, digits, mode), digits, bound=_rounded_bound(x, digits))
         if name == "abs":
             x = self._num(args[0])
             if x.const is not None:
                 return const(abs(x.const))
             assert x.expr is not None
-            return Numeric(x.expr.cast(WIDE).abs(), x.scale)
+            return Numeric(x.expr.cast(int_type(x.bound)).abs(), x.scale, bound=x.bound)
         if name == "tier":
             return self._tier(node)
         if name == "years_since":
@@ -348,13 +435,13 @@ class Compiler:
             before = (d.dt.month().cast(pl.Int32) * 100 + d.dt.day().cast(pl.Int32)) > (
                 self.as_of.month * 100 + self.as_of.day)
             years = pl.lit(self.as_of.year, dtype=pl.Int64) - d.dt.year().cast(pl.Int64) - before.cast(pl.Int64)
-            return Numeric(years, 0)
+            return Numeric(years, 0, bound=10_000)
+        if name == "year_of":
+            return Numeric(self._value(args[0]).dt.year().cast(pl.Int64), 0, bound=10_000)
         if name == "param":
             return self._param(node)
         if name == "coalesce":
-            a, b = self._num(args[0]), self._num(args[1])
-            s = max(a.scale, b.scale)
-            return Numeric(pl.coalesce(a.at(s).cast(WIDE), b.at(s).cast(WIDE)), s)
+            return self._choice(self._num(args[0]), self._num(args[1]), lambda x, y: pl.coalesce(x, y))
         raise ExpressionError(f"无法作为数值计算：{node.text}", line=node.span.line, column=node.span.column)
 
     def _tier(self, node: ast.Call) -> Numeric:
@@ -363,34 +450,44 @@ class Compiler:
         assert isinstance(bounds_node, ast.ListLit) and isinstance(values_node, ast.ListLit)
         values = [self._num(v) for v in values_node.items]
         s = max(v.scale for v in values)
-        bounds = [self._num(b).const for b in bounds_node.items]
-        xs = max(x.scale, *(const_scale(b) for b in bounds if b is not None))
+        vb = [v.bound_at(s) for v in values]
+        bound = None if any(b is None for b in vb) else max(b for b in vb if b is not None)
+        dtype = int_type(bound)
+        thresholds = [self._num(b).const for b in bounds_node.items]
+        xs = max(x.scale, *(const_scale(b) for b in thresholds if b is not None))
         xe = x.at(xs)
-        # Built from the top step down, so each step is an otherwise() of the one below.
-        out: pl.Expr = values[-1].at(s)
-        for bound, v in reversed(list(zip(bounds, values, strict=False))):
-            assert bound is not None
-            out = pl.when(xe < pl.lit(int(bound * 10**xs), dtype=WIDE)).then(v.at(s)).otherwise(out)
-        return Numeric(pl.when(xe.is_null()).then(_null()).otherwise(out), s)
+        xdtype = int_type(x.bound_at(xs) if x.bound is not None else None)
+        # when(x < t1) → v0, when(x < t2) → v1, …, when(x known) → last; unknown x → null.
+        chain = None
+        for t, v in zip(thresholds, values, strict=False):
+            assert t is not None
+            cond = xe < pl.lit(int(t * 10**xs), dtype=xdtype)
+            chain = pl.when(cond).then(v.at(s).cast(dtype)) if chain is None else chain.when(cond).then(
+                v.at(s).cast(dtype))
+        assert chain is not None
+        out = chain.when(xe.is_not_null()).then(values[-1].at(s).cast(dtype)).otherwise(pl.lit(None, dtype=dtype))
+        return Numeric(out, s, bound=bound)
 
     def _param(self, node: ast.Call) -> Numeric:
         p = self.params[self._name_arg(node)]
         values = p.at(self.as_of)
         if values is None:
-            return Numeric(pl.lit(None, dtype=WIDE), 0)
+            return Numeric(pl.lit(None, dtype=pl.Int64), 0, bound=0)
         distinct = set(values.values())
-        if len(distinct) == 1 and "default" in values:
+        if len(distinct) == 1 and set(values) == {"default"}:
             return const(next(iter(distinct)))
         s = max(const_scale(v) for v in distinct)
+        bound = max(abs(int(v * 10**s)) for v in distinct)
         region = self.schema.region_field
         self.requirements.fields.add((region, None))
-        col = pl.col(region)
+        col = self._col(region)
         # Most specific code first: built from the least specific up, as nested otherwise().
+        # An enterprise whose region is unknown gets an unknown value (not the default).
         out: pl.Expr = lookup_lit(values, None, s)
         for code in sorted({c for c in values if c != "default"}, key=_specificity):
             prefix = code.rstrip("0") if code.endswith("00") else code
-            out = pl.when(col.str.starts_with(prefix)).then(lookup_lit(values, code, s)).otherwise(out)
-        return Numeric(pl.when(col.is_null()).then(lookup_lit(values, None, s)).otherwise(out), s)
+            out = pl.when(col.cat.starts_with(prefix)).then(lookup_lit(values, code, s)).otherwise(out)
+        return Numeric(pl.when(col.is_null()).then(pl.lit(None, dtype=pl.Int64)).otherwise(out), s, bound=bound)
 
     def _aggregate(self, node: ast.Call) -> Numeric:
         arg = node.args[0]
@@ -409,7 +506,7 @@ class Compiler:
             if numeric:
                 n = self._num(arg)
                 scale = n.scale
-                items.append(n.at(n.scale).cast(WIDE))
+                items.append(n.at(n.scale).cast(WIDE))  # sums of many periods: always wide
             else:
                 items.append(self._bool(arg) if self._type(arg).base == "bool" else self._value(arg))
         self._binding = {}
@@ -429,7 +526,13 @@ class Compiler:
 
 def lookup_lit(values: Mapping[str, Fraction], region: str | None, scale: int) -> pl.Expr:
     v = lookup(values, region)
-    return pl.lit(None if v is None else int(v * 10**scale), dtype=WIDE)
+    return pl.lit(None if v is None else int(v * 10**scale), dtype=pl.Int64)
+
+
+def _rounded_bound(x: Numeric, digits: int) -> int | None:
+    if x.bound is None:
+        return None
+    return x.bound // 10 ** max(0, x.scale - digits) + 1 if digits <= x.scale else x.bound * 10 ** (digits - x.scale)
 
 
 def _specificity(code: str) -> int:

@@ -6,14 +6,15 @@ by an exclusivity rule are returned; everything else is ineligible.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from zhida.rules import ast, frame
-from zhida.rules.compile import WIDE, Compiler, Numeric, rescale
+from zhida.rules.compile import Compiler, Numeric, const, rescale
 from zhida.rules.errors import ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.policy import Clause, Policy
 from zhida.rules.schema import Schema
@@ -33,20 +34,23 @@ def atoms(node: ast.Node) -> list[ast.Node]:
     return [node]
 
 
-def finish_amount(raw: Numeric, cap: Numeric | None, unit: str, mode: str) -> pl.Expr:
+def finish_amount(compiler: Compiler, raw: Numeric, cap: Numeric | None, unit: str, mode: str) -> pl.Expr:
     """Cap, then round to the clause's unit, as integer fen. Null stays null."""
     if cap is not None:
-        s = max(raw.scale, cap.scale)
-        a, c = raw.at(s).cast(WIDE), cap.at(s).cast(WIDE)
-        capped = pl.when(a.is_null() | c.is_null()).then(pl.lit(None)).otherwise(pl.min_horizontal(a, c))
-        raw = Numeric(capped, s)
+        if raw.const is not None and cap.const is not None:
+            raw = const(min(raw.const, cap.const))
+        else:
+            raw = compiler._extreme("min", [raw, cap])
     digits = ROUNDING_DIGITS[unit]
-    if digits >= 0:
-        return rescale(raw, digits, mode).cast(pl.Int64) * pl.lit(10 ** (2 - digits), dtype=pl.Int64)
-    shifted = Numeric(raw.expr, raw.scale - digits,
-                      raw.const / 10**-digits if raw.const is not None else None)
-    # value / 10^-digits rounded to an integer, then back to fen
-    return rescale(shifted, 0, mode).cast(pl.Int64) * pl.lit(10 ** (2 - digits), dtype=pl.Int64)
+    if digits < 0:  # to hundreds, thousands, 万 yuan: round value / 10^-digits to an integer
+        raw = Numeric(raw.expr, raw.scale - digits,
+                      raw.const / 10**-digits if raw.const is not None else None, raw.bound)
+        digits_at = 0
+    else:
+        digits_at = digits
+    rounded = rescale(raw, digits_at, mode).cast(pl.Int64)
+    factor = 10 ** (2 - digits)
+    return rounded if factor == 1 else rounded * pl.lit(factor, dtype=pl.Int64)
 
 
 @dataclass
@@ -59,10 +63,43 @@ class CompiledClause:
     amount: pl.Expr
     amount_columns: list[str]
     requirements: frame.Requirements
+    schema: Schema
+    as_of: date
 
     @property
     def key(self) -> str:
         return self.clause.key
+
+    def _compiler(self, rows: pl.Series | None, bounds: Mapping[str, int] | None = None) -> Compiler:
+        return Compiler(self.schema, self.policy.params, self.as_of, rows, bounds)
+
+    def amount_on(self, rows: pl.Series, bounds: Mapping[str, int] | None = None) -> pl.Expr:
+        """The finished amount (integer fen) evaluated on the given frame rows only.
+
+        `bounds` (largest magnitude per numeric column) lets the arithmetic stay in Int64
+        where it provably cannot overflow; results are identical either way."""
+        comp = self._compiler(rows, bounds)
+        raw = comp.amount(self.clause.amount)
+        cap = comp.amount(self.clause.cap) if self.clause.cap is not None else None
+        spec = self.clause.spec.rounding
+        out = finish_amount(comp, raw, cap, spec.unit, spec.mode)
+        if not self.amount_columns:  # a constant: broadcast it to the rows
+            out = pl.repeat(out, pl.lit(rows.len(), dtype=pl.UInt32))
+        return out
+
+    def missing_on(self, rows: pl.Series) -> pl.Expr:
+        """For each given row, the frame columns whose absence left the pair undecided:
+        inputs of unknown atoms, and inputs of the amount when the amount is unknown."""
+        comp = self._compiler(rows)
+        exprs = []
+        for node, _expr, cols in self.atoms:
+            verdict = comp.predicate(node)
+            exprs += [pl.when(verdict.is_null() & comp._col(col).is_null()).then(pl.lit(col)) for col in cols]
+        amount = self.amount_on(rows)
+        exprs += [pl.when(amount.is_null() & comp._col(col).is_null()).then(pl.lit(col)) for col in self.amount_columns]
+        if not exprs:
+            return pl.repeat(pl.lit([], dtype=pl.List(pl.String)), pl.lit(rows.len(), dtype=pl.UInt32))
+        return pl.concat_list([e.cast(pl.String) for e in exprs]).list.drop_nulls().list.unique(maintain_order=True)
 
 
 @dataclass
@@ -81,32 +118,100 @@ class CompiledPolicies:
     def keys(self) -> list[str]:
         return [c.key for c in self.clauses]
 
-    def check_frame(self, df: pl.DataFrame) -> None:
+    def prepare(self, df: pl.DataFrame) -> pl.DataFrame:
+        """Check that the frame has every required column, and give code columns the
+        Categorical encoding of decision 0001 (membership tests are ~30× faster on it)."""
         missing = [c for c in [frame.ID_COLUMN, *self.requirements.columns()] if c not in df.columns]
         if missing:
             raise FrameError("画像数据缺少以下列：" + "、".join(missing[:20])
                              + ("……" if len(missing) > 20 else ""))
+        codes = [frame.field_column(f, p) for f, p in self.requirements.fields
+                 if self.schema.fields[f].type == "code"]
+        to_cast = [c for c in codes if df.schema[c] == pl.String]
+        return df.with_columns(pl.col(to_cast).cast(pl.Categorical)) if to_cast else df
 
-    def evaluate(self, df: pl.DataFrame, *, batch_size: int = 200, diagnose: bool = True) -> pl.DataFrame:
+    def evaluate(self, df: pl.DataFrame, *, batch_size: int = 200, diagnose: bool = False) -> pl.DataFrame:
         """Sparse results for every clause over every row of `df`.
 
         Columns: row (UInt32), clause (Enum of clause keys), status (eligible|unknown|excluded),
-        amount_fen (Int64, null when unknown), missing (list of frame columns that were
-        missing for an unknown pair; only when `diagnose`).
+        amount_fen (Int64; for an unknown pair, the amount it would get if the condition
+        holds, when that is known), and with `diagnose` also missing (the frame columns whose
+        absence left an unknown pair undecided).
+
+        Two passes per batch of clauses, each one Polars select: the conditions give the
+        eligible and unknown row numbers; the amounts are then computed on those rows only.
         """
-        self.check_frame(df)
+        df = self.prepare(df)
+        bounds = self.bounds(df)
         keys = pl.Enum(self.keys)
-        parts: list[pl.DataFrame] = []
+        rows_parts: list[pl.Series] = []
+        amount_parts: list[pl.Series] = []
+        clause_parts: list[np.ndarray] = []
+        true_parts: list[np.ndarray] = []
         for start in range(0, len(self.clauses), batch_size):
             batch = self.clauses[start : start + batch_size]
-            # The id column makes constant conditions broadcast to the frame's height.
-            verdicts = df.select(pl.col(frame.ID_COLUMN), *[c.when.alias(str(i)) for i, c in enumerate(batch)])
+            hits = df.select(*[
+                expr for i, c in enumerate(batch) for expr in (
+                    _full(c.when, df.height).arg_true().implode().alias(f"t{i}"),
+                    _full(c.when, df.height).is_null().arg_true().implode().alias(f"u{i}"))
+            ]).row(0)
+            selected = []
             for i, c in enumerate(batch):
-                part = _clause_rows(df, verdicts.get_column(str(i)), c, keys, diagnose)
-                if part is not None:
-                    parts.append(part)
-        out = pl.concat(parts) if parts else empty_results(keys, diagnose)
+                true_rows, null_rows = hits[2 * i], hits[2 * i + 1]
+                if len(true_rows) or len(null_rows):
+                    rows = pl.Series("row", [*true_rows, *null_rows], dtype=pl.UInt32)
+                    selected.append((start + i, c, rows, len(true_rows)))
+            if not selected:
+                continue
+            amounts = df.select(*[c.amount_on(rows, bounds).implode().alias(str(j))
+                                  for j, (_, c, rows, _) in enumerate(selected)]).row(0)
+            for j, (index, _c, rows, n_true) in enumerate(selected):
+                rows_parts.append(rows)
+                amount_parts.append(pl.Series("amount_fen", amounts[j], dtype=pl.Int64))
+                clause_parts.append(np.full(rows.len(), index, dtype=np.uint32))
+                flags = np.zeros(rows.len(), dtype=bool)
+                flags[:n_true] = True
+                true_parts.append(flags)
+        if not rows_parts:
+            return self.post_process(df, empty_results(keys, diagnose))
+        out = pl.DataFrame({
+            "row": pl.concat(rows_parts),
+            "clause": pl.Series(np.concatenate(clause_parts)),
+            "status": np.concatenate(true_parts),
+            "amount_fen": pl.concat(amount_parts),
+        }).with_columns(
+            clause=pl.col("clause").replace_strict(list(range(len(self.keys))), self.keys, return_dtype=keys),
+            status=pl.when(pl.col("status") & pl.col("amount_fen").is_not_null())
+            .then(pl.lit("eligible")).otherwise(pl.lit("unknown")).cast(STATUS),
+        )
+        if diagnose:
+            out = self._diagnose(df, out)
         return self.post_process(df, out)
+
+    def bounds(self, df: pl.DataFrame) -> dict[str, int]:
+        """The largest magnitude of every numeric column the policies read."""
+        numeric = [frame.field_column(f, p) for f, p in self.requirements.fields
+                   if self.schema.fields[f].type in ("money", "count", "number", "percent")]
+        if not numeric:
+            return {}
+        row = df.select([pl.col(c).cast(pl.Int128).abs().max().alias(c) for c in numeric]).row(0, named=True)
+        return {c: int(v) for c, v in row.items() if v is not None}
+
+    def _diagnose(self, df: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
+        """Add the missing facts of every unknown pair."""
+        unknown = results.with_row_index("_i").filter(pl.col("status") == "unknown")
+        lists: list[pl.Series] = []
+        index: list[pl.Series] = []
+        by_key = {c.key: c for c in self.clauses}
+        for (key,), part in unknown.group_by("clause", maintain_order=True):
+            rows = part.get_column("row")
+            lists.append(df.select(by_key[str(key)].missing_on(rows).alias("missing")).to_series())
+            index.append(part.get_column("_i"))
+        if not lists:
+            return results.with_columns(missing=pl.lit([], dtype=pl.List(pl.String)))
+        missing = pl.DataFrame({"_i": pl.concat(index), "missing": pl.concat(lists)})
+        return (results.with_row_index("_i").join(missing, on="_i", how="left")
+                .with_columns(pl.col("missing").fill_null(pl.lit([], dtype=pl.List(pl.String)))).drop("_i"))
 
     def post_process(self, df: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
         results = apply_exclusivity(results, self.clauses)
@@ -115,45 +220,17 @@ class CompiledPolicies:
         return results
 
 
+def _full(expr: pl.Expr, height: int) -> pl.Expr:
+    """Broadcast a condition to the frame's height (a constant condition is one value)."""
+    return pl.repeat(expr, pl.lit(height, dtype=pl.UInt32)) if not expr.meta.root_names() else expr
+
+
 def empty_results(keys: pl.Enum, diagnose: bool) -> pl.DataFrame:
     schema: dict[str, pl.DataType] = {"row": pl.UInt32(), "clause": keys, "status": STATUS,
                                       "amount_fen": pl.Int64()}
     if diagnose:
         schema["missing"] = pl.List(pl.String())
     return pl.DataFrame(schema=schema)
-
-
-def _clause_rows(df: pl.DataFrame, verdict: pl.Series, c: CompiledClause, keys: pl.Enum,
-                 diagnose: bool) -> pl.DataFrame | None:
-    true_rows = verdict.arg_true()
-    null_rows = verdict.is_null().arg_true()
-    if true_rows.len() == 0 and null_rows.len() == 0:
-        return None
-    rows = pl.concat([true_rows, null_rows]).cast(pl.UInt32)
-    sub = df.select(frame.ID_COLUMN, *c.requirements.columns()).gather(rows)
-    amount = sub.with_columns(c.amount.alias("amount_fen")).get_column("amount_fen")
-    n_true = true_rows.len()
-    out = pl.DataFrame({"row": rows, "amount_fen": amount}).with_columns(
-        clause=pl.lit(c.key, dtype=keys),
-        status=pl.when((pl.int_range(pl.len()) < n_true) & pl.col("amount_fen").is_not_null())
-        .then(pl.lit("eligible")).otherwise(pl.lit("unknown")).cast(STATUS),
-    )
-    if diagnose:
-        out = out.with_columns(missing=_missing(sub, c))
-    return out.select(["row", "clause", "status", "amount_fen", *(["missing"] if diagnose else [])])
-
-
-def _missing(sub: pl.DataFrame, c: CompiledClause) -> pl.Series:
-    """For each row of `sub`, the frame columns whose absence left the pair undecided:
-    inputs of unknown atoms, and inputs of the amount when the amount is unknown."""
-    exprs = [pl.when(expr.is_null() & pl.col(col).is_null()).then(pl.lit(col))
-             for _node, expr, cols in c.atoms for col in cols]
-    exprs += [pl.when(c.amount.is_null() & pl.col(col).is_null()).then(pl.lit(col)) for col in c.amount_columns]
-    if not exprs:
-        return pl.Series("missing", [[] for _ in range(sub.height)], dtype=pl.List(pl.String))
-    return sub.select(
-        pl.concat_list([e.cast(pl.String) for e in exprs]).list.drop_nulls().list.unique(maintain_order=True)
-        .alias("missing")).to_series()
 
 
 def apply_exclusivity(results: pl.DataFrame, clauses: Sequence[CompiledClause]) -> pl.DataFrame:
@@ -259,20 +336,20 @@ def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) ->
                 raw = mc.amount(clause.amount)
                 cap = mc.amount(clause.cap) if clause.cap is not None else None
                 spec = clause.spec.rounding
-                amount = finish_amount(raw, cap, spec.unit, spec.mode)
+                amount = finish_amount(mc, raw, cap, spec.unit, spec.mode)
                 comp.requirements.update(mc.requirements)
             except ExpressionError as e:
                 problems.append(Problem(e.message, file=policy.source, line=policy.line("clauses", i, "when"),
                                         field=f"clauses.{i}", fix=e.fix))
                 continue
             compiled.append(CompiledClause(clause, policy, order, when, atom_exprs, amount,
-                                           _amount_inputs(clause, mc, schema), comp.requirements))
+                                           _amount_inputs(clause, mc, schema), comp.requirements, schema, as_of))
             requirements.update(comp.requirements)
             order += 1
         if policy.enterprise_cap is not None:
             comp = Compiler(schema, policy.params, as_of)
             try:
-                cap_amount = finish_amount(comp.amount(policy.enterprise_cap[0]), None, "fen", "half_up")
+                cap_amount = finish_amount(comp, comp.amount(policy.enterprise_cap[0]), None, "fen", "half_up")
                 caps[policy.id] = (cap_amount, comp.predicate(policy.enterprise_cap[1]))
                 requirements.update(comp.requirements)
             except ExpressionError as e:

@@ -208,8 +208,7 @@ class _Explainer:
 
 def explain_frame(compiled: CompiledPolicies, df: pl.DataFrame, index: int = 0) -> list[ClauseExplanation]:
     """Explain every clause for row `index` of a population frame."""
-    compiled.check_frame(df)
-    one = df.slice(index, 1)
+    one = compiled.prepare(df.slice(index, 1))
     row = one.row(0, named=True)
     out: list[ClauseExplanation] = []
     results = []

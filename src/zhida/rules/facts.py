@@ -30,7 +30,7 @@ _BOOL = {True: True, False: False, "true": True, "false": False, "æ˜¯": True, "å
          "yes": True, "no": False}
 DTYPES: dict[str, pl.DataType] = {
     "money": pl.Int64(), "count": pl.Int64(), "number": pl.Int64(), "percent": pl.Int64(),
-    "bool": pl.Boolean(), "date": pl.Date(), "code": pl.String(), "text": pl.String(),
+    "bool": pl.Boolean(), "date": pl.Date(), "code": pl.Categorical(), "text": pl.String(),
 }
 
 

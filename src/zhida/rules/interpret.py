@@ -120,6 +120,9 @@ class Interpreter:
             return None if v is None else abs(_num(v))
         if name == "tier":
             return self._tier(node)
+        if name == "year_of":
+            d = self.eval(args[0])
+            return Fraction(d.year) if isinstance(d, date) else None
         if name == "years_since":
             d = self.eval(args[0])
             if not isinstance(d, date):
@@ -146,6 +149,8 @@ class Interpreter:
             if values is None:
                 return None
             region = self.row.get(self.schema.region_field)
+            if region is None and set(values) != {"default"}:
+                return None  # the value depends on a region we do not know
             return lookup(values, region if isinstance(region, str) else None)
         raise TypeError(f"unknown function {name}")
 

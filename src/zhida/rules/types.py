@@ -32,6 +32,7 @@ FUNCTIONS: dict[str, str] = {
     "within": "位于区域内：within(\"封控区\")",
     "param": "政策参数：param(\"rate_sme\")",
     "years_since": "距评估日整年数：years_since(established)",
+    "year_of": "日期所在年份：year_of(hitech_first_cert_on)",
     "starts_with": "代码前缀：starts_with(industry_code, [\"51\", \"52\"])",
     "known": "是否已知：known(x)",
     "coalesce": "缺失时取默认值：coalesce(x, 0)",
@@ -313,6 +314,13 @@ class Typer:
             t = self.infer(args[0])
             if t.base not in ("date", "error") or t.series:
                 return self.fail(node, "years_since 的参数应为日期", FUNCTIONS[name])
+            return T("count")
+        if name == "year_of":
+            if not nargs(1, 1):
+                return T("error")
+            t = self.infer(args[0])
+            if t.base not in ("date", "error") or t.series:
+                return self.fail(node, "year_of 的参数应为日期", FUNCTIONS[name])
             return T("count")
         if name == "starts_with":
             if not nargs(2, 2):

@@ -202,3 +202,9 @@ def test_enterprise_cap_is_granted_in_clause_order_and_unknown_when_cap_unknown(
 def test_division_by_zero_is_unknown():
     doc = policy([clause("ui_paid[last_year] / employees >= 100", "1")])
     assert both(doc, [{"facts": {"ui_paid": {"2023": 500}, "employees": 0}}]) == [("unknown", 100)]
+
+
+def test_products_beyond_int64_stay_exact():
+    # 90万亿 yuan × 99.99%: the intermediate (fen × 10^4) exceeds Int64; the engine widens.
+    doc = policy([clause("true", "ui_paid[last_year] * 99.99%")])
+    assert both(doc, [{"facts": {"ui_paid": {"2023": "90万亿"}}}]) == [("eligible", 8_999_100_000_000_000)]
