@@ -86,23 +86,25 @@ class FactView:
         wide = res.pivot(on="period", index="uscc", values="value")
         return wide.rename({p: f"{f.id}@{p}" for p in wide.columns if p != "uscc"})
 
-    def batch_columns(self, batch: Batch, fields: list[str], periods: list[str]) -> pl.DataFrame:
-        """Several fields of one batch at once: uscc + `field` or `field@period` columns.
+    def batch_columns(self, batch: Batch, fields: list[str], periods: list[str], keys: pl.DataFrame) -> pl.DataFrame:
+        """Several fields of one batch at once, aligned row by row with `keys` (a `uscc` frame).
 
-        Only valid when the batch is the field's only candidate (keys are unique in a batch).
+        Columns are `field` or `field@period`. Only valid when the batch is the field's only
+        candidate (keys are unique in a batch, so no resolution is needed).
         """
         timeless = [f for f in fields if self.registry.fields[f].period == "none"]
         periodic = [f for f in fields if f not in timeless]
         lf = self.store.facts(batch, ["uscc", "period", *fields])
-        if not periodic:
-            return lf.select("uscc", *timeless).collect()
-        df = lf.filter(pl.col("period").is_in(periods)).collect()
-        if df.is_empty():
-            return pl.DataFrame(schema={"uscc": pl.String})
-        wide = df.pivot(on="period", index="uscc", values=periodic)
-        if len(periodic) == 1:
-            return wide.rename({c: f"{periodic[0]}@{c}" for c in wide.columns if c != "uscc"})
-        return wide.rename({c: _pivot_name(c, periodic) for c in wide.columns if c != "uscc"})
+        pieces = []
+        if timeless:
+            part = lf.select("uscc", *timeless).collect()
+            pieces.append(keys.join(part, on="uscc", how="left", maintain_order="left").drop("uscc"))
+        if periodic and periods:
+            df = lf.filter(pl.col("period").is_in(periods)).select("uscc", "period", *periodic).collect()
+            for (period,), part in df.partition_by("period", as_dict=True, include_key=False).items():
+                aligned = keys.join(part, on="uscc", how="left", maintain_order="left").drop("uscc")
+                pieces.append(aligned.rename({c: f"{c}@{period}" for c in aligned.columns}))
+        return pl.concat(pieces, how="horizontal") if pieces else pl.DataFrame()
 
     def coverage(self, f: FieldDef) -> tuple[pl.DataFrame, str | None, str | None]:
         """Enterprises the field's sources report, and the first/last period they report.
@@ -121,10 +123,3 @@ class FactView:
             self._coverage[key] = (covered, bounds["lo"][0], bounds["hi"][0])
         return self._coverage[key]
 
-
-def _pivot_name(column: str, fields: list[str]) -> str:
-    """Polars names multi-value pivot columns `<value>_<period>`; we want `<value>@<period>`."""
-    for f in sorted(fields, key=len, reverse=True):
-        if column.startswith(f + "_"):
-            return f"{f}@{column[len(f) + 1:]}"
-    return column

@@ -45,6 +45,7 @@ class _Builder:
         self.derived: list[tuple[str, pl.Expr]] = []  # in dependency order
         self.have: set[str] = {ID_COLUMN}
         self.stored: dict[str, dict[str | None, str]] = {}  # field -> period -> column
+        self.aligned: list[pl.DataFrame] = []  # row-aligned with the spine, no key column
         self.loaded = frozenset(b.source for b in self.facts.batches)
 
     def need(self, need: tuple[str, ...]) -> None:
@@ -97,7 +98,7 @@ class _Builder:
             self.stored.setdefault(f.id, {}).update(todo)
 
     def _load_stored(self) -> None:
-        """Read every planned stored field: one read (and one pivot) per single-source batch."""
+        """Read every planned stored field: one read per single-source batch, aligned to the spine."""
         groups: dict[str, list[str]] = {}
         for fid, todo in self.stored.items():
             f = self.registry.field(fid)
@@ -105,28 +106,30 @@ class _Builder:
             if len(batches) == 1 and (f.period != "none" or batches[0].period == "none"):
                 groups.setdefault(batches[0].id, []).append(fid)
             else:
-                self.parts.append(self._finish(f, todo, self.facts.field_columns(f, list(todo))))
+                resolved = self.facts.field_columns(f, list(todo))
+                keys = self.spine.select(ID_COLUMN)
+                aligned = keys.join(resolved, on=ID_COLUMN, how="left", maintain_order="left")
+                self.aligned.append(self._finish(f, todo, aligned.drop(ID_COLUMN)))
         by_id = {b.id: b for b in self.facts.batches}
         for bid, fids in groups.items():
             periods = sorted({p for fid in fids for p in self.stored[fid] if p is not None})
-            wide = self.facts.batch_columns(by_id[bid], fids, periods)
+            wide = self.facts.batch_columns(by_id[bid], fids, periods, self.spine.select(ID_COLUMN))
             for fid in fids:
-                f = self.registry.field(fid)
                 todo = self.stored[fid]
-                self.parts.append(self._finish(f, todo, wide.select(
-                    ID_COLUMN, *[c for c in todo.values() if c in wide.columns])))
+                self.aligned.append(self._finish(self.registry.field(fid), todo,
+                                                 wide.select([c for c in todo.values() if c in wide.columns])))
 
     def _finish(self, f: Any, todo: dict[str | None, str], df: pl.DataFrame) -> pl.DataFrame:
-        """Add absent period columns (null) and apply `missing: zero` inside the covered periods."""
-        missing = [c for c in todo.values() if c not in df.columns]
-        df = df.with_columns([pl.lit(None, DTYPES[f.type]).alias(c) for c in missing])
-        df = df.select(ID_COLUMN, *todo.values())
+        """Spine-aligned columns of one field: absent periods as nulls, `missing: zero` applied."""
+        df = df.with_columns([pl.lit(None, DTYPES[f.type]).alias(c) for c in todo.values() if c not in df.columns])
+        df = df.select(list(todo.values()))
         if f.missing == "zero":
             covered, lo, hi = self.facts.coverage(f)
             fill = [c for p, c in todo.items() if p is None or (lo is not None and lo <= p <= (hi or p))]
             if fill:
-                df = covered.join(df, on=ID_COLUMN, how="left").with_columns(
-                    [pl.col(c).fill_null(0) for c in fill])
+                reported = self.spine.get_column(ID_COLUMN).is_in(covered.get_column(ID_COLUMN).implode())
+                df = df.with_columns([pl.when(pl.lit(reported)).then(pl.col(c).fill_null(0)).otherwise(pl.col(c))
+                                      for c in fill])
         return df
 
     def build(self, requirements: Requirements) -> pl.DataFrame:
@@ -146,7 +149,7 @@ class _Builder:
         keys = self.spine.select(ID_COLUMN)
         aligned = [keys.join(part, on=ID_COLUMN, how="left", maintain_order="left").drop(ID_COLUMN)
                    for part in self.parts]
-        frame = pl.concat([self.spine, *aligned], how="horizontal")
+        frame = pl.concat([self.spine, *self.aligned, *aligned], how="horizontal")
         if self.derived:
             frame = frame.with_columns([e for _, e in self.derived])
         zone_cols = {}
