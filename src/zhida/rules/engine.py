@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from zhida.rules import ast, frame
-from zhida.rules.compile import Compiler, Numeric, const, rescale
+from zhida.rules.compile import ROUNDING_MODES, Compiler, Numeric, const, rescale
 from zhida.rules.errors import ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.policy import Clause, Policy
 from zhida.rules.schema import Schema
@@ -53,6 +53,41 @@ def finish_amount(compiler: Compiler, raw: Numeric, cap: Numeric | None, unit: s
     return rounded if factor == 1 else rounded * pl.lit(factor, dtype=pl.Int64)
 
 
+@dataclass(frozen=True)
+class RawAmount:
+    """An amount before rounding: expr / 10^shift is rounded by `mode` to an integer, which
+    times `factor` is fen. A negative shift multiplies instead (exact)."""
+
+    expr: pl.Expr
+    shift: int
+    mode: str
+    factor: int
+
+
+def round_long(long: pl.DataFrame) -> pl.DataFrame:
+    """Round every pair's raw amount at once (columns raw, up, div, mode, factor) → amount_fen.
+
+    The same integer rounding as compile.round_div_const, vectorised over clauses whose
+    scales and modes differ; each step is its own column, so nothing is computed twice.
+    """
+    n, d = pl.col("n"), pl.col("div").cast(pl.Int128)
+    twice = pl.col("r") * 2
+    mode = pl.col("mode")
+    bump = (
+        pl.when(mode == ROUNDING_MODES.index("half_up")).then((twice > d) | ((twice == d) & (n >= 0)))
+        .when(mode == ROUNDING_MODES.index("half_even")).then((twice > d) | ((twice == d) & (pl.col("q") % 2 != 0)))
+        .when(mode == ROUNDING_MODES.index("ceil")).then(pl.col("r") != 0)
+        .when(mode == ROUNDING_MODES.index("down")).then((pl.col("r") != 0) & (n < 0))
+        .when(mode == ROUNDING_MODES.index("up")).then((pl.col("r") != 0) & (n >= 0))
+        .otherwise(pl.lit(False))  # floor
+    )
+    return (long.with_columns(n=pl.col("raw") * pl.col("up").cast(pl.Int128))
+            .with_columns(q=pl.col("n").floordiv(d))
+            .with_columns(r=pl.col("n") - pl.col("q") * d)
+            .with_columns(amount_fen=((pl.col("q") + bump.cast(pl.Int128)) * pl.col("factor")).cast(pl.Int64))
+            .drop("n", "q", "r"))
+
+
 @dataclass
 class CompiledClause:
     clause: Clause
@@ -86,6 +121,26 @@ class CompiledClause:
         if not self.amount_columns:  # a constant: broadcast it to the rows
             out = pl.repeat(out, pl.lit(rows.len(), dtype=pl.UInt32))
         return out
+
+    def when_on(self, rows: pl.Series) -> pl.Expr:
+        """The condition evaluated on the given frame rows only."""
+        out = self._compiler(rows).predicate(self.clause.when)
+        return pl.repeat(out, pl.lit(rows.len(), dtype=pl.UInt32)) if not out.meta.root_names() else out
+
+    def raw_amount_on(self, rows: pl.Series, bounds: Mapping[str, int]) -> RawAmount:
+        """The capped amount before rounding, on the given rows, with how to round it."""
+        comp = self._compiler(rows, bounds)
+        raw = comp.amount(self.clause.amount)
+        if self.clause.cap is not None:
+            cap = comp.amount(self.clause.cap)
+            raw = const(min(raw.const, cap.const)) if raw.const is not None and cap.const is not None else (
+                comp._extreme("min", [raw, cap]))
+        spec = self.clause.spec.rounding
+        digits = ROUNDING_DIGITS[spec.unit]
+        expr = raw.at(raw.scale)
+        if not expr.meta.root_names():
+            expr = pl.repeat(expr, pl.lit(rows.len(), dtype=pl.UInt32))
+        return RawAmount(expr, raw.scale - digits, spec.mode, 10 ** (2 - digits))
 
     def missing_on(self, rows: pl.Series) -> pl.Expr:
         """For each given row, the frame columns whose absence left the pair undecided:
@@ -138,55 +193,56 @@ class CompiledPolicies:
         holds, when that is known), and with `diagnose` also missing (the frame columns whose
         absence left an unknown pair undecided).
 
-        Two passes per batch of clauses, each one Polars select: the conditions give the
-        eligible and unknown row numbers; the amounts are then computed on those rows only.
+        Per batch of clauses, two Polars selects: (1) each condition over the whole frame
+        gives its candidate rows (true or unknown); (2) on those rows only, the condition
+        again (true vs unknown) and the amount before rounding. Rounding to the clause's
+        unit then runs once, vectorised, over every pair of the batch.
         """
         df = self.prepare(df)
         bounds = self.bounds(df)
         keys = pl.Enum(self.keys)
-        rows_parts: list[pl.Series] = []
-        amount_parts: list[pl.Series] = []
-        clause_parts: list[np.ndarray] = []
-        true_parts: list[np.ndarray] = []
+        parts: list[pl.DataFrame] = []
         for start in range(0, len(self.clauses), batch_size):
             batch = self.clauses[start : start + batch_size]
-            hits = df.select(*[
-                expr for i, c in enumerate(batch) for expr in (
-                    _full(c.when, df.height).arg_true().implode().alias(f"t{i}"),
-                    _full(c.when, df.height).is_null().arg_true().implode().alias(f"u{i}"))
-            ]).row(0)
+            hits = df.select(*[_full(c.when, df.height).fill_null(True).arg_true().implode().alias(str(i))
+                               for i, c in enumerate(batch)])
             selected = []
             for i, c in enumerate(batch):
-                true_rows, null_rows = hits[2 * i], hits[2 * i + 1]
-                if len(true_rows) or len(null_rows):
-                    rows = pl.Series("row", [*true_rows, *null_rows], dtype=pl.UInt32)
-                    selected.append((start + i, c, rows, len(true_rows)))
-            if not selected:
-                continue
-            amounts = df.select(*[c.amount_on(rows, bounds).implode().alias(str(j))
-                                  for j, (_, c, rows, _) in enumerate(selected)]).row(0)
-            for j, (index, _c, rows, n_true) in enumerate(selected):
-                rows_parts.append(rows)
-                amount_parts.append(pl.Series("amount_fen", amounts[j], dtype=pl.Int64))
-                clause_parts.append(np.full(rows.len(), index, dtype=np.uint32))
-                flags = np.zeros(rows.len(), dtype=bool)
-                flags[:n_true] = True
-                true_parts.append(flags)
-        if not rows_parts:
+                rows = hits.get_column(str(i))[0]
+                if rows.len():
+                    selected.append((start + i, c, rows.cast(pl.UInt32).rename("row")))
+            if selected:
+                parts.append(self._amounts(df, selected, bounds))
+        if not parts:
             return self.post_process(df, empty_results(keys, diagnose))
-        out = pl.DataFrame({
-            "row": pl.concat(rows_parts),
-            "clause": pl.Series(np.concatenate(clause_parts)),
-            "status": np.concatenate(true_parts),
-            "amount_fen": pl.concat(amount_parts),
-        }).with_columns(
+        out = pl.concat(parts).with_columns(
             clause=pl.col("clause").replace_strict(list(range(len(self.keys))), self.keys, return_dtype=keys),
-            status=pl.when(pl.col("status") & pl.col("amount_fen").is_not_null())
+            status=pl.when(pl.col("holds") & pl.col("amount_fen").is_not_null())
             .then(pl.lit("eligible")).otherwise(pl.lit("unknown")).cast(STATUS),
-        )
+        ).select("row", "clause", "status", "amount_fen")
         if diagnose:
             out = self._diagnose(df, out)
         return self.post_process(df, out)
+
+    def _amounts(self, df: pl.DataFrame, selected: list[tuple[int, CompiledClause, pl.Series]],
+                 bounds: Mapping[str, int]) -> pl.DataFrame:
+        """Verdicts and amounts (integer fen) for the candidate rows of a batch of clauses."""
+        raws = [c.raw_amount_on(rows, bounds) for _, c, rows in selected]
+        values = df.select(*[e for j, ((_, c, rows), raw) in enumerate(zip(selected, raws, strict=True))
+                             for e in (c.when_on(rows).implode().alias(f"w{j}"),
+                                       raw.expr.cast(pl.Int128).implode().alias(f"a{j}"))])
+        n = [rows.len() for _, _, rows in selected]
+        long = pl.DataFrame({
+            "row": pl.concat([rows for _, _, rows in selected]),
+            "clause": np.repeat(np.array([i for i, _, _ in selected], dtype=np.uint32), n),
+            "holds": pl.concat([values.get_column(f"w{j}")[0] for j in range(len(selected))]).fill_null(False),
+            "raw": pl.concat([values.get_column(f"a{j}")[0] for j in range(len(selected))]),
+            "up": np.repeat(np.array([10 ** max(0, -r.shift) for r in raws], dtype=np.int64), n),
+            "div": np.repeat(np.array([10 ** max(0, r.shift) for r in raws], dtype=np.int64), n),
+            "mode": np.repeat(np.array([ROUNDING_MODES.index(r.mode) for r in raws], dtype=np.uint8), n),
+            "factor": np.repeat(np.array([r.factor for r in raws], dtype=np.int64), n),
+        })
+        return round_long(long).drop("raw", "up", "div", "mode", "factor")
 
     def bounds(self, df: pl.DataFrame) -> dict[str, int]:
         """The largest magnitude of every numeric column the policies read."""
