@@ -132,3 +132,16 @@ class DataUseLog:
             legal_basis=r["legal_basis"], consent_ref=r["consent_ref"], as_of=r["as_of"],
             enterprises=r["enterprises"],
         )
+
+
+def requirement_fields(columns: Sequence[str]) -> list[str]:
+    """Field, list and tag names read through frame columns (`revenue@2024` -> `revenue`,
+    `list@高新技术企业` -> `list:高新技术企业`), for recording a whole-population use."""
+    out = []
+    for c in columns:
+        kind, _, name = c.partition("@")
+        if kind in ("list", "list_since", "tag", "zone"):
+            out.append(f"{kind}:{name}")
+        else:
+            out.append(kind)
+    return sorted(set(out))

@@ -103,7 +103,8 @@ def _uscc_defects(typed: pl.DataFrame, mapping: SourceMapping, strict: bool) -> 
 def _duplicates(typed: pl.DataFrame, mapping: SourceMapping) -> list[pl.DataFrame]:
     keys = ["uscc"] + (["v:period"] if mapping.period != "none" else [])
     if not mapping.fields:
-        keys += [c for c in typed.columns if c.startswith("v:list") and c.endswith((":name", ":listed_on"))]
+        # a list entry is identified by list, date and (when the feed has one) its reference number
+        keys += [c for c in typed.columns if c.startswith("v:list") and c.endswith((":name", ":listed_on", ":ref"))]
     present = typed.filter(pl.all_horizontal([pl.col(k).is_not_null() for k in keys]))
     dup = present.filter(~pl.struct(keys).is_first_distinct())
     if dup.is_empty():

@@ -79,3 +79,10 @@ def test_a_wrong_mapping_reports_every_problem():
     text = str(e.value)
     for word in ("nope", "insured", "size_row", "美元", "period_column", "key"):
         assert word in text
+
+
+def test_requirement_columns_name_the_fields_they_read():
+    from zhida.profiles.datause import requirement_fields
+
+    cols = ["revenue@2023", "revenue@2024", "insured@2024-03", "status", "list@高新技术企业", "zone@园区"]
+    assert requirement_fields(cols) == ["insured", "list:高新技术企业", "revenue", "status", "zone:园区"]

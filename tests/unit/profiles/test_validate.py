@@ -90,3 +90,14 @@ def test_monthly_periods_are_parsed_and_checked():
     v = validate(raw.with_columns(pl.col("_row").cast(pl.Int64)), m, REG, date(2025, 6, 30))
     assert v.data["period"].to_list() == ["2024-03"]
     assert set(v.rejects["row"].to_list()) == {3, 4, 5}
+
+
+def test_list_entries_are_keyed_by_list_date_and_reference():
+    m = parse_mapping({"source": "credit", "key": "代码", "lists": [
+        {"name": "行政处罚", "listed_on": "决定日期", "ref": "文号"}]}, REG)
+    raw = pl.DataFrame({"代码": [GOOD[0]] * 3, "决定日期": ["2024-03-01"] * 3,
+                        "文号": ["温市监处罚〔2024〕1号", "温市监处罚〔2024〕2号", "温市监处罚〔2024〕1号"]})
+    raw = raw.with_row_index("_row", offset=2).with_columns(pl.col("_row").cast(pl.Int64))
+    v = validate(raw, m, REG, date(2025, 6, 30))
+    assert v.lists["ref"].to_list() == ["温市监处罚〔2024〕1号", "温市监处罚〔2024〕2号"]  # two penalties, one day
+    assert v.rejects["row"].to_list() == [4]  # the same decision twice is a duplicate
