@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Mode = Literal["exempt", "instant", "reviewed", "report_only"]
-Status = Literal["eligible", "unknown", "ineligible"]
+Status = Literal["eligible", "unknown", "ineligible", "excluded"]
 MODE_LABELS = {"exempt": "免申即享", "instant": "即申即办", "reviewed": "申报审批", "report_only": "政策体检"}
 
 _ID = r"^[a-z0-9][a-z0-9_\-]*$"

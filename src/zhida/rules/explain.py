@@ -141,6 +141,11 @@ class _Explainer:
             items = "、".join(i.text.strip("\"'") for i in target.items.items)
             need = "不属于" if target.negated != negated else "属于"
             return f"{self._name(target.left)} 为 {_fmt(value, 'string')}，需{need}［{items}］"
+        if isinstance(target, ast.Call) and target.name == "starts_with":
+            prefixes = target.args[1]
+            shown = prefixes.text.strip("[]") if isinstance(prefixes, ast.ListLit) else prefixes.text
+            need = "不以" if negated else "以"
+            return f"{self._name(target.args[0])} 为 {self._shown(target.args[0])}，需{need} {shown} 开头"
         if isinstance(target, ast.Call) and target.name in ("listed", "tagged", "within"):
             arg = target.args[0]
             assert isinstance(arg, ast.Str)
@@ -150,6 +155,30 @@ class _Explainer:
             return f"{self._name(target)}：{'是' if negated else '否'}，需为{'否' if negated else '是'}"
         return f"不满足：{node.text}"
 
+    def reasons(self, node: ast.Node, value: bool) -> list[str]:
+        """Why `node` came out `value`: only the atoms that decided it (a false atom inside
+        an `or` that held is not a reason)."""
+        if isinstance(node, ast.Not):
+            return self.reasons(node.operand, not value)
+        if isinstance(node, ast.BoolOp):
+            deciding = (node.op == "and") != value  # false and / true or: the children equal to value
+            children = [c for c in node.items if self.interp.eval(c) is value] if deciding else list(node.items)
+            return [r for c in children for r in self.reasons(c, value)]
+        if value is False:
+            return [self.hint(node, False)]
+        return [f"{self._atom_text(node)} 成立，但条件要求其不成立"]
+
+    def _atom_text(self, node: ast.Node) -> str:
+        if isinstance(node, ast.Compare):
+            return f"{self._name(node.left)} {self._shown(node.left)} {_OP_TEXT[node.op]} {self._shown(node.right)}"
+        if isinstance(node, ast.Call) and node.name in ("listed", "tagged", "within") and node.args:
+            arg = node.args[0]
+            what = {"listed": "列入名单", "tagged": "带有标签", "within": "位于区域"}[node.name]
+            return f"{what}“{arg.value if isinstance(arg, ast.Str) else arg.text}”"
+        if isinstance(node, ast.FieldRef):
+            return self._name(node)
+        return node.text.strip()
+
     def _shown(self, node: ast.Node) -> str:
         """A value as written (literals) or as an officer reads it (fields in their unit)."""
         if isinstance(node, (ast.Num, ast.DateLit)):
@@ -158,7 +187,12 @@ class _Explainer:
             f = self.compiled.schema.resolve(node.name)
             if f is not None:
                 return display(f, self.row.get(self.interp.column(node)))
-        return _fmt(self.interp.eval(node), self.typer.infer(node).base)
+        value = self.interp.eval(node)
+        if (isinstance(node, ast.Call) and node.name == "param" and isinstance(value, Fraction)
+                and isinstance(node.args[0], ast.Str)
+                and self.c.policy.params[node.args[0].value].unit == "percent"):
+            return f"{_fmt(value * 100, 'number')}%"
+        return _fmt(value, self.typer.infer(node).base)
 
     def _name(self, node: ast.Node) -> str:
         if isinstance(node, ast.FieldRef):
@@ -198,7 +232,7 @@ class _Explainer:
             missing += [f.label for f in self.facts(clause.amount) if f.missing]
             if clause.cap is not None:
                 missing += [f.label for f in self.facts(clause.cap) if f.missing]
-        reasons = [a.hint for a in parts if a.verdict is False] if verdict is False else []
+        reasons = list(dict.fromkeys(self.reasons(clause.when, False))) if verdict is False else []
         exp = ClauseExplanation(
             clause.key, policy.id, policy.spec.title, clause.spec.id, clause.spec.title, clause.spec.mode,
             status, amount if status != "ineligible" else None, parts, list(dict.fromkeys(missing)), reasons,

@@ -43,3 +43,29 @@ def test_percent_fields_display_as_percent():
     e = explain("layoff_rate[last_year] <= 5.5%", {"facts": {"layoff_rate": {"2023": "6%"}}})
     assert e.reasons == ["裁员率[2023] 6%，需 ≤ 5.5%"]
     assert e.atoms[0].facts[0].value == "6%"
+
+
+def test_only_deciding_atoms_are_reasons():
+    # employees fails the first atom; the false branch inside the `or` that holds is no reason
+    e = explain("参保人数 >= 10 and (参保人数 >= 100 or high_tech) and not (参保人数 > 500)",
+                {"facts": {"employees": 5, "high_tech": True}})
+    assert e.reasons == ["参保人数 5，需 ≥ 10"]
+
+
+def test_a_negated_condition_that_holds_is_explained_as_such():
+    e = explain('not listed("严重违法失信名单")', {"facts": {}, "lists": {"严重违法失信名单": [{"from": "2020-01-01"}]}})
+    assert e.reasons == ["列入名单“严重违法失信名单” 成立，但条件要求其不成立"]
+
+
+def test_percent_parameter_is_shown_as_percent():
+    from tests.unit.rules.support import policy as make_policy
+
+    params = {"target": {"label": "控制目标", "unit": "percent", "source": "测试", "values": {2020: "5.5%"}}}
+    _b, explained = run(make_policy([clause('layoff_rate[last_year] <= param("target")', "1")], parameters=params),
+                        [{"facts": {"layoff_rate": {"2023": "6%"}}}])
+    assert explained[0]["demo/c"].reasons == ["裁员率[2023] 6%，需 ≤ 5.5%"]
+
+
+def test_prefix_hint_shows_the_code_seen():
+    e = explain('starts_with(industry_code, ["51", "52"])', {"facts": {"industry_code": "C39"}})
+    assert e.reasons == ['行业代码 为 C39，需以 "51", "52" 开头']
