@@ -121,8 +121,11 @@ class _Builder:
 
     def _finish(self, f: Any, todo: dict[str | None, str], df: pl.DataFrame) -> pl.DataFrame:
         """Spine-aligned columns of one field: absent periods as nulls, `missing: zero` applied."""
-        df = df.with_columns([pl.lit(None, DTYPES[f.type]).alias(c) for c in todo.values() if c not in df.columns])
-        df = df.select(list(todo.values()))
+        keys = self.spine.select(ID_COLUMN)
+        if df.width and df.height == keys.height:  # else: nothing of this field in the batch
+            keys = keys.hstack(df)
+        df = keys.with_columns([pl.lit(None, DTYPES[f.type]).alias(c) for c in todo.values()
+                                if c not in keys.columns]).select(list(todo.values()))
         if f.missing == "zero":
             covered, lo, hi = self.facts.coverage(f)
             fill = [c for p, c in todo.items() if p is None or (lo is not None and lo <= p <= (hi or p))]

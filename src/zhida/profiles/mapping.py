@@ -51,6 +51,7 @@ class ListSpec:
     reason: ColumnSpec | None = None
     ref: ColumnSpec | None = None
     valid_years: int | None = None
+    present: str | None = None  # only rows with a value in this column are entries
 
     @property
     def list_names(self) -> tuple[str, ...]:
@@ -84,6 +85,8 @@ class SourceMapping:
             specs += [ls.listed_on, ls.expires_on, ls.removed_on, ls.kind, ls.reason, ls.ref]
             if ls.name_column:
                 cols.append(ls.name_column)
+            if ls.present:
+                cols.append(ls.present)
         cols += [s.column for s in specs if s is not None and not s.optional]
         return list(dict.fromkeys(cols))
 
@@ -172,6 +175,7 @@ def _list_spec(raw: Mapping[str, Any], registry: Registry, problems: list[str]) 
         reason=opt("reason"),
         ref=opt("ref"),
         valid_years=raw.get("valid_years"),
+        present=raw.get("present"),
     )
     if bool(spec.name) == bool(spec.name_column):
         problems.append("lists：name（固定名单名）与 name_column（名单名所在列）须且只能写一个")

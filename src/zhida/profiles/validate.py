@@ -178,7 +178,8 @@ def _list_rows(good: pl.DataFrame, mapping: SourceMapping, record_id: pl.Expr) -
         expires = col("expires_on", pl.Date)
         if ls.valid_years and ls.expires_on is None:
             expires = col("listed_on", pl.Date).dt.offset_by(f"{ls.valid_years}y") - timedelta(days=1)
-        frames.append(good.select(
+        rows = good.filter(clean(pl.col(ls.present)).is_not_null()) if ls.present else good
+        frames.append(rows.select(
             col("name", pl.String).alias("list"), pl.col("uscc"), col("listed_on", pl.Date).alias("listed_on"),
             expires.alias("expires_on"), col("removed_on", pl.Date).alias("removed_on"),
             col("kind", pl.String).alias("kind"), col("reason", pl.String).alias("reason"),

@@ -70,7 +70,7 @@ def test_frame_has_exactly_the_required_columns_in_the_contract_encoding(loaded_
         fields={("revenue", "2024"), ("insured", "2025-05"), ("established_on", None),
                 ("is_individual_business", None), ("layoff_rate", "2024"), ("enterprise_size", "2024"),
                 ("longitude", None), ("district_code", None)},
-        lists={"高新技术企业", "经营异常名录"}, list_since={"四上企业"}, tags={"僵尸企业"},
+        lists={"高新技术企业", "经营异常名录"}, list_since={"四上企业"}, tags={"僵尸企业", "劳务派遣单位"},
     )
     f = build_population_frame(store, req, CITY_AS_OF, load_registry().to_rules_schema())
     assert f.columns == ["uscc", *req.columns()]
@@ -81,4 +81,19 @@ def test_frame_has_exactly_the_required_columns_in_the_contract_encoding(loaded_
     assert dtypes["list@高新技术企业"] == pl.Boolean and dtypes["list_since@四上企业"] == pl.Date
     assert dtypes["enterprise_size@2024"] == pl.String and dtypes["tag@僵尸企业"] == pl.Boolean
     assert f["list@高新技术企业"].null_count() == 0 and f["list@高新技术企业"].sum() > 0
+    dispatch = f["tag@劳务派遣单位"]  # a tag from rows that carry a licence number only
+    assert dispatch.null_count() == 0 and 0 < dispatch.sum() < f.height / 10
     assert f["longitude"].drop_nulls().is_between(119_000_000, 122_000_000).all()
+
+
+def test_periods_outside_the_loaded_history_are_unknown_not_zero(loaded_city):
+    store, _ = loaded_city
+    req = Requirements(fields={("insured", "2030-01"), ("insured", "2025-05"), ("revenue", "2019"),
+                               ("tax_paid_monthly", "2030-01")})
+    f = build_population_frame(store, req, CITY_AS_OF)
+    assert f.height > 2900
+    assert f["insured@2030-01"].null_count() == f.height  # after the last reported month
+    assert f["tax_paid_monthly@2030-01"].null_count() == f.height
+    assert f["revenue@2019"].null_count() == f.height
+    assert f["insured@2025-05"].null_count() < f.height
+    assert (f["insured@2025-05"] == 0).sum() > 0  # reported employers without a record are 0

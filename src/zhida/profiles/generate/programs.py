@@ -23,15 +23,19 @@ def program_years(as_of: date) -> list[int]:
 
 
 def hrss_year(ins: pl.DataFrame, firms: pl.DataFrame, as_of: date, rng: np.random.Generator) -> pl.DataFrame:
-    """One row per insured employer and year: programme counts the 人社 system computes."""
-    years = program_years(as_of)
+    """One row per insured employer and year (the current year to date included): programme
+    counts the 人社 system computes."""
+    years = [*program_years(as_of), as_of.year]
     base = ins.group_by("uscc").agg(pl.col("insured").mean().alias("avg"), pl.col("grads").sum().alias("g"))
     base = base.join(firms.select("uscc", "kind", "district"), on="uscc")
     n = base.height
+    dispatch = rng.random(n) < 0.01
+    licence = np.char.add("浙劳派", rng.integers(10**9, 10**10, n).astype(str))
     out = []
     for y in years:
-        grads = rng.poisson(base["g"].to_numpy() / 2 + 0.05)
-        young = rng.poisson(base["avg"].to_numpy() * 0.01)
+        share = (as_of.month - 1) / 12 if y == as_of.year else 1.0  # the current year so far
+        grads = rng.poisson((base["g"].to_numpy() / 2 + 0.05) * share)
+        young = rng.poisson(base["avg"].to_numpy() * 0.01 * share)
         one = grads + young
         three = rng.binomial(one, 0.8)
         absorbed = rng.binomial(one, 0.1)
@@ -46,6 +50,7 @@ def hrss_year(ins: pl.DataFrame, firms: pl.DataFrame, as_of: date, rng: np.rando
             "吸纳高校毕业生单位缴费额": pl.select(yuan(pl.lit(pl.Series(paid)))).to_series(),
             "受疫情影响当月参保人数": pl.Series(covid).cast(pl.String).replace("-1", ""),
             "实际经营者个人缴社保": np.where(operator, "是", "否"),
+            "劳务派遣许可证号": np.where(dispatch, licence, ""),
         }))
     return pl.concat(out)
 
