@@ -151,16 +151,21 @@ def quality(as_of: AsOf = None, data_dir: DataDir = None) -> None:
 
     with _errors():
         qs = source_quality(_store(data_dir), load_registry(), _date(as_of))
-    t = Table("来源", "批次", "数据截止日", "距今(天)", "新鲜", "总行", "导入", "拒收", "字段覆盖率")
+    t = Table("来源", "批次", "数据截止日", "距今(天)", "新鲜", "总行", "导入", "拒收", title="各来源新鲜度与导入情况")
     for q in qs:
         fresh = "—" if q.fresh is None else ("是" if q.fresh else "[red]过期[/]")
-        cov = "，".join(f"{k} {v:.0f}%" for k, v in q.coverage.items())
         t.add_row(q.label, str(q.batches), q.known_on or "未导入", "" if q.age_days is None else str(q.age_days),
-                  fresh, f"{q.rows_total:,}", f"{q.rows_loaded:,}", f"{q.rows_rejected:,}", cov)
+                  fresh, f"{q.rows_total:,}", f"{q.rows_loaded:,}", f"{q.rows_rejected:,}")
     console.print(t)
+    reasons = Table("来源", "拒收原因", "条数", title="拒收原因")
+    coverage = Table("来源", "字段", "覆盖率", title="字段覆盖率（占全部企业的比例）")
     for q in qs:
         for reason, n in q.rejects_by_reason.items():
-            console.print(f"{q.label}：{n:,} × {reason}")
+            reasons.add_row(q.label, reason, f"{n:,}")
+        for fid, pct in q.coverage.items():
+            coverage.add_row(q.label, fid, f"{pct:.1f}%")
+    console.print(reasons)
+    console.print(coverage)
 
 
 @app.command("show", help="查看一家企业的画像及每个值的来源（查看即记录一次数据使用）。")

@@ -70,7 +70,7 @@ def parse_bool(raw: pl.Expr, v: pl.Expr, spec: ColumnSpec) -> Parsed:
     return value, problem
 
 
-def parse_code(raw: pl.Expr, v: pl.Expr, spec: ColumnSpec, codes: Sequence[str] | None) -> Parsed:
+def parse_code(raw: pl.Expr, v: pl.Expr, spec: ColumnSpec, codes: Sequence[str] | None, label: str = "") -> Parsed:
     s = clean(raw)
     if spec.strip_prefix:
         s = s.str.replace(f"^{spec.strip_prefix}", "")
@@ -78,7 +78,8 @@ def parse_code(raw: pl.Expr, v: pl.Expr, spec: ColumnSpec, codes: Sequence[str] 
         s = s.replace(spec.values)
     if codes is None:
         return s, pl.lit(None, dtype=pl.String)
-    return s, pl.when(v.is_not_null() & ~v.is_in(list(codes))).then(pl.lit("不在代码表中"))
+    allowed = f"（可选：{'、'.join(codes)}）" if len(codes) <= 8 else "（见字段注册表的代码表）"
+    return s, pl.when(v.is_not_null() & ~v.is_in(list(codes))).then(pl.lit(f"不在{label}代码表中{allowed}"))
 
 
 def parse_field(raw: pl.Expr, v: pl.Expr, spec: ColumnSpec, f: FieldDef, codes: Sequence[str] | None,
@@ -104,7 +105,7 @@ def parse_field(raw: pl.Expr, v: pl.Expr, spec: ColumnSpec, f: FieldDef, codes: 
     if f.type == "bool":
         return parse_bool(raw, v, spec)
     if f.type == "code":
-        value, problem = parse_code(raw, v, spec, codes)
+        value, problem = parse_code(raw, v, spec, codes, f.label)
         if f.id == "industry_code":
             from zhida.profiles.industry import is_known_code
 
