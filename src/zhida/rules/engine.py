@@ -100,6 +100,7 @@ class CompiledClause:
     requirements: frame.Requirements
     schema: Schema
     as_of: date
+    _raw_cache: dict[tuple[tuple[str, int], ...], RawAmount] = field(default_factory=dict, repr=False)
 
     @property
     def key(self) -> str:
@@ -122,14 +123,16 @@ class CompiledClause:
             out = pl.repeat(out, pl.lit(rows.len(), dtype=pl.UInt32))
         return out
 
-    def when_on(self, rows: pl.Series) -> pl.Expr:
-        """The condition evaluated on the given frame rows only."""
-        out = self._compiler(rows).predicate(self.clause.when)
-        return pl.repeat(out, pl.lit(rows.len(), dtype=pl.UInt32)) if not out.meta.root_names() else out
+    def raw_amount(self, bounds: Mapping[str, int]) -> RawAmount:
+        """The capped amount before rounding, over plain frame columns, with how to round it.
 
-    def raw_amount_on(self, rows: pl.Series, bounds: Mapping[str, int]) -> RawAmount:
-        """The capped amount before rounding, on the given rows, with how to round it."""
-        comp = self._compiler(rows, bounds)
+        Compiled once per set of bounds: with the schema's assumed bounds at compile time,
+        again only if the data exceed them (then wider integers keep it exact)."""
+        key = tuple(sorted((c, b) for c, b in bounds.items() if c in self.amount_columns))
+        cached = self._raw_cache.get(key)
+        if cached is not None:
+            return cached
+        comp = Compiler(self.schema, self.policy.params, self.as_of, None, bounds)
         raw = comp.amount(self.clause.amount)
         if self.clause.cap is not None:
             cap = comp.amount(self.clause.cap)
@@ -137,10 +140,9 @@ class CompiledClause:
                 comp._extreme("min", [raw, cap]))
         spec = self.clause.spec.rounding
         digits = ROUNDING_DIGITS[spec.unit]
-        expr = raw.at(raw.scale)
-        if not expr.meta.root_names():
-            expr = pl.repeat(expr, pl.lit(rows.len(), dtype=pl.UInt32))
-        return RawAmount(expr, raw.scale - digits, spec.mode, 10 ** (2 - digits))
+        out = RawAmount(raw.at(raw.scale).cast(pl.Int128), raw.scale - digits, spec.mode, 10 ** (2 - digits))
+        self._raw_cache[key] = out
+        return out
 
     def missing_on(self, rows: pl.Series) -> pl.Expr:
         """For each given row, the frame columns whose absence left the pair undecided:
@@ -193,13 +195,14 @@ class CompiledPolicies:
         holds, when that is known), and with `diagnose` also missing (the frame columns whose
         absence left an unknown pair undecided).
 
-        Per batch of clauses, two Polars selects: (1) each condition over the whole frame
-        gives its candidate rows (true or unknown); (2) on those rows only, the condition
-        again (true vs unknown) and the amount before rounding. Rounding to the clause's
-        unit then runs once, vectorised, over every pair of the batch.
+        Per batch of clauses: (1) one select evaluates every condition over the whole frame
+        and keeps its candidate rows (true or unknown); (2) each clause's candidate rows are
+        gathered and, in one parallel query over all of them, the condition (true vs
+        unknown) and the amount before rounding are computed; (3) rounding to each clause's
+        unit runs once, vectorised, over every pair of the batch.
         """
         df = self.prepare(df)
-        bounds = self.bounds(df)
+        bounds = {**assumed_bounds(self.schema, self.requirements), **self.bounds(df)}
         keys = pl.Enum(self.keys)
         parts: list[pl.DataFrame] = []
         for start in range(0, len(self.clauses), batch_size):
@@ -227,16 +230,19 @@ class CompiledPolicies:
     def _amounts(self, df: pl.DataFrame, selected: list[tuple[int, CompiledClause, pl.Series]],
                  bounds: Mapping[str, int]) -> pl.DataFrame:
         """Verdicts and amounts (integer fen) for the candidate rows of a batch of clauses."""
-        raws = [c.raw_amount_on(rows, bounds) for _, c, rows in selected]
-        values = df.select(*[e for j, ((_, c, rows), raw) in enumerate(zip(selected, raws, strict=True))
-                             for e in (c.when_on(rows).implode().alias(f"w{j}"),
-                                       raw.expr.cast(pl.Int128).implode().alias(f"a{j}"))])
+        raws = [c.raw_amount(bounds) for _, c, _ in selected]
+        queries = [
+            df.select(frame.ID_COLUMN, *c.requirements.columns())[rows].lazy().select(
+                pl.col(frame.ID_COLUMN), holds=c.when.fill_null(False), raw=raw.expr)
+            for (_, c, rows), raw in zip(selected, raws, strict=True)
+        ]
+        values = pl.concat(queries).collect()
         n = [rows.len() for _, _, rows in selected]
         long = pl.DataFrame({
             "row": pl.concat([rows for _, _, rows in selected]),
             "clause": np.repeat(np.array([i for i, _, _ in selected], dtype=np.uint32), n),
-            "holds": pl.concat([values.get_column(f"w{j}")[0] for j in range(len(selected))]).fill_null(False),
-            "raw": pl.concat([values.get_column(f"a{j}")[0] for j in range(len(selected))]),
+            "holds": values.get_column("holds"),
+            "raw": values.get_column("raw"),
             "up": np.repeat(np.array([10 ** max(0, -r.shift) for r in raws], dtype=np.int64), n),
             "div": np.repeat(np.array([10 ** max(0, r.shift) for r in raws], dtype=np.int64), n),
             "mode": np.repeat(np.array([ROUNDING_MODES.index(r.mode) for r in raws], dtype=np.uint8), n),
@@ -245,13 +251,15 @@ class CompiledPolicies:
         return round_long(long).drop("raw", "up", "div", "mode", "factor")
 
     def bounds(self, df: pl.DataFrame) -> dict[str, int]:
-        """The largest magnitude of every numeric column the policies read."""
+        """The largest magnitude of every numeric column the policies read, where it
+        exceeds the assumed magnitude (so amounts compiled in advance are rarely redone)."""
         numeric = [frame.field_column(f, p) for f, p in self.requirements.fields
                    if self.schema.fields[f].type in ("money", "count", "number", "percent")]
         if not numeric:
             return {}
         row = df.select([pl.col(c).cast(pl.Int128).abs().max().alias(c) for c in numeric]).row(0, named=True)
-        return {c: int(v) for c, v in row.items() if v is not None}
+        assumed = assumed_bounds(self.schema, self.requirements)
+        return {c: int(v) for c, v in row.items() if v is not None and int(v) > assumed.get(c, 0)}
 
     def _diagnose(self, df: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
         """Add the missing facts of every unknown pair."""
@@ -274,6 +282,16 @@ class CompiledPolicies:
         if self.caps:
             results = apply_enterprise_caps(df, results, self)
         return results
+
+
+ASSUMED_MAGNITUDE = {"money": 10**15, "count": 10**9, "number": 10**12, "percent": 10**12}
+
+
+def assumed_bounds(schema: Schema, requirements: frame.Requirements) -> dict[str, int]:
+    """Magnitudes amounts are compiled for before the data are seen: 10万亿 yuan in fen,
+    a billion heads, 10^12 for scaled numbers. Real bounds replace them when larger."""
+    return {frame.field_column(f, p): ASSUMED_MAGNITUDE[schema.fields[f].type]
+            for f, p in requirements.fields if schema.fields[f].type in ASSUMED_MAGNITUDE}
 
 
 def _full(expr: pl.Expr, height: int) -> pl.Expr:
@@ -398,8 +416,10 @@ def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) ->
                 problems.append(Problem(e.message, file=policy.source, line=policy.line("clauses", i, "when"),
                                         field=f"clauses.{i}", fix=e.fix))
                 continue
-            compiled.append(CompiledClause(clause, policy, order, when, atom_exprs, amount,
-                                           _amount_inputs(clause, mc, schema), comp.requirements, schema, as_of))
+            cc = CompiledClause(clause, policy, order, when, atom_exprs, amount,
+                                _amount_inputs(clause, mc, schema), comp.requirements, schema, as_of)
+            cc.raw_amount(assumed_bounds(schema, cc.requirements))  # compile the batch form now
+            compiled.append(cc)
             requirements.update(comp.requirements)
             order += 1
         if policy.enterprise_cap is not None:
