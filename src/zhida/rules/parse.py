@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from fractions import Fraction
+from contextvars import ContextVar
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -44,6 +45,9 @@ def parse_number(text: str) -> Fraction:
     return Fraction(m.group(1)) * UNITS[m.group(2) or ""]
 
 
+_TEXT: ContextVar[str] = ContextVar("expression_text", default="")
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = resources.files("zhida.rules").joinpath("grammar.lark").read_text(encoding="utf-8")
@@ -56,19 +60,18 @@ def _span(meta: Any) -> ast.Span:
 
 @v_args(meta=True)
 class _ToAst(Transformer[Token, ast.Node]):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self._text = text
-
     def _kw(self, meta: Any) -> dict[str, Any]:
         src = ""
         if not getattr(meta, "empty", True):
-            src = self._text[meta.start_pos : meta.end_pos]
+            src = _TEXT.get()[meta.start_pos : meta.end_pos]
         return {"span": _span(meta), "text": src}
 
     # literals
     def number(self, meta: Any, c: list[Token]) -> ast.Num:
         return ast.Num(parse_number(str(c[0])), **self._kw(meta))
+
+    def neg_number(self, meta: Any, c: list[Token]) -> ast.Num:
+        return ast.Num(-parse_number(str(c[0])), **self._kw(meta))
 
     def string(self, meta: Any, c: list[Token]) -> ast.Str:
         return ast.Str(str(c[0])[1:-1], **self._kw(meta))
@@ -202,8 +205,9 @@ def parse(text: str) -> ast.Node:
     """Parse one expression; raises ExpressionError with line/column and a hint."""
     if not text or not text.strip():
         raise ExpressionError("表达式为空", fix="写出条件或金额公式，例如 revenue[last_year] >= 2000万")
+    token = _TEXT.set(text)
     try:
-        tree = _parser().parse(text)
+        result = _ToAst().transform(_parser().parse(text))
     except UnexpectedEOF as e:
         raise ExpressionError("表达式不完整", line=text.count("\n") + 1, column=1,
                               fix="检查括号是否成对、运算符两侧是否都有值") from e
@@ -221,11 +225,11 @@ def parse(text: str) -> ast.Node:
             f"此处不应出现 “{tok}”", line=getattr(e, "line", 1), column=getattr(e, "column", 1),
             fix="检查运算符与括号；比较写作 a >= b，列表写作 [\"a\", \"b\"]",
         ) from e
-    try:
-        result = _ToAst(text).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, ExpressionError):
             raise e.orig_exc from e
         raise
+    finally:
+        _TEXT.reset(token)
     assert isinstance(result, ast.Node)
     return result
