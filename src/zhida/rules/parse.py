@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from datetime import date
 from fractions import Fraction
-from contextvars import ContextVar
 from functools import lru_cache
 from importlib import resources
 from typing import Any
