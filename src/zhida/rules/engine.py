@@ -70,7 +70,10 @@ def round_long(long: pl.DataFrame) -> pl.DataFrame:
     The same integer rounding as compile.round_div_const, vectorised over clauses whose
     scales and modes differ; each step is its own column, so nothing is computed twice.
     """
-    n, d = pl.col("n"), pl.col("div").cast(pl.Int128)
+    # Int64 when every scaled value provably fits (the usual case), else Int128: same result.
+    widest = long.select((pl.col("raw").abs() * pl.col("up").cast(pl.Int128)).max()).item()
+    dtype = pl.Int64() if widest is None or widest < 2**62 else pl.Int128()
+    n, d = pl.col("n"), pl.col("div").cast(dtype)
     twice = pl.col("r") * 2
     mode = pl.col("mode")
     bump = (
@@ -81,10 +84,10 @@ def round_long(long: pl.DataFrame) -> pl.DataFrame:
         .when(mode == ROUNDING_MODES.index("up")).then((pl.col("r") != 0) & (n >= 0))
         .otherwise(pl.lit(False))  # floor
     )
-    return (long.with_columns(n=pl.col("raw") * pl.col("up").cast(pl.Int128))
+    return (long.with_columns(n=pl.col("raw").cast(dtype) * pl.col("up").cast(dtype))
             .with_columns(q=pl.col("n").floordiv(d))
             .with_columns(r=pl.col("n") - pl.col("q") * d)
-            .with_columns(amount_fen=((pl.col("q") + bump.cast(pl.Int128)) * pl.col("factor")).cast(pl.Int64))
+            .with_columns(amount_fen=((pl.col("q") + bump.cast(dtype)) * pl.col("factor")).cast(pl.Int64))
             .drop("n", "q", "r"))
 
 
