@@ -265,6 +265,8 @@ def report(fig: dict, as_json: bool) -> None:
     agreement.add_column("figure")
     agreement.add_column("value", justify="right")
     for key, value in fig.items():
+        if isinstance(value, bool | str):
+            continue
         if key.startswith(("zhida_", "unknown_", "openfisca_", "expected_")) and not key.endswith(
                 ("_s", "_mb")):
             agreement.add_row(key, f"{value:,.4f}" if isinstance(value, float) else f"{value:,}")
@@ -333,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
             fig |= {f"openfisca_{k}_s": os_[k] for k in ("build", "inputs", "eligibility",
                                                           "amounts", "gather")}
             fig |= compare_openfisca(expected, op, zp, n)
+    import zhida  # which engine ran: set PYTHONPATH to a snapshot to pin a commit
+
+    fig["zhida_package"] = str(Path(zhida.__file__).parent)
     fig["repeat"] = args.repeat
     fig["zhida_diagnose"] = args.diagnose
     report(fig, args.json)
