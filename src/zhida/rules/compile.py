@@ -68,11 +68,18 @@ class Numeric:
 
 
 def const_scale(value: Fraction) -> int:
-    """Decimal places a constant needs; numbers in policies are finite decimals."""
-    for s in range(MAX_SCALE + 1):
-        if (value * 10**s).denominator == 1:
-            return s
-    raise ExpressionError(f"数值 {value} 不是有限小数")
+    """Decimal places a constant needs; numbers in policies are finite decimals
+    (denominator 2^a·5^b needs max(a, b) places)."""
+    d, twos, fives = value.denominator, 0, 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    if d != 1 or max(twos, fives) > MAX_SCALE:
+        raise ExpressionError(f"数值 {value} 不是有限小数")
+    return max(twos, fives)
 
 
 def const(value: Fraction) -> Numeric:
@@ -144,7 +151,8 @@ class Compiler:
     """Compiles the expressions of one policy for one evaluation date."""
 
     def __init__(self, schema: Schema, params: Mapping[str, Parameter], as_of: date,
-                 rows: pl.Series | None = None, bounds: Mapping[str, int] | None = None) -> None:
+                 rows: pl.Series | None = None, bounds: Mapping[str, int] | None = None,
+                 typer: Typer | None = None) -> None:
         """`rows`, when given, evaluates the expressions on those frame rows only (each
         column is gathered first), so amounts cost in proportion to the pairs that need them."""
         self.rows = rows
@@ -153,7 +161,8 @@ class Compiler:
         self.params = params
         self.as_of = as_of
         self.requirements = frame.Requirements()
-        self.typer = Typer(Env(schema, {k: p.type_base for k, p in params.items()}))
+        # A Typer caches the type of every node; compilers of one policy can share one.
+        self.typer = typer or Typer(Env(schema, {k: p.type_base for k, p in params.items()}))
         self._binding: dict[int, str] = {}
 
     # -- entry points -----------------------------------------------------------------

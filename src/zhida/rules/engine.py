@@ -18,6 +18,7 @@ from zhida.rules.compile import ROUNDING_MODES, Compiler, Numeric, const, rescal
 from zhida.rules.errors import ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.policy import Clause, Policy
 from zhida.rules.schema import Schema
+from zhida.rules.types import Env, Typer
 
 STATUSES = ("eligible", "unknown", "excluded")
 STATUS = pl.Enum(STATUSES)
@@ -103,6 +104,7 @@ class CompiledClause:
     requirements: frame.Requirements
     schema: Schema
     as_of: date
+    typer: Typer | None = field(default=None, repr=False)
     _raw_cache: dict[tuple[tuple[str, int], ...], RawAmount] = field(default_factory=dict, repr=False)
 
     @property
@@ -110,7 +112,7 @@ class CompiledClause:
         return self.clause.key
 
     def _compiler(self, rows: pl.Series | None, bounds: Mapping[str, int] | None = None) -> Compiler:
-        return Compiler(self.schema, self.policy.params, self.as_of, rows, bounds)
+        return Compiler(self.schema, self.policy.params, self.as_of, rows, bounds, self.typer)
 
     def amount_on(self, rows: pl.Series, bounds: Mapping[str, int] | None = None) -> pl.Expr:
         """The finished amount (integer fen) evaluated on the given frame rows only.
@@ -135,7 +137,7 @@ class CompiledClause:
         cached = self._raw_cache.get(key)
         if cached is not None:
             return cached
-        comp = Compiler(self.schema, self.policy.params, self.as_of, None, bounds)
+        comp = Compiler(self.schema, self.policy.params, self.as_of, None, bounds, self.typer)
         raw = comp.amount(self.clause.amount)
         if self.clause.cap is not None:
             cap = comp.amount(self.clause.cap)
@@ -401,15 +403,16 @@ def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) ->
         if not policy.in_force(as_of):
             skipped.append(policy)
             continue
+        typer = Typer(Env(schema, {k: p.type_base for k, p in policy.params.items()}))
         for i, clause in enumerate(policy.clauses):
-            comp = Compiler(schema, policy.params, as_of)
+            comp = Compiler(schema, policy.params, as_of, typer=typer)
             try:
                 when = comp.predicate(clause.when)
                 atom_exprs = []
                 for a in atoms(clause.when):
-                    ac = Compiler(schema, policy.params, as_of)
+                    ac = Compiler(schema, policy.params, as_of, typer=typer)
                     atom_exprs.append((a, ac.predicate(a), ac.requirements.columns()))
-                mc = Compiler(schema, policy.params, as_of)
+                mc = Compiler(schema, policy.params, as_of, typer=typer)
                 raw = mc.amount(clause.amount)
                 cap = mc.amount(clause.cap) if clause.cap is not None else None
                 spec = clause.spec.rounding
@@ -420,7 +423,7 @@ def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) ->
                                         field=f"clauses.{i}", fix=e.fix))
                 continue
             cc = CompiledClause(clause, policy, order, when, atom_exprs, amount,
-                                _amount_inputs(clause, mc, schema), comp.requirements, schema, as_of)
+                                _amount_inputs(clause, mc, schema), comp.requirements, schema, as_of, typer)
             cc.raw_amount(assumed_bounds(schema, cc.requirements))  # compile the batch form now
             compiled.append(cc)
             requirements.update(comp.requirements)
