@@ -1,9 +1,10 @@
 """Vectorised parsing of raw feed text into the frame encoding (docs/decisions/0001).
 
-Parsing runs in two stages so nothing is computed twice: `value` expressions read the raw
-(String) column; `problem` expressions read the raw column and the already computed value
-column `v`, and give a reason (String) that is null when the cell is fine. Empty cells are
-missing, not errors. Amounts go through Decimal, never through a float.
+Parsing runs in stages so nothing is parsed twice: `value` expressions read the raw (String)
+column; `problem` expressions read the raw column and the already computed value column `v`,
+and give a reason (String) that is null when the cell is fine; numbers are then turned from
+Decimal into scaled integers (`as_integer`). Empty cells are missing, not errors. Amounts go
+through Decimal, never through a float.
 """
 
 from __future__ import annotations
@@ -26,27 +27,32 @@ def clean(raw: pl.Expr) -> pl.Expr:
 
 
 def _number_text(raw: pl.Expr) -> pl.Expr:
-    s = clean(raw).str.replace_all(",", "", literal=True).str.replace_all("，", "", literal=True)
-    return s.str.strip_chars("￥¥元 ")
+    return raw.str.strip_chars("￥¥元 \t").str.replace_all(",", "", literal=True).str.replace_all("，", "", literal=True)
+
+
+def _nonblank(raw: pl.Expr) -> pl.Expr:
+    return raw.str.strip_chars().str.len_bytes() > 0
 
 
 def scaled_integer(raw: pl.Expr, v: pl.Expr, exponent: int, label: str) -> Parsed:
-    """Decimal text -> integer value × 10**exponent, exact (Decimal, never float).
+    """Decimal text -> Decimal value (stage 1); problems read it (stage 2); `as_integer` turns it
+    into the integer value × 10**exponent (stage 3). Exact: Decimal, never float.
 
     Digits beyond the target precision are rounded half to even. Thousands separators and
     a currency sign or 元 are accepted; anything else that is not a number is a problem.
     """
     if exponent < 0:
         raise ValueError("unit finer than the stored precision")
-    dec = _number_text(raw).cast(pl.Decimal(38, exponent), strict=False)
-    value = (dec * (10**exponent)).cast(pl.Int64, strict=False)
-    s = _number_text(raw)
+    value = _number_text(raw).cast(pl.Decimal(38, exponent), strict=False)
     problem = (
-        pl.when(s.is_null() | v.is_not_null()).then(None)
-        .when(s.cast(pl.Decimal(38, exponent), strict=False).is_null()).then(pl.lit(f"不是有效的{label}数值"))
-        .otherwise(pl.lit(f"{label}数值过大"))
+        pl.when(_nonblank(raw) & v.is_null()).then(pl.lit(f"不是有效的{label}数值"))
+        .when(v.is_not_null() & as_integer(v, exponent).is_null()).then(pl.lit(f"{label}数值过大"))
     )
     return value, problem
+
+
+def as_integer(v: pl.Expr, exponent: int) -> pl.Expr:
+    return (v * (10**exponent)).cast(pl.Int64, strict=False)
 
 
 def parse_date(raw: pl.Expr, v: pl.Expr, formats: Sequence[str]) -> Parsed:
@@ -82,20 +88,28 @@ def parse_code(raw: pl.Expr, v: pl.Expr, spec: ColumnSpec, codes: Sequence[str] 
     return s, pl.when(v.is_not_null() & ~v.is_in(list(codes))).then(pl.lit(f"不在{label}代码表中{allowed}"))
 
 
+def numeric_exponent(f: FieldDef, spec: ColumnSpec) -> int:
+    """Decimal places between the source's unit and the stored integer (万元 -> fen: 6)."""
+    base = {"money": 2, "count": 0}.get(f.type, f.scale if f.scale is not None else 4)
+    return base + UNIT_EXPONENTS[spec.unit]
+
+
 def parse_field(raw: pl.Expr, v: pl.Expr, spec: ColumnSpec, f: FieldDef, codes: Sequence[str] | None,
                 latest: date) -> Parsed:
     """Typed value and problem for registry field `f` read through `spec`."""
     if f.type in ("money", "count", "number", "percent"):
-        base = {"money": 2, "count": 0}.get(f.type, f.scale if f.scale is not None else 4)
-        value, problem = scaled_integer(raw, v, base + UNIT_EXPONENTS[spec.unit], f.label)
+        exponent = numeric_exponent(f, spec)
+        value, problem = scaled_integer(raw, v, exponent, f.label)
+        iv = as_integer(v, exponent)
         checks = [problem]
         if f.type == "count":
-            fractional = clean(raw).str.contains(r"\.\d*[1-9]")
+            fractional = raw.str.contains(r"\.\d*[1-9]")
             checks.append(pl.when(fractional).then(pl.lit("人数/件数应为整数")))
+        base = exponent - UNIT_EXPONENTS[spec.unit]
         if f.min is not None:
-            checks.append(pl.when(v < round(f.min * 10**base)).then(pl.lit(f"小于允许的最小值 {f.min}")))
+            checks.append(pl.when(iv < round(f.min * 10**base)).then(pl.lit(f"小于允许的最小值 {f.min}")))
         if f.max is not None:
-            checks.append(pl.when(v > round(f.max * 10**base)).then(pl.lit(f"大于允许的最大值 {f.max}")))
+            checks.append(pl.when(iv > round(f.max * 10**base)).then(pl.lit(f"大于允许的最大值 {f.max}")))
         return value, pl.coalesce(checks)
     if f.type == "date":
         value, problem = parse_date(raw, v, spec.formats)

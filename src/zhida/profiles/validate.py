@@ -13,10 +13,11 @@ import polars as pl
 
 from zhida.profiles import uscc as uscc_rules
 from zhida.profiles.mapping import ColumnSpec, ListSpec, SourceMapping
-from zhida.profiles.parse import clean, parse_date, parse_field
+from zhida.profiles.parse import as_integer, clean, numeric_exponent, parse_date, parse_field
 from zhida.profiles.read import ROW_COLUMN
 from zhida.profiles.registry import Registry
 
+NUMERIC = ("money", "count", "number", "percent")
 REJECT_SCHEMA = {"row": pl.Int64, "column": pl.String, "field": pl.String, "value": pl.String,
                  "reason": pl.String}
 LIST_COLUMNS = ("list", "uscc", "listed_on", "expires_on", "removed_on", "kind", "reason", "ref")
@@ -48,6 +49,9 @@ def validate(raw: pl.DataFrame, mapping: SourceMapping, registry: Registry, late
     # two stages: values first, then problems that read the value columns
     typed = raw.with_columns([v.alias(f"v:{n}") for n, (_, _, v, _) in checks.items()])
     typed = typed.with_columns([p.alias(f"p:{n}") for n, (_, _, _, p) in checks.items()])
+    numeric = {fid: numeric_exponent(registry.fields[fid], spec) for fid, spec in mapping.fields.items()
+               if registry.fields[fid].type in NUMERIC}
+    typed = typed.with_columns([as_integer(pl.col(f"v:{fid}"), e).alias(f"v:{fid}") for fid, e in numeric.items()])
     typed = typed.with_columns(pl.col("v:uscc").alias("uscc"))
     rejects = [_defects(typed, n, col, fld) for n, (col, fld, _, _) in checks.items()]
     rejects += _uscc_defects(typed, mapping, strict=True)

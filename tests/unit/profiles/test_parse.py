@@ -3,7 +3,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from zhida.profiles.parse import parse_date, scaled_integer
+from zhida.profiles.parse import as_integer, parse_date, scaled_integer
 
 
 def money(texts, exponent=2):
@@ -11,7 +11,7 @@ def money(texts, exponent=2):
     value, _ = scaled_integer(pl.col("x"), pl.col("v"), exponent, "金额")
     df = df.with_columns(value.alias("v"))
     _, problem = scaled_integer(pl.col("x"), pl.col("v"), exponent, "金额")
-    return df.with_columns(problem.alias("p"))
+    return df.with_columns(problem.alias("p")).with_columns(as_integer(pl.col("v"), exponent).alias("v"))
 
 
 @pytest.mark.parametrize(("text", "fen"), [
@@ -40,3 +40,9 @@ def test_dates_in_department_formats_and_impossible_dates():
     df = df.with_columns(problem.alias("p"))
     assert df["v"].to_list() == [date(2019, 5, 1), None, date(2019, 5, 1), date(2024, 2, 29), None, None]
     assert [p is not None for p in df["p"]] == [False, True, False, False, True, False]
+
+
+def test_amounts_too_large_for_64_bit_fen_are_problems():
+    df = money(["99999999999999999999", "92233720368547758.07"])
+    assert df["v"].to_list() == [None, 9223372036854775807]
+    assert df["p"].to_list() == ["金额数值过大", None]
