@@ -27,7 +27,8 @@ def clean(raw: pl.Expr) -> pl.Expr:
 
 
 def _number_text(raw: pl.Expr) -> pl.Expr:
-    return raw.str.strip_chars("￥¥元 \t").str.replace_all(",", "", literal=True).str.replace_all("，", "", literal=True)
+    text = raw.str.strip_chars("￥¥元 \t")
+    return text.str.replace_all(",", "", literal=True).str.replace_all("，", "", literal=True)
 
 
 def _nonblank(raw: pl.Expr) -> pl.Expr:
