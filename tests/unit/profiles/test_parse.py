@@ -1,7 +1,10 @@
 from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from zhida.profiles.parse import as_integer, parse_date, scaled_integer
 
@@ -46,3 +49,11 @@ def test_amounts_too_large_for_64_bit_fen_are_problems():
     df = money(["99999999999999999999", "92233720368547758.07"])
     assert df["v"].to_list() == [None, 9223372036854775807]
     assert df["p"].to_list() == ["金额数值过大", None]
+
+
+@given(st.decimals(min_value=-10**9, max_value=10**9, allow_nan=False, allow_infinity=False, places=4),
+       st.sampled_from([0, 2, 4, 6]))
+def test_vectorised_amount_parsing_matches_decimal_arithmetic(value, exponent):
+    text = f"{value:f}"
+    expected = int((value * 10**exponent).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    assert money([text], exponent)["v"][0] == expected
