@@ -59,7 +59,10 @@ def validate(raw: pl.DataFrame, mapping: SourceMapping, registry: Registry, late
     rejects += _duplicates(typed, mapping)
     rej = pl.concat(rejects, how="vertical") if rejects else pl.DataFrame(schema=REJECT_SCHEMA)
     rej = rej.sort("row", "column")
-    good = typed.join(rej.select(pl.col("row").alias(ROW_COLUMN)).unique(), on=ROW_COLUMN, how="anti")
+    keep = ["uscc", ROW_COLUMN, *[c for c in typed.columns if c.startswith("v:")],
+            *([mapping.record_id] if mapping.record_id else []), *[ls.present for ls in mapping.lists if ls.present]]
+    bad_rows = rej.get_column("row").unique().implode()
+    good = typed.select(list(dict.fromkeys(keep))).filter(~pl.col(ROW_COLUMN).is_in(bad_rows))
     record_id = pl.col(mapping.record_id).cast(pl.String) if mapping.record_id else pl.col(ROW_COLUMN).cast(pl.String)
     data = good.select(
         "uscc",
