@@ -50,13 +50,15 @@ def read_feed(path: Path, mapping: SourceMapping) -> pl.DataFrame:
             f"{path.name}：文件无法读取（{type(e).__name__}: {str(e)[:200]}）；"
             f"请确认是完整的 {fmt.upper()} 文件、编码为 {mapping.encoding}，整份文件未导入。"
         ) from e
-    df = df.rename({c: c.strip() for c in df.columns})
+    df = df.rename({c: c.strip() for c in df.columns if c != ROW_COLUMN})
     missing = [c for c in mapping.required_columns() if c not in df.columns]
     if missing:
         raise FeedStructureError(
             f"{path.name}：缺少必需的列 {'、'.join(missing)}（文件中的列：{'、'.join(df.columns[:30])}）；"
             "请按映射文件补齐列名，或修改映射。整份文件未导入。"
         )
+    if ROW_COLUMN in df.columns:  # the reader knew the row numbers (XLSX skips blank rows)
+        return df
     return df.with_row_index(ROW_COLUMN, offset=first).with_columns(pl.col(ROW_COLUMN).cast(pl.Int64))
 
 
@@ -94,12 +96,17 @@ def _read_xlsx(path: Path, sheet: str | int) -> pl.DataFrame:
             raise FeedStructureError(f"{path.name}：工作表为空；整份文件未导入。")
         names = [str(h).strip() if h is not None else f"_blank{i}" for i, h in enumerate(header)]
         cols: list[list[str | None]] = [[] for _ in names]
-        for row in rows:
+        numbers: list[int] = []
+        for number, row in enumerate(rows, start=2):
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
+                continue  # blank rows that spreadsheets keep at the end are not records
+            numbers.append(number)
             for i in range(len(names)):
                 cols[i].append(_cell_text(row[i]) if i < len(row) else None)
     finally:
         wb.close()
-    return pl.DataFrame({n: pl.Series(n, c, dtype=pl.String) for n, c in zip(names, cols, strict=True)})
+    df = pl.DataFrame({n: pl.Series(n, c, dtype=pl.String) for n, c in zip(names, cols, strict=True)})
+    return df.with_columns(pl.Series(ROW_COLUMN, numbers, dtype=pl.Int64))
 
 
 def _cell_text(v: object) -> str | None:

@@ -132,3 +132,18 @@ def test_gbk_csv_xlsx_and_parquet_feeds_load_the_same_facts(tmp_path):
         assert facts["uscc"].to_list() == [GOOD[2], GOOD[0]], name
         assert facts["revenue"].to_list() == [50000, 100000], name
         assert facts["employees"].to_list() == [3, 10], name
+
+
+def test_xlsx_row_numbers_are_the_spreadsheet_rows_even_after_blank_rows(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["统一社会信用代码", "纳税人名称", "所属年度", "营业收入", "应纳税所得额", "纳税信用等级", "从业人数"])
+    ws.append([GOOD[0], "甲", 2024, 1000, 10, "A", 10])           # row 2
+    ws.append([None] * 7)                                          # row 3: blank, not a record
+    ws.append([GOOD[1], "乙", 2024, 1000, 10, "E", 10])           # row 4: unknown code
+    ws.append([None, None, None, None, None, None, None])         # trailing blank rows
+    path = tmp_path / "tax.xlsx"
+    wb.save(path)
+    r = load_feed(ProfileStore(tmp_path / "s"), "tax", path, mapping_path=write_mapping(tmp_path), known_on=KNOWN)
+    assert r.batch.rows_total == 2 and r.batch.rows_loaded == 1
+    assert r.rejects["row"].to_list() == [4]
