@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import pickle
 import resource
 import statistics
@@ -144,7 +145,9 @@ def spawn(engine: str, workdir: Path, runs: int, extra: list[str]
         subprocess.run([sys.executable, __file__, "--child", engine, "--workdir", str(workdir),
                         "--run", str(k), *extra], check=True)
         stats.append(json.loads((workdir / f"{engine}-{k}.json").read_text()))
-    summary = {key: statistics.median(s[key] for s in stats) for key in stats[0]}
+    summary: dict = {key: statistics.median(s[key] for s in stats) for key in stats[0]}
+    main_phase = "evaluate" if engine == "zhida" else "total"
+    summary["runs"] = [round(s[main_phase], 3) for s in stats]
     for key in ("peak_rss_mb", "peak_rss_evaluate_mb"):
         summary[key] = max(s[key] for s in stats)
     with np.load(workdir / f"{engine}-pairs.npz") as z:
@@ -265,7 +268,7 @@ def report(fig: dict, as_json: bool) -> None:
     agreement.add_column("figure")
     agreement.add_column("value", justify="right")
     for key, value in fig.items():
-        if isinstance(value, bool | str):
+        if isinstance(value, bool | str | list):
             continue
         if key.startswith(("zhida_", "unknown_", "openfisca_", "expected_")) and not key.endswith(
                 ("_s", "_mb")):
@@ -320,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         with open(workdir / "workload.pkl", "wb") as f:
             pickle.dump(w, f, protocol=pickle.HIGHEST_PROTOCOL)
         zs, zp = spawn("zhida", workdir, args.repeat, extra)
-        fig |= {"zhida_s": zs["evaluate"], "zhida_compile_s": zs["compile"],
+        fig |= {"zhida_s": zs["evaluate"], "zhida_s_runs": zs["runs"],
+                "zhida_compile_s": zs["compile"],
                 "peak_rss_mb": zs["peak_rss_evaluate_mb"],
                 "zhida_rss_before_mb": zs["rss_before_mb"],
                 "zhida_peak_rss_process_mb": zs["peak_rss_mb"]}
@@ -328,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         fig |= {"openfisca_s": None, "ratio_vs_openfisca": None}
         if not args.skip_openfisca:
             os_, op = spawn("openfisca", workdir, args.repeat, [])
-            fig |= {"openfisca_s": os_["total"],
+            fig |= {"openfisca_s": os_["total"], "openfisca_s_runs": os_["runs"],
                     "openfisca_peak_rss_mb": os_["peak_rss_evaluate_mb"],
                     "openfisca_peak_rss_process_mb": os_["peak_rss_mb"],
                     "ratio_vs_openfisca": os_["total"] / zs["evaluate"]}
@@ -339,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
 
     fig["zhida_package"] = str(Path(zhida.__file__).parent)
     fig["repeat"] = args.repeat
+    fig["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     fig["zhida_diagnose"] = args.diagnose
     report(fig, args.json)
     return 0
