@@ -201,3 +201,22 @@ def test_openfisca_system_computes_the_same_eligibility_as_the_exact_outcome():
     got = np.sort(pairs["clause"].astype(np.int64) * 3000 + pairs["row"])
     assert np.array_equal(got, expected.keys(3000)[condition_true])
     assert seconds["total"] > 0
+
+
+def test_agreement_counts_a_wrong_amount_and_a_missing_pair():
+    import agreement
+
+    t = truth_mod.Truth(clause=np.array([0, 0, 1], np.int32), row=np.array([2, 5, 1], np.int32),
+                        status=np.array([1, 2, 3], np.int8),
+                        amount_fen=np.array([100, -1, -1]), amount_fen_zero_filled=np.array([100, 0, -1]))
+    exact = {"clause": np.array([1, 0, 0], np.int32), "row": np.array([1, 5, 2], np.int32),
+             "status": np.array(["unknown", "unknown", "eligible"]),
+             "amount_fen": np.array([-1, -1, 100])}
+    assert agreement.compare_zhida(t, exact, 10) == {
+        "zhida_eligible_pairs": 1, "zhida_unknown_pairs": 2, "zhida_pairs_not_expected": 0,
+        "zhida_pairs_missing": 0, "zhida_status_mismatches": 0, "zhida_amount_mismatches": 0,
+        "unknown_amount_pairs": 1, "unknown_condition_pairs": 1}
+    wrong = exact | {"amount_fen": np.array([-1, -1, 101])}
+    assert agreement.compare_zhida(t, wrong, 10)["zhida_amount_mismatches"] == 1
+    short = {k: v[1:] for k, v in exact.items()}
+    assert agreement.compare_zhida(t, short, 10)["zhida_pairs_missing"] == 1
