@@ -39,6 +39,10 @@ def test_load_every_feed_then_reload_changes_nothing(city, tmp_path):
         assert f"隔离 {len(feed['defects'])} 行" in r.output or f"隔离 {len(feed['defects']):,} 行" in r.output
     again = invoke("load", "market", str(city / manifest["feeds"]["market"]["file"]), data_dir=tmp_path / "d")
     assert again.exit_code == 0 and "未做任何更改" in again.output
+    fresh = invoke("load", "geo", str(city / manifest["feeds"]["geo"]["file"]), data_dir=tmp_path / "e")
+    reports = list((tmp_path / "e" / "reports").glob("*-rejects.csv"))  # every rejection, without --report
+    assert fresh.exit_code == 0 and len(reports) == 1
+    assert len(reports[0].read_text(encoding="utf-8").splitlines()) == 1 + len(manifest["feeds"]["geo"]["defects"])
     rejects = (tmp_path / "market.csv").read_text(encoding="utf-8").splitlines()
     assert len(rejects) - 1 >= len(manifest["feeds"]["market"]["defects"])
 

@@ -102,6 +102,11 @@ def load(
             r = load_feed(store, source, file, mapping_path=Path(mapping) if as_path and mapping else None,
                           mapping_name=None if as_path else mapping,
                           known_on=_date(known_on) if known_on else None, progress=step)
+    if report is None and r.batch.rows_rejected and not r.already_loaded:
+        from zhida.profiles.paths import data_dir as default_dir
+
+        report = (data_dir or default_dir()) / "reports" / f"{r.batch.id}-rejects.csv"
+        report.parent.mkdir(parents=True, exist_ok=True)
     _print_load(r, report)
 
 
@@ -121,7 +126,7 @@ def _print_load(r, report: Path | None) -> None:
             console.print(f"  {n:>6,} × {reason}")
     if r.warnings.height:
         console.print(f"[yellow]警告 {r.warnings.height} 条（已导入）[/]：{r.warnings['reason'][0]}")
-    if report is not None:
+    if report is not None and not r.already_loaded:
         r.rejects.write_csv(report)
         console.print(f"全部 {r.rejects.height:,} 条被拒记录已写入 {report}")
 
@@ -188,10 +193,10 @@ def show(
         DataUseLog.from_url(database_url(data_dir)).record(
             uscc=uscc.upper(), fields=df["field"].unique().to_list(), purpose=purpose,
             actor=getpass.getuser(), legal_basis=basis, used_at=datetime.now(UTC), as_of=_date(as_of))
-    t = Table("字段", "所属期", "值", "来源", "记录", "文件", "采用", title=f"企业画像 {uscc}")
+    t = Table("字段", "所属期", "值", "来源", "记录", "文件", "导入时间", "采用", title=f"企业画像 {uscc}")
     for r in df.iter_rows(named=True):
         t.add_row(r["label"], r["period"] or "", r["value"], r["source"], str(r["record_id"]), r["file"],
-                  "✓" if r["chosen"] else "")
+                  r["loaded_at"][:16].replace("T", " "), "✓" if r["chosen"] else "")
     console.print(t)
 
 
