@@ -467,13 +467,11 @@ class Compiler:
         xe = x.at(xs)
         xdtype = int_type(x.bound_at(xs) if x.bound is not None else None)
         # when(x < t1) → v0, when(x < t2) → v1, …, when(x known) → last; unknown x → null.
-        chain = None
-        for t, v in zip(thresholds, values, strict=False):
-            assert t is not None
-            cond = xe < pl.lit(int(t * 10**xs), dtype=xdtype)
-            chain = pl.when(cond).then(v.at(s).cast(dtype)) if chain is None else chain.when(cond).then(
-                v.at(s).cast(dtype))
-        assert chain is not None
+        steps = [(xe < pl.lit(int(t * 10**xs), dtype=xdtype), v.at(s).cast(dtype))
+                 for t, v in zip(thresholds, values, strict=False) if t is not None]
+        chain = pl.when(steps[0][0]).then(steps[0][1])
+        for cond, value in steps[1:]:
+            chain = chain.when(cond).then(value)  # type: ignore[assignment]
         out = chain.when(xe.is_not_null()).then(values[-1].at(s).cast(dtype)).otherwise(pl.lit(None, dtype=dtype))
         return Numeric(out, s, bound=bound)
 
@@ -541,7 +539,9 @@ def lookup_lit(values: Mapping[str, Fraction], region: str | None, scale: int) -
 def _rounded_bound(x: Numeric, digits: int) -> int | None:
     if x.bound is None:
         return None
-    return x.bound // 10 ** max(0, x.scale - digits) + 1 if digits <= x.scale else x.bound * 10 ** (digits - x.scale)
+    if digits <= x.scale:
+        return int(x.bound // 10 ** (x.scale - digits) + 1)
+    return int(x.bound * 10 ** (digits - x.scale))
 
 
 def _specificity(code: str) -> int:

@@ -53,7 +53,8 @@ def test_only_deciding_atoms_are_reasons():
 
 
 def test_a_negated_condition_that_holds_is_explained_as_such():
-    e = explain('not listed("严重违法失信名单")', {"facts": {}, "lists": {"严重违法失信名单": [{"from": "2020-01-01"}]}})
+    listed = {"严重违法失信名单": [{"from": "2020-01-01"}]}
+    e = explain('not listed("严重违法失信名单")', {"facts": {}, "lists": listed})
     assert e.reasons == ["列入名单“严重违法失信名单” 成立，但条件要求其不成立"]
 
 
