@@ -62,6 +62,8 @@ def test_sizes_are_heavy_tailed_and_facts_correlate(loaded_city):
     corr = f.select(pl.corr(pl.col("employees@2024").log(), pl.col("revenue@2024").log()))[0, 0]
     assert corr > 0.5
     assert f.select(pl.corr(pl.col("revenue@2024").log(), pl.col("tax_paid@2024").log()))[0, 0] > 0.5
+    insured = f.filter(pl.col("avg_insured@2024") > 0)
+    assert insured.select(pl.corr(pl.col("employees@2024").log(), pl.col("avg_insured@2024").log()))[0, 0] > 0.5
 
 
 def test_frame_has_exactly_the_required_columns_in_the_contract_encoding(loaded_city):
