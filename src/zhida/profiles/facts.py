@@ -86,24 +86,45 @@ class FactView:
         wide = res.pivot(on="period", index="uscc", values="value")
         return wide.rename({p: f"{f.id}@{p}" for p in wide.columns if p != "uscc"})
 
+    def precedence(self, f: FieldDef) -> list[Batch]:
+        """The batches carrying `f`, best first: source precedence, latest known_on, latest commit."""
+        order = f.sources
+
+        def rank(b: Batch) -> tuple[int, int, int]:
+            return (order.index(b.source) if b.source in order else len(order), -b.known_date.toordinal(), -b.seq)
+
+        return sorted(self.batches_with_field(f.id), key=rank)
+
     def batch_columns(self, batch: Batch, fields: list[str], periods: list[str], keys: pl.DataFrame) -> pl.DataFrame:
         """Several fields of one batch at once, aligned row by row with `keys` (a `uscc` frame).
 
-        Columns are `field` or `field@period`. Only valid when the batch is the field's only
-        candidate (keys are unique in a batch, so no resolution is needed).
+        Columns are `field` or `field@period`. Keys are unique per (uscc, period) in a batch; a
+        timeless field read from a periodic batch takes the latest period's value, then the
+        later row.
         """
         timeless = [f for f in fields if self.registry.fields[f].period == "none"]
         periodic = [f for f in fields if f not in timeless]
-        lf = self.store.facts(batch, ["uscc", "period", *fields])
+        lf = self.store.facts(batch, ["uscc", "period", "_row", *fields])
         pieces = []
-        if timeless:
+        if timeless and batch.period == "none":
             part = lf.select("uscc", *timeless).collect()
             pieces.append(keys.join(part, on="uscc", how="left", maintain_order="left").drop("uscc"))
+        for f in timeless if batch.period != "none" else []:
+            latest = (lf.filter(pl.col(f).is_not_null()).sort(["period", "_row"], descending=True)
+                      .unique(subset=["uscc"], keep="first").select("uscc", f).collect())
+            pieces.append(keys.join(latest, on="uscc", how="left", maintain_order="left").drop("uscc"))
         if periodic and periods:
+            # one join to find each record's row in `keys`, then scatter each period's values
             df = lf.filter(pl.col("period").is_in(periods)).select("uscc", "period", *periodic).collect()
+            df = df.join(keys.with_row_index("_i"), on="uscc", how="inner")
+            columns = []
             for (period,), part in df.partition_by("period", as_dict=True, include_key=False).items():
-                aligned = keys.join(part, on="uscc", how="left", maintain_order="left").drop("uscc")
-                pieces.append(aligned.rename({c: f"{c}@{period}" for c in aligned.columns}))
+                at = part.get_column("_i")
+                for f in periodic:
+                    empty = pl.repeat(None, keys.height, dtype=part.schema[f], eager=True)
+                    columns.append(empty.alias(f"{f}@{period}").scatter(at, part.get_column(f)))
+            if columns:
+                pieces.append(pl.DataFrame(columns))
         return pl.concat(pieces, how="horizontal") if pieces else pl.DataFrame()
 
     def coverage(self, f: FieldDef) -> tuple[pl.DataFrame, str | None, str | None]:

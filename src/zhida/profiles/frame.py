@@ -98,26 +98,30 @@ class _Builder:
             self.stored.setdefault(f.id, {}).update(todo)
 
     def _load_stored(self) -> None:
-        """Read every planned stored field: one read per single-source batch, aligned to the spine."""
-        groups: dict[str, list[str]] = {}
-        for fid, todo in self.stored.items():
-            f = self.registry.field(fid)
-            batches = self.facts.batches_with_field(fid)
-            if len(batches) == 1 and (f.period != "none" or batches[0].period == "none"):
-                groups.setdefault(batches[0].id, []).append(fid)
-            else:
-                resolved = self.facts.field_columns(f, list(todo))
-                keys = self.spine.select(ID_COLUMN)
-                aligned = keys.join(resolved, on=ID_COLUMN, how="left", maintain_order="left")
-                self.aligned.append(self._finish(f, todo, aligned.drop(ID_COLUMN)))
+        """Read every planned stored field, one read per batch, aligned to the spine; where
+        several batches carry a field, the first non-null value in precedence order wins."""
+        keys = self.spine.select(ID_COLUMN)
+        wanted: dict[str, list[str]] = {}  # batch id -> fields read from it
+        ordered: dict[str, list[str]] = {}  # field -> batch ids, best first
+        for fid in self.stored:
+            ordered[fid] = [b.id for b in self.facts.precedence(self.registry.field(fid))]
+            for bid in ordered[fid]:
+                wanted.setdefault(bid, []).append(fid)
         by_id = {b.id: b for b in self.facts.batches}
-        for bid, fids in groups.items():
+        wide: dict[str, pl.DataFrame] = {}
+        for bid, fids in wanted.items():
             periods = sorted({p for fid in fids for p in self.stored[fid] if p is not None})
-            wide = self.facts.batch_columns(by_id[bid], fids, periods, self.spine.select(ID_COLUMN))
-            for fid in fids:
-                todo = self.stored[fid]
-                self.aligned.append(self._finish(self.registry.field(fid), todo,
-                                                 wide.select([c for c in todo.values() if c in wide.columns])))
+            wide[bid] = self.facts.batch_columns(by_id[bid], fids, periods, keys)
+        for fid, todo in self.stored.items():
+            columns = []
+            for c in todo.values():
+                found = [wide[bid].get_column(c) for bid in ordered[fid] if c in wide[bid].columns]
+                if len(found) == 1:
+                    columns.append(found[0])
+                elif found:
+                    columns.append(pl.select(pl.coalesce(found).alias(c)).to_series())
+            part = pl.DataFrame(columns) if columns else pl.DataFrame()
+            self.aligned.append(self._finish(self.registry.field(fid), todo, part))
 
     def _finish(self, f: Any, todo: dict[str | None, str], df: pl.DataFrame) -> pl.DataFrame:
         """Spine-aligned columns of one field: absent periods as nulls, `missing: zero` applied."""
