@@ -1,0 +1,201 @@
+"""Match runs: every clause in force × every enterprise, recorded so it can be reproduced.
+
+A run record keeps the evaluation date, the policy versions (content hashes, archived), the
+profile snapshot (the ids of the immutable batches read), time and counts, and the SHA-256
+of its results. `reproduce_run` evaluates the same inputs again and compares the digests.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+from zhida.matching import results as files
+from zhida.matching.errors import RunNotFound
+from zhida.matching.evaluate import Progress, match_frame, profile_requirements, size_column
+from zhida.matching.snapshot import Snapshot
+from zhida.matching.tables import MatchTables
+from zhida.profiles.datause import DataUseLog, requirement_fields
+from zhida.profiles.frame import build_population_frame
+from zhida.profiles.store import ProfileStore
+from zhida.rules.engine import CompiledPolicies, compile_policies
+from zhida.rules.policy import Policy
+from zhida.rules.schema import Schema
+
+DATA_USE_BASIS = "政策直达平台职责：惠企政策精准匹配（政策找企业）"
+
+
+@dataclass(frozen=True)
+class MatchRun:
+    id: str
+    kind: str
+    as_of: date
+    started_at: datetime
+    finished_at: datetime
+    policies: tuple[tuple[str, str], ...]   # (policy id, content hash)
+    snapshot: Snapshot
+    enterprises: int
+    clauses: int
+    eligible: int
+    unknown: int
+    near_miss: int
+    excluded: int
+    results_sha256: str
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    run: MatchRun
+    results_sha256: str
+
+    @property
+    def identical(self) -> bool:
+        return self.results_sha256 == self.run.results_sha256
+
+
+def population_frame(store: ProfileStore, compiled: CompiledPolicies, as_of: date, schema: Schema,
+                     zones_dir: Path | None = None) -> pl.DataFrame:
+    """The frame a run reads: the policies' columns plus the descriptive ones."""
+    req = profile_requirements(as_of)
+    req.update(compiled.requirements)
+    return build_population_frame(store, req, as_of, schema, zones_dir=zones_dir)
+
+
+def enterprises_table(df: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    return df.select(pl.col("uscc"), name=pl.col("enterprise_name"), district=pl.col("district_code").cast(pl.String),
+                     industry=pl.col("industry_code").cast(pl.String),
+                     size=pl.col(size_column(as_of)).cast(pl.String)).sort("uscc")
+
+
+def evaluate_snapshot(store: ProfileStore, policies: Sequence[Policy], schema: Schema, as_of: date, *,
+                      zones_dir: Path | None = None,
+                      progress: Progress | None = None) -> tuple[CompiledPolicies, pl.DataFrame, pl.DataFrame]:
+    """(compiled policies, population frame, sparse results) — the pure part of a run."""
+    if progress:
+        progress("compile", 0, 1)
+    compiled = compile_policies(policies, schema, as_of)
+    if progress:
+        progress("frame", 0, 1)
+    df = population_frame(store, compiled, as_of, schema, zones_dir)
+    return compiled, df, match_frame(compiled, df, progress=progress)
+
+
+def run_match(
+    store: ProfileStore,
+    policies: Sequence[Policy],
+    schema: Schema,
+    as_of: date,
+    *,
+    tables: MatchTables,
+    data_dir: Path,
+    zones_dir: Path | None = None,
+    uses: DataUseLog | None = None,
+    actor: str = "zhida match run",
+    progress: Progress | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> MatchRun:
+    """Match every clause in force on `as_of` against every enterprise, store the sparse
+    results under the data directory and commit the run record."""
+    started = clock()
+    snapshot = Snapshot.of(store, as_of)
+    compiled, df, results = evaluate_snapshot(snapshot.open(), policies, schema, as_of, zones_dir=zones_dir,
+                                              progress=progress)
+    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    if progress:
+        progress("write", 0, 1)
+    target = files.run_dir(data_dir, run_id)
+    files.write_atomic(results, target / "results.parquet")
+    files.write_atomic(enterprises_table(df, as_of), target / "enterprises.parquet")
+    files.archive_policies(data_dir, compiled.policies)
+    counts = dict(results.group_by("status").len().iter_rows())
+    run = MatchRun(
+        id=run_id, kind="full", as_of=as_of, started_at=started, finished_at=clock(),
+        policies=tuple((p.id, p.content_hash) for p in compiled.policies),
+        snapshot=snapshot, enterprises=df.height, clauses=len(compiled.clauses),
+        eligible=counts.get("eligible", 0), unknown=counts.get("unknown", 0),
+        near_miss=counts.get("near_miss", 0), excluded=counts.get("excluded", 0),
+        results_sha256=files.digest(results),
+    )
+    with tables.engine.begin() as conn:
+        conn.execute(sa.insert(tables.runs).values(**_row(run)))
+        if uses is not None:
+            uses.record(fields=requirement_fields(compiled.requirements.columns()), purpose="全量政策匹配",
+                        actor=actor, legal_basis=DATA_USE_BASIS, used_at=started, as_of=as_of,
+                        enterprises=df.height, conn=conn)
+    if progress:
+        progress("write", 1, 1)
+    return run
+
+
+def reproduce_run(run: MatchRun, *, schema: Schema, data_dir: Path,
+                  zones_dir: Path | None = None) -> tuple[Reproduction, pl.DataFrame]:
+    """Evaluate a run's recorded inputs again (archived policy versions, the same batches)."""
+    policies = [files.archived_policy(data_dir, h) for _, h in run.policies]
+    _, _, results = evaluate_snapshot(run.snapshot.open(), policies, schema, run.as_of, zones_dir=zones_dir)
+    return Reproduction(run, files.digest(results)), results
+
+
+def run_results(run: MatchRun, data_dir: Path) -> pl.DataFrame:
+    """The results as the run wrote them (without later incremental updates)."""
+    return pl.read_parquet(files.run_dir(data_dir, run.id) / "results.parquet")
+
+
+def run_enterprises(run: MatchRun, data_dir: Path) -> pl.DataFrame:
+    return pl.read_parquet(files.run_dir(data_dir, run.id) / "enterprises.parquet")
+
+
+def _row(run: MatchRun) -> dict[str, object]:
+    return {
+        "id": run.id, "kind": run.kind, "started_at": run.started_at, "finished_at": run.finished_at,
+        "as_of": run.as_of, "policies": json.dumps([list(p) for p in run.policies]),
+        "snapshot": json.dumps(run.snapshot.to_json(), ensure_ascii=False), "enterprises": run.enterprises,
+        "clauses": run.clauses, "eligible": run.eligible, "unknown": run.unknown, "near_miss": run.near_miss,
+        "excluded": run.excluded, "results_sha256": run.results_sha256,
+    }
+
+
+def utc(t: datetime) -> datetime:
+    """SQLite returns naive datetimes: every time stored here is UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _run(r: sa.RowMapping) -> MatchRun:
+    return MatchRun(
+        id=r["id"], kind=r["kind"], as_of=r["as_of"], started_at=utc(r["started_at"]),
+        finished_at=utc(r["finished_at"]),
+        policies=tuple((p[0], p[1]) for p in json.loads(r["policies"])),
+        snapshot=Snapshot.from_json(json.loads(r["snapshot"])), enterprises=r["enterprises"],
+        clauses=r["clauses"], eligible=r["eligible"], unknown=r["unknown"], near_miss=r["near_miss"],
+        excluded=r["excluded"], results_sha256=r["results_sha256"],
+    )
+
+
+def load_run(tables: MatchTables, run_id: str | None = None) -> MatchRun:
+    """A run by id, or the latest full run."""
+    t = tables.runs
+    q = sa.select(t).where(t.c.id == run_id) if run_id else (
+        sa.select(t).where(t.c.kind == "full").order_by(t.c.started_at.desc(), t.c.id.desc()).limit(1))
+    with tables.engine.connect() as conn:
+        row = conn.execute(q).mappings().first()
+    if row is None:
+        raise RunNotFound(f"找不到匹配批次 {run_id}；用 zhida match runs 查看已有批次。" if run_id else
+                          "还没有任何匹配批次；先运行 zhida match run。")
+    return _run(row)
+
+
+def list_runs(tables: MatchTables, limit: int = 20) -> list[MatchRun]:
+    t = tables.runs
+    with tables.engine.connect() as conn:
+        rows = conn.execute(sa.select(t).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(limit)).mappings()
+        return [_run(r) for r in rows]

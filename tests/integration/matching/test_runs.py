@@ -1,0 +1,75 @@
+"""Match runs: records, sparse results, reproduction bit for bit."""
+
+import json
+import shutil
+
+import polars as pl
+
+from zhida.matching.evaluate import STATUSES
+from zhida.matching.run import list_runs, load_run, reproduce_run, run_match, run_results
+from zhida.profiles.load import load_feed
+from zhida.rules.policy import parse_policy
+
+from .conftest import AS_OF
+
+
+def test_a_run_records_policy_versions_snapshot_and_counts(store, policies, schema, tables, data_dir, uses):
+    steps = []
+    run = run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir, uses=uses,
+                    progress=lambda what, done, total: steps.append(what))
+    assert load_run(tables) == run and load_run(tables, run.id) == run and list_runs(tables) == [run]
+    assert dict(run.policies) == {p.id: p.content_hash for p in policies}
+    assert {b for b, _ in run.snapshot.batches} == {b.id for b in store.batches(known_by=AS_OF)}
+    results = run_results(run, data_dir)
+    counts = dict(results.group_by("status").len().iter_rows())
+    assert (run.eligible, run.unknown, run.near_miss) == (counts["eligible"], counts["unknown"], counts["near_miss"])
+    assert set(results.get_column("status").cast(pl.String)) <= set(STATUSES)
+    assert results.select(pl.struct("uscc", "clause").n_unique()).item() == results.height  # one row per pair
+    assert results.height < run.enterprises * run.clauses                      # sparse
+    versions = dict(run.policies)
+    assert all(versions[p] == v for p, v in results.select("policy", "policy_version").unique().iter_rows())
+    assert {"compile", "frame", "match", "write"} <= set(steps)
+    assert uses.for_enterprise(results["uscc"][0])[0].enterprises == run.enterprises
+
+
+def test_same_inputs_give_identical_results(store, policies, schema, tables, data_dir):
+    first = run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir)
+    second = run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir)
+    assert first.id != second.id and first.results_sha256 == second.results_sha256
+    assert run_results(first, data_dir).equals(run_results(second, data_dir))
+
+
+def test_a_run_is_reproduced_after_new_facts_and_a_changed_policy_pack(store, policies, schema, tables, data_dir,
+                                                                       city_store):
+    run = run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir)
+    # later: a department re-delivers a feed (a new batch) and an officer edits a policy
+    feed = next(p for p in city_store.root.parent.glob("税务_企业所得税年度申报.csv"))
+    changed = data_dir / "tax-again.csv"
+    text = feed.read_bytes().decode("gbk").splitlines()
+    changed.write_bytes(("\n".join([text[0], *[line.replace(",B,", ",A,") for line in text[1:]]]) + "\n")
+                        .encode("gbk"))
+    before = len(store.batches())
+    load_feed(store, "tax", changed, mapping_name="tax", known_on=AS_OF)
+    assert len(store.batches()) == before + 1
+    edited = [parse_policy({**p.spec.model_dump(mode="json"), "title": p.spec.title + "（修订）"}) for p in policies]
+    rerun = run_match(store, edited, schema, AS_OF, tables=tables, data_dir=data_dir)
+    assert rerun.policies != run.policies and rerun.results_sha256 != run.results_sha256
+    reproduced, results = reproduce_run(load_run(tables, run.id), schema=schema, data_dir=data_dir)
+    assert reproduced.identical
+    assert results.equals(run_results(run, data_dir))
+
+
+def test_a_run_whose_batches_are_gone_says_so(store, policies, schema, tables, data_dir):
+    import pytest
+
+    from zhida.matching.errors import NotReproducible
+
+    run = run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir)
+    catalog = json.loads(store.catalog_path.read_text(encoding="utf-8"))
+    catalog["batches"] = catalog["batches"][1:]
+    store.catalog_path.write_text(json.dumps(catalog), encoding="utf-8")
+    with pytest.raises(NotReproducible, match="数据批次"):
+        reproduce_run(run, schema=schema, data_dir=data_dir)
+    shutil.rmtree(data_dir / "match" / "policies")
+    with pytest.raises(NotReproducible, match="政策版本"):
+        reproduce_run(run, schema=schema, data_dir=data_dir)
