@@ -1,0 +1,186 @@
+"""Incremental re-matching: recompute only the affected (enterprise, clause) pairs.
+
+* New facts for some enterprises → those enterprises × the clauses that read the changed
+  fields (the compiler knows every clause's requirements), widened to whole policies (a
+  policy's per-enterprise cap) and to every clause sharing an exclusivity group, so that
+  post-processing sees everything it needs.
+* A published policy version → every enterprise × the old and the new version's clauses.
+
+Each update is one Parquet file (the new results of its scope) under the run's directory,
+listed in the `match_updates` table; the row and its outbox events commit in one transaction,
+so the table is the commit point (an orphan file from a crash is never read). The current
+results are the run's results with its updates applied in order; an update's scope is
+replaced wholesale, so applying it equals re-running the full match on the same inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+
+from zhida.matching import results as files
+from zhida.matching.evaluate import RESULT_SCHEMA, match_frame
+from zhida.matching.outbox import Outbox, diff_events
+from zhida.matching.run import MatchRun, population_frame, run_results
+from zhida.matching.tables import MatchTables
+from zhida.profiles.store import ProfileStore
+from zhida.rules.engine import CompiledPolicies, compile_policies
+from zhida.rules.frame import Requirements
+from zhida.rules.policy import Policy
+from zhida.rules.schema import Schema
+
+ALL = "*"
+
+
+@dataclass(frozen=True)
+class Update:
+    id: int
+    run_id: str
+    enterprises: tuple[str, ...] | None   # None: every enterprise
+    clauses: tuple[str, ...]
+    pairs: int
+    events: pl.DataFrame
+
+
+def current_versions(tables: MatchTables, run: MatchRun) -> dict[str, str]:
+    """Policy id → content hash in force for this run: the run's versions, then published ones."""
+    versions = dict(run.policies)
+    t = tables.updates
+    q = sa.select(t.c.policy_id, t.c.policy_version).where(
+        (t.c.run_id == run.id) & t.c.policy_id.is_not(None)).order_by(t.c.id)
+    with tables.engine.connect() as conn:
+        for pid, version in conn.execute(q):
+            versions[pid] = version
+    return versions
+
+
+def _apply(base: pl.DataFrame, delta: pl.DataFrame, enterprises: list[str] | str, clauses: list[str]) -> pl.DataFrame:
+    scope = pl.col("clause").is_in(clauses)
+    if enterprises != ALL:
+        scope = scope & pl.col("uscc").is_in(list(enterprises))
+    return pl.concat([base.filter(~scope), delta]).sort(["clause", "uscc"])
+
+
+def current_results(tables: MatchTables, run: MatchRun, data_dir: Path,
+                    enterprises: Sequence[str] | None = None) -> pl.DataFrame:
+    """The run's results with every committed update applied (optionally for some enterprises)."""
+    base = run_results(run, data_dir)
+    if enterprises is not None:
+        base = base.filter(pl.col("uscc").is_in(list(enterprises)))
+    t = tables.updates
+    with tables.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c.file, t.c.enterprises, t.c.clauses)
+                            .where(t.c.run_id == run.id).order_by(t.c.id)).all()
+    for file, ents, clauses in rows:
+        scope_ents = ALL if ents == ALL else json.loads(ents)
+        if enterprises is not None and scope_ents != ALL and not set(scope_ents) & set(enterprises):
+            continue
+        delta = pl.read_parquet(files.run_dir(data_dir, run.id) / file)
+        if enterprises is not None:
+            delta = delta.filter(pl.col("uscc").is_in(list(enterprises)))
+        base = _apply(base, delta, scope_ents, json.loads(clauses))
+    return base
+
+
+def affected_policies(compiled: CompiledPolicies, reads: Callable[[Requirements], bool],
+                      seed: Iterable[str] = ()) -> list[Policy]:
+    """Policies in `seed` or with a clause whose requirements satisfy `reads`, plus the
+    policies that share an exclusivity group with them (transitively)."""
+    groups: dict[str, set[str]] = {}
+    for c in compiled.clauses:
+        if c.clause.spec.exclusive is not None:
+            groups.setdefault(c.clause.spec.exclusive.group, set()).add(c.policy.id)
+    chosen = set(seed) | {c.policy.id for c in compiled.clauses if reads(c.requirements)}
+    changed = True
+    while changed:
+        changed = False
+        for members in groups.values():
+            if members & chosen and not members <= chosen:
+                chosen |= members
+                changed = True
+    return [p for p in compiled.policies if p.id in chosen]
+
+
+def reads_any(fields: Iterable[str]) -> Callable[[Requirements], bool]:
+    """Whether requirements read any of `fields` (field ids; lists and tags as `list:名称`, `tag:名称`)."""
+    wanted = set(fields)
+
+    def reads(req: Requirements) -> bool:
+        names = ({f for f, _ in req.fields} | {f"list:{n}" for n in req.lists | req.list_since}
+                 | {f"tag:{n}" for n in req.tags} | {f"zone:{n}" for n in req.zones})
+        return bool(names & wanted)
+
+    return reads
+
+
+def _commit(tables: MatchTables, data_dir: Path, run: MatchRun, new: pl.DataFrame, old: pl.DataFrame,
+            enterprises: list[str] | str, clauses: list[str], reason: str, at: datetime,
+            policy: Policy | None = None) -> Update:
+    events = diff_events(old, new)
+    t = tables.updates
+    with tables.engine.begin() as conn:
+        update_id = int(conn.execute(sa.insert(t).values(
+            run_id=run.id, at=at, reason=reason, file="", pairs=new.height,
+            enterprises=ALL if enterprises == ALL else json.dumps(enterprises),
+            clauses=json.dumps(clauses, ensure_ascii=False),
+            policy_id=policy.id if policy else None, policy_version=policy.content_hash if policy else None,
+        ).returning(t.c.id)).scalar_one())
+        file = f"updates/{update_id:08d}.parquet"
+        files.write_atomic(new.cast(RESULT_SCHEMA), files.run_dir(data_dir, run.id) / file)  # type: ignore[arg-type]
+        conn.execute(sa.update(t).where(t.c.id == update_id).values(file=file))
+        Outbox(tables).append(conn, events, update_id=update_id, run_id=run.id, at=at)
+    return Update(update_id, run.id, None if enterprises == ALL else tuple(enterprises), tuple(clauses),
+                  new.height, events)
+
+
+def rematch_enterprises(
+    tables: MatchTables, data_dir: Path, run: MatchRun, store: ProfileStore, schema: Schema,
+    usccs: Sequence[str], *, fields: Iterable[str] | None = None, reason: str = "企业数据更新",
+    frame: pl.DataFrame | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Update:
+    """Re-match some enterprises after their facts changed (only clauses reading `fields`,
+    when given), against the policy versions currently published for the run.
+
+    `frame` may carry the enterprises' rows already built (with every column the policies
+    read); otherwise they are read from `store` as of the run's date."""
+    versions = current_versions(tables, run)
+    policies = [files.archived_policy(data_dir, h) for h in versions.values()]
+    compiled = compile_policies(policies, schema, run.as_of)
+    if fields is not None:
+        compiled = compile_policies(affected_policies(compiled, reads_any(fields)), schema, run.as_of)
+    keys = compiled.keys
+    ids = list(dict.fromkeys(usccs))
+    if frame is None:
+        frame = population_frame(store, compiled, run.as_of, schema)
+    rows = frame.filter(pl.col("uscc").is_in(ids))
+    new = match_frame(compiled, rows) if keys else pl.DataFrame(schema=RESULT_SCHEMA)
+    old = current_results(tables, run, data_dir, ids).filter(pl.col("clause").is_in(keys))
+    return _commit(tables, data_dir, run, new, old, ids, keys, reason, clock())
+
+
+def publish_policy(
+    tables: MatchTables, data_dir: Path, run: MatchRun, store: ProfileStore, schema: Schema, policy: Policy,
+    *, reason: str = "政策新版本发布", clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Update:
+    """Re-match every enterprise against a newly published version of one policy (and the
+    policies sharing an exclusivity group with it); clauses the old version had and the new
+    one dropped lose their results."""
+    files.archive_policies(data_dir, [policy])
+    versions = current_versions(tables, run)
+    versions[policy.id] = policy.content_hash
+    policies = [files.archived_policy(data_dir, h) for h in versions.values()]
+    full = compile_policies(policies, schema, run.as_of)
+    involved = affected_policies(full, lambda _req: False, seed=[policy.id])
+    compiled = compile_policies(involved, schema, run.as_of)
+    current = current_results(tables, run, data_dir)
+    previous = current.filter(pl.col("policy").is_in([p.id for p in involved])).get_column("clause").unique()
+    keys = sorted(set(compiled.keys) | set(previous.to_list()))
+    new = match_frame(compiled, population_frame(store, compiled, run.as_of, schema))
+    old = current.filter(pl.col("clause").is_in(keys))
+    return _commit(tables, data_dir, run, new, old, ALL, keys, reason, clock(), policy)
