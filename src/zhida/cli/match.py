@@ -1,0 +1,282 @@
+"""`zhida match`: match runs, reproduction, enterprise reports, whitelists (thin shells over
+zhida.matching)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from zhida.cli.errors import translate_errors
+from zhida.rules.numbers import yuan_text
+
+app = typer.Typer(no_args_is_help=True)
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="数据目录（默认 ./.zhida 或 $ZHIDA_DATA_DIR）")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="评估日 YYYY-MM-DD（默认今天）")]
+Demo = Annotated[int | None, typer.Option("--demo", help="使用 N 家企业的演示城市（默认：数据目录中的画像库）")]
+Seed = Annotated[int, typer.Option("--seed", help="演示城市随机种子")]
+RunId = Annotated[str | None, typer.Option("--run", help="匹配批次编号（默认最近一次）")]
+PHASES = {"compile": "编译政策", "frame": "读取画像", "match": "逐条匹配", "near_miss": "计算差一点符合",
+          "write": "写出结果"}
+
+
+def _date(text: str | None) -> date:
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"日期“{text}”应写成 YYYY-MM-DD") from None
+
+
+def _root(data_dir: Path | None) -> Path:
+    from zhida.profiles.paths import data_dir as default
+
+    root = data_dir or default()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _tables(root: Path):  # type: ignore[no-untyped-def]
+    from zhida.matching.tables import MatchTables
+    from zhida.profiles.paths import database_url
+
+    return MatchTables.from_url(database_url(root))
+
+
+def _uses(root: Path):  # type: ignore[no-untyped-def]
+    from zhida.profiles.datause import DataUseLog
+    from zhida.profiles.paths import database_url
+
+    return DataUseLog.from_url(database_url(root))
+
+
+def _store(root: Path, demo: int | None, seed: int, on: date):  # type: ignore[no-untyped-def]
+    from zhida.profiles.demo import demo_store
+    from zhida.profiles.paths import store_dir
+    from zhida.profiles.store import ProfileStore
+
+    return demo_store(on, base=root, enterprises=demo, seed=seed) if demo else ProfileStore(store_dir(root))
+
+
+def _policies():  # type: ignore[no-untyped-def]
+    from zhida import catalog
+    from zhida.rules.policy import load_policies
+
+    return load_policies([catalog.policies_dir()]), catalog.load_schema()
+
+
+@contextmanager
+def _bar() -> Iterator[object]:
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("匹配", total=1)
+
+        def step(what: str, done: int, total: int) -> None:
+            bar.update(task, description=PHASES.get(what, what), completed=done, total=max(total, 1))
+
+        yield step
+
+
+@app.command("run", help="全量匹配：每个有效条款 × 每家企业，结果与批次记录可复现。")
+@translate_errors
+def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: DataDir = None,
+        as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出批次记录")] = False) -> None:
+    from zhida.matching.run import run_match
+
+    on, root = _date(as_of), _root(data_dir)
+    store = _store(root, demo, seed, on)
+    policies, schema = _policies()
+    with _bar() as step:
+        r = run_match(store, policies, schema, on, tables=_tables(root), data_dir=root, uses=_uses(root),
+                      actor=f"zhida match run ({getpass.getuser()})", progress=step)  # type: ignore[arg-type]
+    if as_json:
+        console.print_json(json.dumps(_run_dict(r), ensure_ascii=False))
+        return
+    console.print(f"匹配批次 [bold]{r.id}[/]：评估日 {r.as_of}，{r.enterprises:,} 家企业 × {r.clauses:,} 个条款，"
+                  f"用时 {r.seconds:.1f} 秒")
+    console.print(f"符合 {r.eligible:,} · 待补充数据 {r.unknown:,} · 差一点符合 {r.near_miss:,} · "
+                  f"同一事项不重复享受而排除 {r.excluded:,}（结果校验值 {r.results_sha256[:16]}）")
+
+
+def _run_dict(r) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {"id": r.id, "as_of": r.as_of.isoformat(), "started_at": r.started_at.isoformat(),
+            "finished_at": r.finished_at.isoformat(), "enterprises": r.enterprises, "clauses": r.clauses,
+            "eligible": r.eligible, "unknown": r.unknown, "near_miss": r.near_miss, "excluded": r.excluded,
+            "results_sha256": r.results_sha256, "policies": [list(p) for p in r.policies],
+            "batches": len(r.snapshot.batches)}
+
+
+@app.command("runs", help="列出最近的匹配批次。")
+@translate_errors
+def runs(data_dir: DataDir = None) -> None:
+    from zhida.matching.run import list_runs
+
+    t = Table("批次", "类型", "评估日", "企业", "条款", "符合", "待补充", "差一点", "用时（秒）", "结果校验值")
+    for r in list_runs(_tables(_root(data_dir))):
+        t.add_row(r.id, r.kind, str(r.as_of), f"{r.enterprises:,}", f"{r.clauses:,}", f"{r.eligible:,}",
+                  f"{r.unknown:,}", f"{r.near_miss:,}", f"{r.seconds:.1f}", r.results_sha256[:16])
+    console.print(t)
+
+
+@app.command("reproduce", help="按批次记录（政策版本 + 画像快照）重新计算，逐字节核对结果。")
+@translate_errors
+def reproduce(run_id: Annotated[str, typer.Argument(help="匹配批次编号")], data_dir: DataDir = None) -> None:
+    from zhida import catalog
+    from zhida.matching.run import load_run, reproduce_run
+
+    root = _root(data_dir)
+    rep, _ = reproduce_run(load_run(_tables(root), run_id), schema=catalog.load_schema(), data_dir=root)
+    if not rep.identical:
+        err.print(f"[bold red]结果不一致[/]：记录 {rep.run.results_sha256}，重算 {rep.results_sha256}")
+        raise typer.Exit(1)
+    console.print(f"批次 {run_id} 已复现：结果逐字节一致（SHA-256 {rep.results_sha256}）")
+
+
+SECTION_TITLES = {"eligible": "符合（可享受）", "possibly_eligible": "可能符合（待补充数据）",
+                  "near_misses": "差一点符合", "report_only": "政策体检（预计减免，不涉及拨付）"}
+
+
+@app.command("report", help="一家企业的匹配报告：符合、可能符合（缺什么、谁能补）、差一点符合、政策体检。")
+@translate_errors
+def report(
+    uscc: Annotated[str, typer.Argument(help="统一社会信用代码")],
+    as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: DataDir = None,
+    purpose: Annotated[str, typer.Option("--purpose", help="用途（记入数据使用记录）")] = "企业匹配报告",
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    from zhida.matching.report import SECTIONS, enterprise_report
+
+    on, root = _date(as_of), _root(data_dir)
+    policies, schema = _policies()
+    rep = enterprise_report(_store(root, demo, seed, on), policies, schema, on, uscc.upper(), uses=_uses(root),
+                            actor=getpass.getuser(), purpose=purpose)
+    if as_json:
+        sys.stdout.write(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    console.print(f"[bold]{rep.name}[/]（{rep.uscc}）· 评估日 {rep.as_of} · 可享受合计 {yuan_text(rep.eligible_fen)}")
+    for s in SECTIONS:
+        items = getattr(rep, s)
+        if not items:
+            console.print(f"{SECTION_TITLES[s]}：无")
+            continue
+        t = Table("条款", "方式", "金额", "说明", title=f"{SECTION_TITLES[s]}（{len(items)}）", title_justify="left")
+        for i in items:
+            if s == "possibly_eligible":
+                note = "；".join(f"{m.label}：{'或'.join(m.by) or '来源未登记'}" for m in i.missing)
+            elif s == "near_misses":
+                note = f"若 {i.would_qualify_if}" if i.would_qualify_if else ""
+            else:
+                note = (i.how_to_apply or "") + (f"（截止 {i.deadline}）" if i.deadline else "")
+            t.add_row(f"{i.policy_title} · {i.title}", i.mode_label,
+                      "—" if i.amount_fen is None else yuan_text(i.amount_fen), note)
+        console.print(t)
+
+
+@app.command("whitelist", help="导出一个条款的白名单（CSV 与 XLSX），附按区县/行业/规模的汇总与预算对比。")
+@translate_errors
+def whitelist(
+    clause: Annotated[str, typer.Argument(help="条款键，如 cn-mof-sat-2023-12-small-low-profit/income-tax-relief")],
+    run_id: RunId = None, data_dir: DataDir = None,
+    out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("."),
+    fmt: Annotated[str, typer.Option("--format", help="csv、xlsx 或 both")] = "both",
+) -> None:
+    from zhida import catalog
+    from zhida.matching import whitelist as wl_mod
+    from zhida.matching.incremental import current_results
+    from zhida.matching.run import load_run
+
+    if fmt not in ("csv", "xlsx", "both"):
+        raise typer.BadParameter("--format 只能是 csv、xlsx 或 both")
+    root = _root(data_dir)
+    tables = _tables(root)
+    r = load_run(tables, run_id)
+    wl = wl_mod.whitelist(r, clause, current_results(tables, r, root), schema=catalog.load_schema(), data_dir=root)
+    written = []
+    if fmt in ("csv", "both"):
+        written += wl_mod.write_csv(wl, out)
+    if fmt in ("xlsx", "both"):
+        written.append(wl_mod.write_xlsx(wl, out))
+    console.print(f"{wl.policy_title} · {wl.title}：{wl.rows.height:,} 家企业，合计 {yuan_text(wl.total_fen)}"
+                  + ("" if wl.budget_fen is None else
+                     f"；本政策合计 {yuan_text(wl.policy_total_fen)} / 预算 {yuan_text(wl.budget_fen)}"
+                     + ("（超出预算）" if wl.over_budget else "")))
+    for p in written:
+        console.print(f"已写出 {p}")
+
+
+@app.command("rematch", help="增量匹配：企业数据更新后，只重算这些企业（及读取所改字段的条款），变化写入事件发件箱。")
+@translate_errors
+def rematch(
+    usccs: Annotated[list[str], typer.Argument(help="统一社会信用代码（可多个）")],
+    fields: Annotated[str | None, typer.Option("--fields", help="变更的字段，逗号分隔（名单写 list:名称）")] = None,
+    run_id: RunId = None, data_dir: DataDir = None,
+) -> None:
+    from zhida import catalog
+    from zhida.matching.incremental import rematch_enterprises
+    from zhida.matching.run import load_run
+    from zhida.profiles.store import ProfileStore
+
+    root = _root(data_dir)
+    tables = _tables(root)
+    r = load_run(tables, run_id)
+    update = rematch_enterprises(tables, root, r, ProfileStore(Path(r.snapshot.root)), catalog.load_schema(),
+                                 [u.upper() for u in usccs],
+                                 fields=[f.strip() for f in fields.split(",")] if fields else None)
+    _print_update(update)
+
+
+@app.command("publish", help="发布政策新版本：全体企业 × 该政策条款增量重算，变化写入事件发件箱。")
+@translate_errors
+def publish(policy_file: Annotated[Path, typer.Argument(help="政策 YAML 文件")], run_id: RunId = None,
+            data_dir: DataDir = None) -> None:
+    from zhida import catalog
+    from zhida.matching.incremental import publish_policy
+    from zhida.matching.run import load_run
+    from zhida.profiles.store import ProfileStore
+    from zhida.rules.policy import load_policy_file
+
+    root = _root(data_dir)
+    tables = _tables(root)
+    r = load_run(tables, run_id)
+    update = publish_policy(tables, root, r, ProfileStore(Path(r.snapshot.root)), catalog.load_schema(),
+                            load_policy_file(policy_file))
+    _print_update(update)
+
+
+def _print_update(update) -> None:  # type: ignore[no-untyped-def]
+    from zhida.matching.outbox import KIND_LABELS
+
+    who = "全部企业" if update.enterprises is None else f"{len(update.enterprises)} 家企业"
+    console.print(f"增量更新 #{update.id}（批次 {update.run_id}）：{who} × {len(update.clauses)} 个条款，"
+                  f"{update.pairs:,} 条结果，{update.events.height:,} 个事件")
+    for kind, n in update.events.group_by("kind").len().sort("kind").iter_rows():
+        console.print(f"  {KIND_LABELS.get(kind, kind)}：{n:,}")
+
+
+@app.command("events", help="列出事件发件箱中待通知的匹配变化（新符合、不再符合、金额变化）。")
+@translate_errors
+def events(data_dir: DataDir = None, limit: Annotated[int, typer.Option("--limit")] = 50) -> None:
+    from zhida.matching.outbox import KIND_LABELS, Outbox
+
+    t = Table("#", "时间", "企业", "条款", "变化", "原金额", "新金额")
+    for e in Outbox(_tables(_root(data_dir))).pending(limit):
+        t.add_row(str(e.id), e.created_at.isoformat(timespec="seconds"), e.uscc, e.clause,
+                  KIND_LABELS.get(e.kind, e.kind),
+                  "—" if e.old_amount_fen is None else yuan_text(e.old_amount_fen),
+                  "—" if e.new_amount_fen is None else yuan_text(e.new_amount_fen))
+    console.print(t)

@@ -1,0 +1,73 @@
+"""`zhida match` end to end on a small demo city in a temporary data directory."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+ZHIDA = Path(sys.executable).parent / "zhida"
+AS_OF = "2024-06-30"
+
+
+def zhida(*args, data_dir):
+    env = {**os.environ, "ZHIDA_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    env.pop("ZHIDA_DATABASE_URL", None)
+    return subprocess.run([str(ZHIDA), "match", *args], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).parents[2])
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    done = zhida("run", "--demo", "300", "--seed", "3", "--as-of", AS_OF, "--json", data_dir=data)
+    assert done.returncode == 0, done.stderr
+    return data, json.loads(done.stdout)
+
+
+def test_run_prints_its_record_and_reproduces(ran):
+    data, record = ran
+    assert record["enterprises"] > 250 and record["clauses"] > 0 and record["eligible"] > 0
+    listed = zhida("runs", data_dir=data)
+    assert listed.returncode == 0 and record["id"] in listed.stdout
+    again = zhida("reproduce", record["id"], data_dir=data)
+    assert again.returncode == 0 and "逐字节一致" in again.stdout and record["results_sha256"] in again.stdout
+
+
+def test_report_json_has_every_section_and_unknown_firms_fail_cleanly(ran):
+    data, record = ran
+    results = pl.read_parquet(data / "match" / "runs" / record["id"] / "results.parquet")
+    uscc = results.filter(pl.col("status") == "eligible").get_column("uscc")[0]
+    done = zhida("report", uscc, "--demo", "300", "--seed", "3", "--as-of", AS_OF, "--json", data_dir=data)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["uscc"] == uscc
+    assert {"eligible", "possibly_eligible", "near_misses", "report_only"} <= set(doc)
+    assert doc["eligible"] or doc["report_only"]
+    missing = zhida("report", "91330300MA00000000", "--demo", "300", "--seed", "3", "--as-of", AS_OF, data_dir=data)
+    assert missing.returncode == 2 and "91330300MA00000000" in missing.stderr
+
+
+def test_whitelist_writes_csv_and_xlsx(ran, tmp_path):
+    data, record = ran
+    results = pl.read_parquet(data / "match" / "runs" / record["id"] / "results.parquet")
+    clause = results.filter(pl.col("status") == "eligible").get_column("clause")[0]
+    done = zhida("whitelist", clause, "--out", str(tmp_path), data_dir=data)
+    assert done.returncode == 0, done.stderr
+    [xlsx] = tmp_path.glob("*.xlsx")
+    assert openpyxl.load_workbook(xlsx)["白名单"]["A1"].value == "统一社会信用代码"
+    assert len(list(tmp_path.glob("*.csv"))) == 2
+
+
+def test_rematch_and_events(ran):
+    data, record = ran
+    results = pl.read_parquet(data / "match" / "runs" / record["id"] / "results.parquet")
+    uscc = results.get_column("uscc")[0]
+    done = zhida("rematch", uscc, "--fields", "taxable_income", data_dir=data)
+    assert done.returncode == 0, done.stderr
+    assert "增量更新" in done.stdout and "0 个事件" in done.stdout
+    assert zhida("events", data_dir=data).returncode == 0
