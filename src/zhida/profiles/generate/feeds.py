@@ -7,7 +7,9 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from zhida.profiles.generate.vocab import ABNORMAL_REASONS, BANKS, DISTRICTS, PENALTY_REASONS
+from zhida.profiles.generate.vocab import ABNORMAL_REASONS, BANKS, DISTRICTS, INDUSTRIES, PENALTY_REASONS
+
+INDUSTRY_WORDS = {code: word for code, word, *_ in INDUSTRIES}
 
 
 def yuan(fen: pl.Expr) -> pl.Expr:
@@ -38,7 +40,8 @@ def market(firms: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         pl.col("district").alias("所属区县代码"),
         pl.col("industry").alias("行业代码"),
         pl.col("legal_rep").alias("法定代表人"),
-        (pl.lit("许可项目：") + pl.col("name").str.slice(2, 4) + "相关业务").alias("经营范围"),
+        (pl.lit("一般项目：") + pl.col("industry").replace_strict(INDUSTRY_WORDS, default="商品")
+         + "的生产、销售及相关服务").alias("经营范围"),
     )
 
 
