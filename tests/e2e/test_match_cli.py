@@ -71,3 +71,14 @@ def test_rematch_and_events(ran):
     assert done.returncode == 0, done.stderr
     assert "增量更新" in done.stdout and "0 个事件" in done.stdout
     assert zhida("events", data_dir=data).returncode == 0
+
+
+def test_sandbox_compares_a_draft_with_the_published_version(ran, tmp_path):
+    data, _ = ran
+    root = Path(__file__).parents[2]
+    text = (root / "policies" / "cn-hrss-2024-40-job-retention.yaml").read_text(encoding="utf-8")
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(text.replace("valid_to: 2025-12-31", "valid_to: 2025-12-31\nbudget: 1万", 1), encoding="utf-8")
+    done = zhida("sandbox", str(draft), "--demo", "300", "--seed", "3", "--as-of", AS_OF, data_dir=data)
+    assert done.returncode == 0, done.stderr
+    assert "政策沙盘" in done.stdout and "已发布" in done.stdout and "成本变化 0.00元" in done.stdout

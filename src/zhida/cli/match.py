@@ -6,12 +6,13 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -280,3 +281,46 @@ def events(data_dir: DataDir = None, limit: Annotated[int, typer.Option("--limit
                   "—" if e.old_amount_fen is None else yuan_text(e.old_amount_fen),
                   "—" if e.new_amount_fen is None else yuan_text(e.new_amount_fen))
     console.print(t)
+
+
+@app.command("sandbox", help="政策沙盘：草稿对全体企业试算（不发布）：覆盖、成本与预算、分组、与已发布版本的差异。")
+@translate_errors
+def sandbox(
+    draft_file: Annotated[Path, typer.Argument(help="草稿政策 YAML 文件（同 id 的已发布版本取自政策包）")],
+    as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: DataDir = None,
+    top: Annotated[int, typer.Option("--top", help="列出得失最大的企业数")] = 10,
+) -> None:
+    from zhida.matching.sandbox import simulate
+    from zhida.rules.policy import load_policy_file
+
+    on, root = _date(as_of), _root(data_dir)
+    policies, schema = _policies()
+    draft = load_policy_file(draft_file)
+    published = next((p for p in policies if p.id == draft.id), None)
+    sim = simulate(_store(root, demo, seed, on), schema, on, draft, published)
+    t = Table("", "草稿", "已发布", title=f"政策沙盘 · {draft.spec.title} · {sim.enterprises:,} 家企业 · 评估日 {on}")
+    rows: list[tuple[str, str, Callable[[int], str]]] = [
+        ("符合企业", "eligible_enterprises", str), ("待补充数据企业", "unknown_enterprises", str),
+        ("兑付成本", "cost_fen", yuan_text), ("预计减免（政策体检）", "report_only_fen", yuan_text)]
+    for label, attr, fmt in rows:
+        t.add_row(label, fmt(getattr(sim.draft, attr)),
+                  "—" if sim.published is None else fmt(getattr(sim.published, attr)))
+    t.add_row("预算", "未设定" if sim.draft.budget_fen is None else yuan_text(sim.draft.budget_fen)
+              + ("（超出）" if sim.draft.over_budget else ""),
+              "—" if sim.published is None or sim.published.budget_fen is None else yuan_text(sim.published.budget_fen))
+    console.print(t)
+    g = Table("维度", "分组", "企业数", "金额", title="草稿按区县 / 行业 / 规模")
+    for dim, group, n, fen in sim.draft.by_group.iter_rows():
+        g.add_row(dim, group, f"{n:,}", yuan_text(int(fen or 0)))
+    console.print(g)
+    more = sim.changes.filter(pl.col("change") == "more").height
+    less = sim.changes.filter(pl.col("change") == "less").height
+    console.print(f"新增符合 {sim.gainers().height:,} 家，不再符合 {sim.losers().height:,} 家，"
+                  f"金额增加 {more:,} 家、减少 {less:,} 家；成本变化 {yuan_text(sim.delta_fen)}")
+    d = Table("企业", "名称", "变化", "已发布", "草稿", "差额", title=f"得失最大的 {top} 家")
+    labels = {"gains": "新增符合", "loses": "不再符合", "more": "增加", "less": "减少"}
+    biggest = sim.changes.sort(pl.col("delta_fen").abs(), descending=True).head(top)
+    for r in biggest.iter_rows(named=True):
+        d.add_row(r["uscc"], r["name"] or "", labels[r["change"]], yuan_text(r["old_fen"]), yuan_text(r["new_fen"]),
+                  yuan_text(r["delta_fen"]))
+    console.print(d)

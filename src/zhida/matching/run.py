@@ -26,6 +26,7 @@ from zhida.profiles.datause import DataUseLog, requirement_fields
 from zhida.profiles.frame import build_population_frame
 from zhida.profiles.store import ProfileStore
 from zhida.rules.engine import CompiledPolicies, compile_policies
+from zhida.rules.frame import Requirements
 from zhida.rules.policy import Policy
 from zhida.rules.schema import Schema
 
@@ -64,11 +65,11 @@ class Reproduction:
         return self.results_sha256 == self.run.results_sha256
 
 
-def population_frame(store: ProfileStore, compiled: CompiledPolicies, as_of: date, schema: Schema,
+def population_frame(store: ProfileStore, requirements: Requirements, as_of: date, schema: Schema,
                      zones_dir: Path | None = None) -> pl.DataFrame:
     """The frame a run reads: the policies' columns plus the descriptive ones."""
     req = profile_requirements(as_of)
-    req.update(compiled.requirements)
+    req.update(requirements)
     return build_population_frame(store, req, as_of, schema, zones_dir=zones_dir)
 
 
@@ -87,7 +88,7 @@ def evaluate_snapshot(store: ProfileStore, policies: Sequence[Policy], schema: S
     compiled = compile_policies(policies, schema, as_of)
     if progress:
         progress("frame", 0, 1)
-    df = population_frame(store, compiled, as_of, schema, zones_dir)
+    df = population_frame(store, compiled.requirements, as_of, schema, zones_dir)
     return compiled, df, match_frame(compiled, df, progress=progress)
 
 
