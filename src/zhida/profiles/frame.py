@@ -157,8 +157,14 @@ class _Builder:
         aligned = [keys.join(part, on=ID_COLUMN, how="left", maintain_order="left").drop(ID_COLUMN)
                    for part in self.parts]
         frame = pl.concat([self.spine, *self.aligned, *aligned], how="horizontal")
-        if self.derived:
-            frame = frame.with_columns([e for _, e in self.derived])
+        pending = list(self.derived)
+        while pending:  # in waves: a derived field may read another derived field
+            ready = [(c, e) for c, e in pending if not set(e.meta.root_names()) & {d for d, _ in pending}]
+            if not ready:
+                raise RuntimeError(f"derived fields depend on each other in a cycle: {[c for c, _ in pending]}")
+            frame = frame.with_columns([e for _, e in ready])
+            done = {c for c, _ in ready}
+            pending = [(c, e) for c, e in pending if c not in done]
         zone_cols = {}
         for z in sorted(requirements.zones):
             zone_cols[zone_column(z)] = zone_membership(frame, z, self.zones_dir, self.spine, self.facts)
