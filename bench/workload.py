@@ -96,7 +96,7 @@ class _Tables:
     def __init__(self, pop: Population, rng: np.random.Generator) -> None:
         self.pop = pop
         self.sample = np.sort(rng.choice(pop.n, min(SAMPLE_SIZE, pop.n), replace=False))
-        # Missing filled so that it fails (`lo`) or passes (`hi`) a comparison.
+        # Missing filled with an extreme: fill_min fails `>=` and passes `<=`; fill_max the reverse.
         self.fill_min = {v: np.where(pop.missing[v], _I64_MIN, pop.ints[v]) for v in NUMERIC}
         self.fill_max = {v: np.where(pop.missing[v], _I64_MAX, pop.ints[v]) for v in NUMERIC}
         self.sorted: dict[str, np.ndarray] = {}
