@@ -72,19 +72,27 @@ def round_long(long: pl.DataFrame) -> pl.DataFrame:
     scales and modes differ; each step is its own column, so nothing is computed twice.
     """
     # Int64 when every scaled value provably fits (the usual case), else Int128: same result.
-    widest = long.select((pl.col("raw").abs() * pl.col("up").cast(pl.Int128)).max()).item()
+    extremes = long.select(pl.col("raw").abs().max().alias("raw"), pl.col("up").max().alias("up")).row(0)
+    widest = None if extremes[0] is None else int(extremes[0]) * int(extremes[1])
     dtype = pl.Int64() if widest is None or widest < 2**62 else pl.Int128()
     n, d = pl.col("n"), pl.col("div").cast(dtype)
     twice = pl.col("r") * 2
-    mode = pl.col("mode")
-    bump = (
-        pl.when(mode == ROUNDING_MODES.index("half_up")).then((twice > d) | ((twice == d) & (n >= 0)))
-        .when(mode == ROUNDING_MODES.index("half_even")).then((twice > d) | ((twice == d) & (pl.col("q") % 2 != 0)))
-        .when(mode == ROUNDING_MODES.index("ceil")).then(pl.col("r") != 0)
-        .when(mode == ROUNDING_MODES.index("down")).then((pl.col("r") != 0) & (n < 0))
-        .when(mode == ROUNDING_MODES.index("up")).then((pl.col("r") != 0) & (n >= 0))
-        .otherwise(pl.lit(False))  # floor
-    )
+    bumps = {
+        "half_up": (twice > d) | ((twice == d) & (n >= 0)),
+        "half_even": (twice > d) | ((twice == d) & (pl.col("q") % 2 != 0)),
+        "ceil": pl.col("r") != 0,
+        "down": (pl.col("r") != 0) & (n < 0),
+        "up": (pl.col("r") != 0) & (n >= 0),
+        "floor": pl.lit(False),
+    }
+    modes = [ROUNDING_MODES[m] for m in long.get_column("mode").unique().to_list()]
+    if len(modes) == 1:  # the usual batch: one rounding mode, no per-row choice
+        bump = bumps[modes[0]]
+    else:
+        chain = pl.when(pl.col("mode") == ROUNDING_MODES.index(modes[0])).then(bumps[modes[0]])
+        for m in modes[1:]:
+            chain = chain.when(pl.col("mode") == ROUNDING_MODES.index(m)).then(bumps[m])  # type: ignore[assignment]
+        bump = chain.otherwise(pl.lit(False))
     return (long.with_columns(n=pl.col("raw").cast(dtype) * pl.col("up").cast(dtype))
             .with_columns(q=pl.col("n").floordiv(d))
             .with_columns(r=pl.col("n") - pl.col("q") * d)
@@ -236,9 +244,11 @@ class CompiledPolicies:
                  bounds: Mapping[str, int]) -> pl.DataFrame:
         """Verdicts and amounts (integer fen) for the candidate rows of a batch of clauses."""
         raws = [c.raw_amount(bounds) for _, c, _ in selected]
+        # Each clause's own columns, gathered at its candidate rows (plus the row numbers, so
+        # that a clause whose condition and amount are constants still has one row per pair).
         queries = [
-            df.select(frame.ID_COLUMN, *c.requirements.columns())[rows].lazy().select(
-                pl.col(frame.ID_COLUMN), holds=c.when.fill_null(False), raw=raw.expr)
+            _gathered(df, c.requirements.columns(), rows).lazy().select(
+                pl.col("row"), holds=c.when.fill_null(False), raw=raw.expr)
             for (_, c, rows), raw in zip(selected, raws, strict=True)
         ]
         values = pl.concat(queries).collect()
@@ -297,6 +307,13 @@ def assumed_bounds(schema: Schema, requirements: frame.Requirements) -> dict[str
     a billion heads, 10^12 for scaled numbers. Real bounds replace them when larger."""
     return {frame.field_column(f, p): ASSUMED_MAGNITUDE[schema.fields[f].type]
             for f, p in requirements.fields if schema.fields[f].type in ASSUMED_MAGNITUDE}
+
+
+def _gathered(df: pl.DataFrame, columns: list[str], rows: pl.Series) -> pl.DataFrame:
+    """The given columns at the given rows, with the row numbers as column `row`."""
+    if not columns:
+        return rows.to_frame()
+    return df.select(columns).gather(rows).with_columns(rows)
 
 
 def _full(expr: pl.Expr, height: int) -> pl.Expr:
