@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from zhida.rules import ast, frame
@@ -51,50 +52,78 @@ def near_miss_candidate(c: CompiledClause) -> bool:
     return sum(1 for _, _, cols in c.atoms if cols) >= 2 and _monotone(c.clause.when)
 
 
-def _near_miss_exprs(c: CompiledClause, height: int) -> tuple[pl.Expr, pl.Expr]:
-    """(rows that are near misses, the index of the failing atom on those rows)."""
-    n = len(c.atoms)
-    false = [e.eq(False).fill_null(False).cast(pl.UInt16) for _, e, _ in c.atoms]
-    true = [e.fill_null(False).cast(pl.UInt16) for _, e, _ in c.atoms]
-    failing = pl.coalesce([pl.when(e.eq(False)).then(pl.lit(i, dtype=pl.Int16))
-                           for i, (_, e, cols) in enumerate(c.atoms) if cols])
-    hit = ((pl.sum_horizontal(false) == 1) & (pl.sum_horizontal(true) == n - 1)
-           & c.when.eq(False).fill_null(False) & failing.is_not_null())
-    hit = pl.repeat(hit, pl.lit(height, dtype=pl.UInt32)) if not hit.meta.root_names() else hit
-    return hit, failing
+_EXPRS: dict[int, tuple[CompiledClause, pl.Expr | None]] = {}
+_NULL = 1 << 40   # any unknown atom: never a near miss
+_SHIFT = 256      # atoms per clause are far fewer
+
+
+def _pure_and(c: CompiledClause) -> bool:
+    """The condition is the conjunction of its atoms (then one false atom makes it false)."""
+    w = c.clause.when
+    return (isinstance(w, ast.BoolOp) and w.op == "and" and len(w.items) == len(c.atoms)) or len(c.atoms) == 1
+
+
+def _near_miss_expr(c: CompiledClause) -> pl.Expr | None:
+    """One Int64 per near-miss row, row * 65536 + index of the failing atom, as a list; None
+    when the clause can have no near miss. Built once per compiled clause.
+
+    Each atom is read once: true scores 0, false 1 + index·256, unknown 2^40; the row is a near
+    miss when the sum is < 2^40 with exactly one false (sum mod 256 == 1)."""
+    cached = _EXPRS.get(id(c))
+    if cached is not None and cached[0] is c:
+        return cached[1]
+    expr: pl.Expr | None = None
+    constants = [e for _, e, cols in c.atoms if not cols]
+    if not constants or all(pl.select(e.fill_null(False)).item() for e in constants):
+        scores = [((1 - e.cast(pl.Int64)) * (1 + i * _SHIFT)).fill_null(_NULL) for i, (_, e, _) in enumerate(c.atoms)]
+        total = pl.sum_horizontal(scores)
+        hit = (total % _SHIFT == 1) & (total < _NULL)
+        if not _pure_and(c):
+            hit = hit & c.when.eq(False).fill_null(False)
+        expr = (pl.int_range(pl.len(), dtype=pl.Int64) * 65536 + total // _SHIFT).filter(hit).implode()
+    if len(_EXPRS) > 100_000:
+        _EXPRS.clear()
+    _EXPRS[id(c)] = (c, expr)
+    return expr
 
 
 def near_misses(compiled: CompiledPolicies, df: pl.DataFrame, *, batch_size: int = 200,
-                progress: Progress | None = None) -> pl.DataFrame:
+                progress: Progress | None = None, amounts: bool = True) -> pl.DataFrame:
     """row, clause (key), atom, amount_fen for every near miss. `df` must be prepared."""
     clauses = [(i, c) for i, c in enumerate(compiled.clauses) if near_miss_candidate(c)]
+    keys = pl.Series("clause", compiled.keys, dtype=pl.String)
     bounds = {**assumed_bounds(compiled.schema, compiled.requirements), **compiled.bounds(df)}
     parts = []
     for start in range(0, len(clauses), batch_size):
         batch = clauses[start:start + batch_size]
-        exprs = []
+        exprs = {}
         for i, (_, c) in enumerate(batch):
-            hit, failing = _near_miss_exprs(c, df.height)
-            exprs += [hit.arg_true().implode().alias(f"r{i}"), failing.filter(hit).implode().alias(f"a{i}")]
-        found = df.select(exprs)
+            e = _near_miss_expr(c)
+            if e is not None:
+                exprs[i] = e.alias(f"n{i}")
+        found = df.select(list(exprs.values())) if exprs else pl.DataFrame()
         selected = []
         atoms = []
         for i, (index, c) in enumerate(batch):
-            rows = found.get_column(f"r{i}")[0]
-            if rows.len():
-                selected.append((index, c, rows.cast(pl.UInt32).rename("row")))
-                atoms.append(found.get_column(f"a{i}")[0])
+            if i not in exprs:
+                continue
+            packed = found.get_column(f"n{i}")[0]
+            if packed.len():
+                selected.append((index, c, (packed // 65536).cast(pl.UInt32).rename("row")))
+                atoms.append(packed % 65536)
         if selected:
-            # amounts the pairs would get: the engine's vectorised amount path on these rows only
-            amounts = compiled._amounts(df, selected, bounds)
-            parts.append(pl.DataFrame({
-                "row": amounts.get_column("row"),
-                "clause": pl.Series([c.key for _, c, rows in selected for _ in range(rows.len())],
-                                    dtype=pl.String),
+            n = [rows.len() for _, _, rows in selected]
+            part = pl.DataFrame({
+                "row": pl.concat([rows for _, _, rows in selected]),
+                "clause": keys.gather(np.repeat(np.array([i for i, _, _ in selected], dtype=np.uint32), n)),
                 "atom": pl.concat(atoms).cast(pl.Int16),
-                "amount_fen": amounts.get_column("amount_fen"),
-            }).with_columns(  # a negative formula value (e.g. on a loss) is no amount at all
-                amount_fen=pl.when(pl.col("amount_fen") >= 0).then(pl.col("amount_fen"))))
+            })
+            if amounts:  # what the pairs would get: the engine's vectorised amount path, these rows only
+                fen = compiled._amounts(df, selected, bounds).get_column("amount_fen")
+                part = part.with_columns(amount_fen=pl.when(fen >= 0).then(fen))  # a loss is no amount
+            else:
+                part = part.with_columns(amount_fen=pl.lit(None, dtype=pl.Int64))
+            parts.append(part)
         if progress:
             progress("near_miss", min(start + batch_size, len(clauses)), len(clauses))
     if not parts:
@@ -105,7 +134,7 @@ def near_misses(compiled: CompiledPolicies, df: pl.DataFrame, *, batch_size: int
 def match_frame(compiled: CompiledPolicies, df: pl.DataFrame, *, progress: Progress | None = None,
                 keys: Sequence[str] | None = None) -> pl.DataFrame:
     """Sparse results (RESULT_SCHEMA) of every clause over every row of `df`, sorted by
-    (clause, uscc) so that equal inputs give byte-identical output. `keys` keeps only those
+    (uscc, clause) so that equal inputs give byte-identical output. `keys` keeps only those
     clauses' pairs (for incremental updates of part of a policy set)."""
     df = compiled.prepare(df)
     if progress:
@@ -126,4 +155,4 @@ def match_frame(compiled: CompiledPolicies, df: pl.DataFrame, *, progress: Progr
                            policy_version=pl.col("clause").replace_strict(version_of, return_dtype=pl.String))
     if keys is not None:
         out = out.filter(pl.col("clause").is_in(list(keys)))
-    return out.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA).sort(["clause", "uscc"])  # type: ignore[arg-type]
+    return out.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA).sort(["uscc", "clause"])  # type: ignore[arg-type]
