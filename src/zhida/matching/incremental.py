@@ -15,10 +15,11 @@ replaced wholesale, so applying it equals re-running the full match on the same 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from zhida.matching import results as files
 from zhida.matching.evaluate import RESULT_SCHEMA, match_frame
 from zhida.matching.outbox import Outbox, diff_events
-from zhida.matching.run import MatchRun, population_frame, run_results
+from zhida.matching.run import MatchRun, population_frame
 from zhida.matching.tables import MatchTables
 from zhida.profiles.store import ProfileStore
 from zhida.rules.engine import CompiledPolicies, compile_policies
@@ -64,28 +65,60 @@ def _apply(base: pl.DataFrame, delta: pl.DataFrame, enterprises: list[str] | str
     scope = pl.col("clause").is_in(clauses)
     if enterprises != ALL:
         scope = scope & pl.col("uscc").is_in(list(enterprises))
-    return pl.concat([base.filter(~scope), delta]).sort(["clause", "uscc"])
+    return pl.concat([base.filter(~scope), delta]).sort(["uscc", "clause"])
+
+
+def _scan(path: Path, enterprises: Sequence[str] | None) -> pl.DataFrame:
+    """A results file, or only some enterprises' rows (pruned by row-group statistics)."""
+    lf = pl.scan_parquet(path)
+    if enterprises is not None:
+        ids = list(enterprises)
+        lf = lf.filter(pl.col("uscc") == ids[0] if len(ids) == 1 else pl.col("uscc").is_in(ids))
+    return lf.collect()
 
 
 def current_results(tables: MatchTables, run: MatchRun, data_dir: Path,
                     enterprises: Sequence[str] | None = None) -> pl.DataFrame:
     """The run's results with every committed update applied (optionally for some enterprises)."""
-    base = run_results(run, data_dir)
-    if enterprises is not None:
-        base = base.filter(pl.col("uscc").is_in(list(enterprises)))
+    base = _scan(files.run_dir(data_dir, run.id) / "results.parquet", enterprises)
+    wanted = None if enterprises is None else set(enterprises)
     t = tables.updates
     with tables.engine.connect() as conn:
         rows = conn.execute(sa.select(t.c.file, t.c.enterprises, t.c.clauses)
                             .where(t.c.run_id == run.id).order_by(t.c.id)).all()
     for file, ents, clauses in rows:
         scope_ents = ALL if ents == ALL else json.loads(ents)
-        if enterprises is not None and scope_ents != ALL and not set(scope_ents) & set(enterprises):
+        if wanted is not None and scope_ents != ALL and not wanted.intersection(scope_ents):
             continue
-        delta = pl.read_parquet(files.run_dir(data_dir, run.id) / file)
-        if enterprises is not None:
-            delta = delta.filter(pl.col("uscc").is_in(list(enterprises)))
+        delta = _scan(files.run_dir(data_dir, run.id) / file, enterprises)
         base = _apply(base, delta, scope_ents, json.loads(clauses))
     return base
+
+
+_COMPILED: dict[tuple[object, ...], CompiledPolicies] = {}
+
+
+def compiled_versions(data_dir: Path, versions: dict[str, str], schema: Schema, as_of: date) -> CompiledPolicies:
+    """The compiled policy set of these versions (content-addressed, so cached per process)."""
+    key = (str(data_dir), tuple(sorted(versions.items())), id(schema), as_of)
+    hit = _COMPILED.get(key)
+    if hit is None or hit.schema is not schema:
+        if len(_COMPILED) >= 4:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        hit = compile_policies([files.archived_policy(data_dir, h) for h in versions.values()], schema, as_of)
+        _COMPILED[key] = hit
+    return hit
+
+
+def subset(compiled: CompiledPolicies, policies: Sequence[Policy]) -> CompiledPolicies:
+    """The already compiled clauses and caps of some policies (their order is kept, so
+    exclusivity ties break as in the full set); requirements stay those of the full set."""
+    ids = {p.id for p in policies}
+    return dataclasses.replace(
+        compiled, policies=[p for p in compiled.policies if p.id in ids],
+        clauses=[c for c in compiled.clauses if c.policy.id in ids],
+        caps={k: v for k, v in compiled.caps.items() if k in ids},
+        skipped=[p for p in compiled.skipped if p.id in ids])
 
 
 def affected_policies(compiled: CompiledPolicies, reads: Callable[[Requirements], bool],
@@ -140,7 +173,7 @@ def _commit(tables: MatchTables, data_dir: Path, run: MatchRun, new: pl.DataFram
 
 
 def rematch_enterprises(
-    tables: MatchTables, data_dir: Path, run: MatchRun, store: ProfileStore, schema: Schema,
+    tables: MatchTables, data_dir: Path, run: MatchRun, store: ProfileStore | None, schema: Schema,
     usccs: Sequence[str], *, fields: Iterable[str] | None = None, reason: str = "企业数据更新",
     frame: pl.DataFrame | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Update:
@@ -149,14 +182,14 @@ def rematch_enterprises(
 
     `frame` may carry the enterprises' rows already built (with every column the policies
     read); otherwise they are read from `store` as of the run's date."""
-    versions = current_versions(tables, run)
-    policies = [files.archived_policy(data_dir, h) for h in versions.values()]
-    compiled = compile_policies(policies, schema, run.as_of)
+    compiled = compiled_versions(data_dir, current_versions(tables, run), schema, run.as_of)
     if fields is not None:
-        compiled = compile_policies(affected_policies(compiled, reads_any(fields)), schema, run.as_of)
+        compiled = subset(compiled, affected_policies(compiled, reads_any(fields)))
     keys = compiled.keys
     ids = list(dict.fromkeys(usccs))
     if frame is None:
+        if store is None:
+            raise ValueError("rematch_enterprises needs a profile store or the enterprises' frame rows")
         frame = population_frame(store, compiled.requirements, run.as_of, schema)
     rows = frame.filter(pl.col("uscc").is_in(ids))
     new = match_frame(compiled, rows) if keys else pl.DataFrame(schema=RESULT_SCHEMA)

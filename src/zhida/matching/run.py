@@ -74,9 +74,12 @@ def population_frame(store: ProfileStore, requirements: Requirements, as_of: dat
 
 
 def enterprises_table(df: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    return df.select(pl.col("uscc"), name=pl.col("enterprise_name"), district=pl.col("district_code").cast(pl.String),
-                     industry=pl.col("industry_code").cast(pl.String),
-                     size=pl.col(size_column(as_of)).cast(pl.String)).sort("uscc")
+    """uscc, name, district, industry, size (null where the frame has no such column)."""
+    def text(col: str) -> pl.Expr:
+        return pl.col(col).cast(pl.String) if col in df.columns else pl.lit(None, dtype=pl.String)
+
+    return df.select(pl.col("uscc"), name=text("enterprise_name"), district=text("district_code"),
+                     industry=text("industry_code"), size=text(size_column(as_of))).sort("uscc")
 
 
 def evaluate_snapshot(store: ProfileStore, policies: Sequence[Policy], schema: Schema, as_of: date, *,
@@ -112,16 +115,30 @@ def run_match(
     snapshot = Snapshot.of(store, as_of)
     compiled, df, results = evaluate_snapshot(snapshot.open(), policies, schema, as_of, zones_dir=zones_dir,
                                               progress=progress)
-    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     if progress:
         progress("write", 0, 1)
+    run = record_run(tables, data_dir, compiled, df, results, snapshot, started, uses=uses, actor=actor,
+                     clock=clock)
+    if progress:
+        progress("write", 1, 1)
+    return run
+
+
+def record_run(
+    tables: MatchTables, data_dir: Path, compiled: CompiledPolicies, df: pl.DataFrame, results: pl.DataFrame,
+    snapshot: Snapshot, started: datetime, *, uses: DataUseLog | None = None, actor: str = "zhida match run",
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> MatchRun:
+    """Store a run's results and enterprises, archive its policy versions, commit its record
+    (and its whole-population data use, when a log is given) in one transaction."""
+    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     target = files.run_dir(data_dir, run_id)
     files.write_atomic(results, target / "results.parquet")
-    files.write_atomic(enterprises_table(df, as_of), target / "enterprises.parquet")
+    files.write_atomic(enterprises_table(df, compiled.as_of), target / "enterprises.parquet")
     files.archive_policies(data_dir, compiled.policies)
     counts = dict(results.group_by("status").len().iter_rows())
     run = MatchRun(
-        id=run_id, kind="full", as_of=as_of, started_at=started, finished_at=clock(),
+        id=run_id, kind="full", as_of=compiled.as_of, started_at=started, finished_at=clock(),
         policies=tuple((p.id, p.content_hash) for p in compiled.policies),
         snapshot=snapshot, enterprises=df.height, clauses=len(compiled.clauses),
         eligible=counts.get("eligible", 0), unknown=counts.get("unknown", 0),
@@ -132,10 +149,8 @@ def run_match(
         conn.execute(sa.insert(tables.runs).values(**_row(run)))
         if uses is not None:
             uses.record(fields=requirement_fields(compiled.requirements.columns()), purpose="全量政策匹配",
-                        actor=actor, legal_basis=DATA_USE_BASIS, used_at=started, as_of=as_of,
+                        actor=actor, legal_basis=DATA_USE_BASIS, used_at=started, as_of=compiled.as_of,
                         enterprises=df.height, conn=conn)
-    if progress:
-        progress("write", 1, 1)
     return run
 
 
