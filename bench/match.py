@@ -1,0 +1,189 @@
+"""Matching-service benchmark: a full run end to end and incremental re-matching latency.
+
+    python bench/match.py --enterprises 230000 --clauses 4314 [--incremental 100]
+                          [--skip-openfisca] [--json]
+
+The workload is the one of bench/rules.py (bench/workload.py: the synthetic city and the
+generated clause pack, CLAUSES_PER_POLICY clauses per policy document). The parent generates it
+and writes the population as a Parquet profile file; each measured phase then runs in a fresh
+child process, so its peak RSS is its own:
+
+* full — read the profiles (Parquet) → parse and compile the pack → match (eligible, unknown,
+  excluded and near misses, zhida.matching.evaluate.match_frame) → store the sparse results
+  (Parquet) and commit the run record (SQLite), as `zhida match run` does (record_run);
+* incremental — for N random enterprises in turn: change one fact of its row and re-match it
+  against every clause with zhida.matching.incremental.rematch_enterprises (old results read
+  from the run, new results and outbox events committed); the first call, which compiles the
+  pack once per process, is reported apart;
+* openfisca — OpenFisca-Core on the same rules (bench/openfisca_impl.py), statuses and amounts
+  only (no near misses, nothing stored), for comparison.
+
+With --json the figures are printed as one JSON object on the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from workload import generate_workload  # noqa: E402
+
+AS_OF = date(2025, 6, 30)
+PHASES = ("full", "incremental", "openfisca")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_full(workdir: Path) -> dict[str, float]:
+    import zhida_io
+    from zhida.matching.evaluate import match_frame
+    from zhida.matching.run import record_run
+    from zhida.matching.snapshot import Snapshot
+    from zhida.matching.tables import MatchTables
+    from zhida.rules.engine import compile_policies
+    from zhida.rules.policy import parse_policy
+
+    with open(workdir / "workload.pkl", "rb") as f:
+        w = pickle.load(f)
+    schema = zhida_io.schema(w.population)
+    docs = json.loads((workdir / "policies.json").read_text(encoding="utf-8"))
+    tables = MatchTables.from_url(f"sqlite:///{workdir / 'zhida.sqlite'}")
+    fig: dict[str, float] = {}
+    started = datetime.now(UTC)
+    t0 = t = time.perf_counter()
+    df = pl.read_parquet(workdir / "profiles.parquet")
+    fig["read_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    compiled = compile_policies([parse_policy(d, "<bench>") for d in docs], schema, AS_OF)
+    fig["compile_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    results = match_frame(compiled, df)
+    fig["match_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    snapshot = Snapshot(str(workdir), (("profiles.parquet", "bench"),))
+    run = record_run(tables, workdir / "data", compiled, df, results, snapshot, started)
+    fig["store_s"] = time.perf_counter() - t
+    fig["full_run_s"] = time.perf_counter() - t0
+    counts = dict(results.group_by("status").len().iter_rows())
+    fig |= {f"{k}_pairs": counts.get(k, 0) for k in ("eligible", "unknown", "excluded", "near_miss")}
+    fig["stored_pairs"] = results.height
+    fig["results_mb"] = (workdir / "data" / "match" / "runs" / run.id / "results.parquet").stat().st_size / 2**20
+    fig["peak_rss_mb"] = _peak_mb()
+    return fig
+
+
+def child_incremental(workdir: Path, n: int) -> dict[str, float]:
+    import zhida_io
+    from zhida.matching.incremental import rematch_enterprises
+    from zhida.matching.run import load_run
+    from zhida.matching.tables import MatchTables
+
+    with open(workdir / "workload.pkl", "rb") as f:
+        w = pickle.load(f)
+    schema = zhida_io.schema(w.population)
+    tables = MatchTables.from_url(f"sqlite:///{workdir / 'zhida.sqlite'}")
+    run = load_run(tables)
+    df = pl.read_parquet(workdir / "profiles.parquet")
+    numeric = [c for c, dtype in df.schema.items() if dtype == pl.Int64]
+    rng = np.random.default_rng(5)
+    picks = rng.choice(df.height, size=n + 1, replace=False)
+    latencies, events = [], 0
+    first_s = 0.0
+    for k, i in enumerate(picks):
+        row = df.slice(int(i), 1)
+        col = numeric[int(rng.integers(len(numeric)))]
+        row = row.with_columns(pl.col(col) * 2)          # the enterprise's new fact
+        t = time.perf_counter()
+        update = rematch_enterprises(tables, workdir / "data", run, None, schema, [row["uscc"][0]], frame=row)
+        elapsed = time.perf_counter() - t
+        if k == 0:
+            first_s = elapsed                             # compiles the pack once per process
+        else:
+            latencies.append(elapsed * 1000)
+            events += update.events.height
+    q = statistics.quantiles(latencies, n=20, method="inclusive")
+    return {"incremental_first_call_s": first_s, "incremental_p50_ms": statistics.median(latencies),
+            "incremental_p95_ms": q[18], "incremental_max_ms": max(latencies), "incremental_calls": len(latencies),
+            "incremental_events": events, "incremental_peak_rss_mb": _peak_mb()}
+
+
+def child_openfisca(workdir: Path) -> dict[str, float]:
+    import openfisca_impl
+
+    with open(workdir / "workload.pkl", "rb") as f:
+        w = pickle.load(f)
+    t = time.perf_counter()
+    _seconds, _pairs = openfisca_impl.run(w.clauses, w.population)
+    return {"openfisca_s": time.perf_counter() - t, "openfisca_peak_rss_mb": _peak_mb()}
+
+
+def spawn(phase: str, workdir: Path, extra: list[str]) -> dict[str, float]:
+    subprocess.run([sys.executable, __file__, "--child", phase, "--workdir", str(workdir), *extra], check=True)
+    return json.loads((workdir / f"{phase}.json").read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--enterprises", type=int, default=230_000)
+    ap.add_argument("--clauses", type=int, default=4314)
+    ap.add_argument("--incremental", type=int, default=100, help="enterprises re-matched one at a time")
+    ap.add_argument("--skip-openfisca", action="store_true")
+    ap.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    ap.add_argument("--child", choices=PHASES, help=argparse.SUPPRESS)
+    ap.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        fig = {"full": lambda: child_full(args.workdir),
+               "incremental": lambda: child_incremental(args.workdir, args.incremental),
+               "openfisca": lambda: child_openfisca(args.workdir)}[args.child]()
+        (args.workdir / f"{args.child}.json").write_text(json.dumps(fig))
+        return 0
+
+    import zhida_io
+
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    t = time.perf_counter()
+    w = generate_workload(args.enterprises, args.clauses)
+    log(f"workload: {w.population.n:,} enterprises, {len(w.clauses):,} clauses in {time.perf_counter() - t:.1f} s")
+    fig: dict = {"enterprises": w.population.n, "clauses": len(w.clauses)}
+    with tempfile.TemporaryDirectory(prefix="zhida-bench-match-") as tmp:
+        workdir = Path(tmp)
+        with open(workdir / "workload.pkl", "wb") as f:
+            pickle.dump(w, f, protocol=pickle.HIGHEST_PROTOCOL)
+        zhida_io.frame(w.population).write_parquet(workdir / "profiles.parquet")
+        (workdir / "policies.json").write_text(json.dumps(zhida_io.policy_documents(w.clauses), ensure_ascii=False),
+                                               encoding="utf-8")
+        fig |= spawn("full", workdir, [])
+        log(f"full run: {fig['full_run_s']:.1f} s (read {fig['read_s']:.1f}, compile {fig['compile_s']:.1f}, "
+            f"match {fig['match_s']:.1f}, store {fig['store_s']:.1f}), peak {fig['peak_rss_mb']:,.0f} MB, "
+            f"{fig['stored_pairs']:,} pairs stored")
+        fig |= spawn("incremental", workdir, ["--incremental", str(args.incremental)])
+        log(f"incremental: p50 {fig['incremental_p50_ms']:.0f} ms, p95 {fig['incremental_p95_ms']:.0f} ms "
+            f"over {fig['incremental_calls']} enterprises (first call {fig['incremental_first_call_s']:.1f} s)")
+        if not args.skip_openfisca:
+            fig |= spawn("openfisca", workdir, [])
+            log(f"OpenFisca on the same rules: {fig['openfisca_s']:.1f} s, peak {fig['openfisca_peak_rss_mb']:,.0f} MB")
+    if args.json:
+        print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in fig.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
