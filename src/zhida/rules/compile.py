@@ -152,10 +152,12 @@ class Compiler:
 
     def __init__(self, schema: Schema, params: Mapping[str, Parameter], as_of: date,
                  rows: pl.Series | None = None, bounds: Mapping[str, int] | None = None,
-                 typer: Typer | None = None) -> None:
-        """`rows`, when given, evaluates the expressions on those frame rows only (each
-        column is gathered first), so amounts cost in proportion to the pairs that need them."""
+                 typer: Typer | None = None, mask: pl.Expr | None = None) -> None:
+        """`rows` (row numbers) or `mask` (a Boolean expression), when given, evaluate the
+        expressions on those frame rows only: each column is gathered or filtered first, so
+        amounts cost in proportion to the pairs that need them."""
         self.rows = rows
+        self.mask = mask
         self.bounds: Mapping[str, int] = bounds or {}
         self.schema = schema
         self.params = params
@@ -213,7 +215,9 @@ class Compiler:
 
     def _col(self, name: str) -> pl.Expr:
         col = pl.col(name)
-        return col if self.rows is None else col.gather(pl.lit(self.rows))
+        if self.rows is not None:
+            return col.gather(pl.lit(self.rows))
+        return col if self.mask is None else col.filter(self.mask)
 
     def _column(self, node: ast.FieldRef) -> str:
         f = self.schema.resolve(node.name)

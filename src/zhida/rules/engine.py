@@ -71,6 +71,8 @@ def round_long(long: pl.DataFrame) -> pl.DataFrame:
     The same integer rounding as compile.round_div_const, vectorised over clauses whose
     scales and modes differ; each step is its own column, so nothing is computed twice.
     """
+    if long.is_empty():
+        return long.with_columns(amount_fen=pl.lit(None, dtype=pl.Int64))
     # Int64 when every scaled value provably fits (the usual case), else Int128: same result.
     extremes = long.select(pl.col("raw").abs().max().alias("raw"), pl.col("up").max().alias("up")).row(0)
     widest = None if extremes[0] is None else int(extremes[0]) * int(extremes[1])
@@ -136,8 +138,18 @@ class CompiledClause:
             out = pl.repeat(out, pl.lit(rows.len(), dtype=pl.UInt32))
         return out
 
+    @property
+    def verdict_column(self) -> str:
+        """The column that holds this clause's condition while a batch is evaluated."""
+        return f"__when_{self.order}"
+
+    @property
+    def candidates(self) -> pl.Expr:
+        """Rows where the condition is not false (true or unknown)."""
+        return pl.col(self.verdict_column).fill_null(True)
+
     def raw_amount(self, bounds: Mapping[str, int]) -> RawAmount:
-        """The capped amount before rounding, over plain frame columns, with how to round it.
+        """The capped amount before rounding, on the candidate rows only, with how to round it.
 
         Compiled once per set of bounds: with the schema's assumed bounds at compile time,
         again only if the data exceed them (then wider integers keep it exact)."""
@@ -145,7 +157,7 @@ class CompiledClause:
         cached = self._raw_cache.get(key)
         if cached is not None:
             return cached
-        comp = Compiler(self.schema, self.policy.params, self.as_of, None, bounds, self.typer)
+        comp = Compiler(self.schema, self.policy.params, self.as_of, None, bounds, self.typer, self.candidates)
         raw = comp.amount(self.clause.amount)
         if self.clause.cap is not None:
             cap = comp.amount(self.clause.cap)
@@ -153,7 +165,10 @@ class CompiledClause:
                 comp._extreme("min", [raw, cap]))
         spec = self.clause.spec.rounding
         digits = ROUNDING_DIGITS[spec.unit]
-        out = RawAmount(raw.at(raw.scale).cast(pl.Int128), raw.scale - digits, spec.mode, 10 ** (2 - digits))
+        expr = raw.at(raw.scale).cast(pl.Int128)
+        if not expr.meta.root_names():  # a constant: one value per candidate row
+            expr = pl.repeat(expr, self.candidates.sum())
+        out = RawAmount(expr, raw.scale - digits, spec.mode, 10 ** (2 - digits))
         self._raw_cache[key] = out
         return out
 
@@ -220,15 +235,7 @@ class CompiledPolicies:
         parts: list[pl.DataFrame] = []
         for start in range(0, len(self.clauses), batch_size):
             batch = self.clauses[start : start + batch_size]
-            hits = df.select(*[_full(c.when, df.height).fill_null(True).arg_true().implode().alias(str(i))
-                               for i, c in enumerate(batch)])
-            selected = []
-            for i, c in enumerate(batch):
-                rows = hits.get_column(str(i))[0]
-                if rows.len():
-                    selected.append((start + i, c, rows.cast(pl.UInt32).rename("row")))
-            if selected:
-                parts.append(self._amounts(df, selected, bounds))
+            parts.append(self._batch(df, batch, bounds))
         if not parts:
             return self.post_process(df, empty_results(keys, diagnose))
         out = pl.concat(parts).with_columns(
@@ -240,24 +247,23 @@ class CompiledPolicies:
             out = self._diagnose(df, out)
         return self.post_process(df, out)
 
-    def _amounts(self, df: pl.DataFrame, selected: list[tuple[int, CompiledClause, pl.Series]],
-                 bounds: Mapping[str, int]) -> pl.DataFrame:
-        """Verdicts and amounts (integer fen) for the candidate rows of a batch of clauses."""
-        raws = [c.raw_amount(bounds) for _, c, _ in selected]
-        # Each clause's own columns, gathered at its candidate rows (plus the row numbers, so
-        # that a clause whose condition and amount are constants still has one row per pair).
-        queries = [
-            _gathered(df, c.requirements.columns(), rows).lazy().select(
-                pl.col("row"), holds=c.when.fill_null(False), raw=raw.expr)
-            for (_, c, rows), raw in zip(selected, raws, strict=True)
-        ]
-        values = pl.concat(queries).collect()
-        n = [rows.len() for _, _, rows in selected]
+    def _batch(self, df: pl.DataFrame, batch: list[CompiledClause], bounds: Mapping[str, int]) -> pl.DataFrame:
+        """Candidates, verdicts and amounts (integer fen) for one batch of clauses."""
+        # 1. every condition over the whole frame, kept as a column for step 2
+        verdicts = df.with_columns(*[_full(c.when, df.height).alias(c.verdict_column) for c in batch])
+        # 2. per clause, on its candidate rows only: row numbers, verdicts, raw amounts
+        raws = [c.raw_amount(bounds) for c in batch]
+        values = verdicts.select(*[e for j, (c, raw) in enumerate(zip(batch, raws, strict=True)) for e in (
+            c.candidates.arg_true().cast(pl.UInt32).implode().alias(f"r{j}"),
+            pl.col(c.verdict_column).filter(c.candidates).fill_null(False).implode().alias(f"h{j}"),
+            raw.expr.implode().alias(f"a{j}"))])
+        columns = {name: values.get_column(name)[0] for name in values.columns}
+        n = [columns[f"r{j}"].len() for j in range(len(batch))]
         long = pl.DataFrame({
-            "row": pl.concat([rows for _, _, rows in selected]),
-            "clause": np.repeat(np.array([i for i, _, _ in selected], dtype=np.uint32), n),
-            "holds": values.get_column("holds"),
-            "raw": values.get_column("raw"),
+            "row": pl.concat([columns[f"r{j}"] for j in range(len(batch))]),
+            "clause": np.repeat(np.array([c.order for c in batch], dtype=np.uint32), n),
+            "holds": pl.concat([columns[f"h{j}"] for j in range(len(batch))]),
+            "raw": pl.concat([columns[f"a{j}"] for j in range(len(batch))]),
             "up": np.repeat(np.array([10 ** max(0, -r.shift) for r in raws], dtype=np.int64), n),
             "div": np.repeat(np.array([10 ** max(0, r.shift) for r in raws], dtype=np.int64), n),
             "mode": np.repeat(np.array([ROUNDING_MODES.index(r.mode) for r in raws], dtype=np.uint8), n),
