@@ -118,8 +118,10 @@ def near_misses(compiled: CompiledPolicies, df: pl.DataFrame, *, batch_size: int
                 "clause": keys.gather(np.repeat(np.array([i for i, _, _ in selected], dtype=np.uint32), n)),
                 "atom": pl.concat(atoms).cast(pl.Int16),
             })
-            if amounts:  # what the pairs would get: the engine's vectorised amount path, these rows only
-                fen = compiled._amounts(df, selected, bounds).get_column("amount_fen")
+            if amounts:  # what the pairs would get: the engine's finished amount on these rows only
+                sums = df.select([c.amount_on(rows, bounds).implode().alias(f"m{j}")
+                                  for j, (_, c, rows) in enumerate(selected)])
+                fen = pl.concat([sums.get_column(f"m{j}")[0].cast(pl.Int64) for j in range(len(selected))])
                 part = part.with_columns(amount_fen=pl.when(fen >= 0).then(fen))  # a loss is no amount
             else:
                 part = part.with_columns(amount_fen=pl.lit(None, dtype=pl.Int64))

@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from zhida.matching.errors import EnterpriseNotFound
-from zhida.matching.evaluate import match_frame, near_miss_candidate
+from zhida.matching.evaluate import match_frame
 from zhida.matching.run import DATA_USE_BASIS, population_frame
 from zhida.profiles.datause import DataUseLog, requirement_fields
 from zhida.profiles.registry import Registry, load_registry
@@ -167,7 +167,7 @@ def enterprise_report(
             cols, labels = _missing_columns(e, c, row)
             item.missing = suppliers(cols, labels, spec.mode, registry)
             sections["possibly_eligible"].append(item)
-        elif e.status == "ineligible" and near_miss_candidate(c) and c.key in batch:
+        elif e.status == "ineligible" and batch.get(c.key, {}).get("status") == "near_miss":
             failed = [a for a in e.atoms if a.verdict is False]
             item.amount_fen = batch[c.key]["amount_fen"]
             item.would_qualify_if = failed[0].hint if failed else ""
