@@ -239,7 +239,7 @@ class CompiledPolicies:
         if not parts:
             return self.post_process(df, empty_results(keys, diagnose))
         out = pl.concat(parts).with_columns(
-            clause=pl.col("clause").replace_strict(list(range(len(self.keys))), self.keys, return_dtype=keys),
+            clause=pl.col("clause").replace_strict([c.order for c in self.clauses], self.keys, return_dtype=keys),
             status=pl.when(pl.col("holds") & pl.col("amount_fen").is_not_null())
             .then(pl.lit("eligible")).otherwise(pl.lit("unknown")).cast(STATUS),
         ).select("row", "clause", "status", "amount_fen")

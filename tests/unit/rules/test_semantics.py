@@ -208,3 +208,22 @@ def test_products_beyond_int64_stay_exact():
     # 90万亿 yuan × 99.99%: the intermediate (fen × 10^4) exceeds Int64; the engine widens.
     doc = policy([clause("true", "ui_paid[last_year] * 99.99%")])
     assert both(doc, [{"facts": {"ui_paid": {"2023": "90万亿"}}}]) == [("eligible", 8_999_100_000_000_000)]
+
+
+def test_a_subset_of_compiled_clauses_evaluates_on_its_own():
+    # The matching service re-evaluates only the clauses a change touches.
+    from dataclasses import replace
+
+    from zhida.rules.engine import compile_policies
+    from zhida.rules.facts import build_frame
+    from zhida.rules.policy import parse_policy
+
+    from tests.unit.rules.support import SCHEMA
+
+    doc = policy([clause("employees >= 1", "1", id="a", stackable=True),
+                  clause("employees >= 2", "2", id="b", stackable=True)])
+    compiled = compile_policies([parse_policy(doc)], SCHEMA, date(2024, 6, 1))
+    only_b = replace(compiled, clauses=[c for c in compiled.clauses if c.clause.spec.id == "b"])
+    df = build_frame([{"facts": {"employees": 5}}], only_b.requirements, SCHEMA, date(2024, 6, 1))
+    out = only_b.evaluate(df)
+    assert out.select("clause", "amount_fen").rows() == [("demo/b", 200)]
