@@ -13,6 +13,7 @@ from pathlib import Path
 from zhida.profiles.registry import load_registry
 from zhida.rules.schema import Schema
 
+
 def policies_dir() -> Path:
     return Path(os.environ.get("ZHIDA_POLICIES", Path.cwd() / "policies"))
 
