@@ -107,3 +107,19 @@ def _date(text: str | None) -> date:
         return date.fromisoformat(text)
     except ValueError:
         fail(f"日期格式不对：{text}", "写成 2024-06-30")
+
+
+@app.command("generate")
+@translate_errors
+def generate(
+    clauses: Annotated[int, typer.Option(help="条款总数")] = 4314,
+    seed: Annotated[int, typer.Option(help="随机种子")] = 4314,
+    out: Annotated[Path, typer.Option(help="输出目录")] = Path("generated-policies"),
+) -> None:
+    """生成用于基准测试的政策包（形状仿真实政策，非真实政策）。"""
+    from zhida.policygen import write_pack
+
+    if clauses < 1:
+        fail(f"条款数应为正整数，实为 {clauses}", "例如 --clauses 4314")
+    written = write_pack(clauses, seed, out)
+    console.print(f"已生成 {len(written)} 份政策、{clauses} 个条款：{out}")

@@ -214,11 +214,11 @@ def test_a_subset_of_compiled_clauses_evaluates_on_its_own():
     # The matching service re-evaluates only the clauses a change touches.
     from dataclasses import replace
 
+    from tests.unit.rules.support import SCHEMA
+
     from zhida.rules.engine import compile_policies
     from zhida.rules.facts import build_frame
     from zhida.rules.policy import parse_policy
-
-    from tests.unit.rules.support import SCHEMA
 
     doc = policy([clause("employees >= 1", "1", id="a", stackable=True),
                   clause("employees >= 2", "2", id="b", stackable=True)])
