@@ -62,6 +62,15 @@ def test_every_result_names_its_policy_version_and_only_stored_statuses_appear()
     assert got[("B", "demo/c")]["policy_version"] == compiled.policies[0].content_hash
 
 
+def test_only_the_most_valuable_near_miss_of_a_policy_is_kept():
+    p = policy(clause("small", "employees >= 10 and revenue[last_year] >= 100万", "500"),
+               clause("big", "employees >= 20 and revenue[last_year] >= 100万", "900"),
+               clause("other", "employees >= 1 and revenue[last_year] >= 1亿", "100"))
+    _, got = results(p, [{"uscc": "A", "facts": {"employees": 8, "revenue": {"2023": "200万"}}}])
+    assert {k[1]: r["status"] for k, r in got.items()} == {"demo/big": "near_miss"}
+    assert got[("A", "demo/big")]["amount_fen"] == 90000
+
+
 def test_single_atom_and_negated_group_clauses_have_no_near_misses():
     p = policy(clause("one", "employees >= 10"),
                clause("neg", "not (employees >= 10 or revenue[last_year] >= 100万)"),
