@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Integration tests run on real PostgreSQL as well as SQLite (trust auth on localhost).
+ZHIDA_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export ZHIDA_TEST_DATABASE_URL
 
 .PHONY: run test lint bench clean
 
