@@ -10,7 +10,8 @@ child process, so its peak RSS is its own:
 
 * full — read the profiles (Parquet) → parse and compile the pack → match (eligible, unknown,
   excluded and near misses, zhida.matching.evaluate.match_frame) → store the sparse results
-  (Parquet) and commit the run record (SQLite), as `zhida match run` does (record_run);
+  (Parquet) and commit the run record (SQLite), as `zhida match run` does (record_run); then
+  again without near misses (`zhida match run --no-near-misses`), keys suffixed _no_near_misses;
 * incremental — for N random enterprises in turn: change one fact of its row and re-match it
   against every clause with zhida.matching.incremental.rematch_enterprises (old results read
   from the run, new results and outbox events committed); the first call, which compiles the
@@ -44,14 +45,14 @@ sys.path.insert(0, str(HERE))
 from workload import generate_workload  # noqa: E402
 
 AS_OF = date(2025, 6, 30)
-PHASES = ("full", "incremental", "openfisca")
+PHASES = ("full", "full-no-near-misses", "incremental", "openfisca")
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_full(workdir: Path) -> dict[str, float]:
+def child_full(workdir: Path, with_near_misses: bool = True) -> dict[str, float]:
     import zhida_io
     from zhida.matching.evaluate import match_frame
     from zhida.matching.run import record_run
@@ -74,11 +75,12 @@ def child_full(workdir: Path) -> dict[str, float]:
     compiled = compile_policies([parse_policy(d, "<bench>") for d in docs], schema, AS_OF)
     fig["compile_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    results = match_frame(compiled, df)
+    results = match_frame(compiled, df, with_near_misses=with_near_misses)
     fig["match_s"] = time.perf_counter() - t
     t = time.perf_counter()
     snapshot = Snapshot(str(workdir), (("profiles.parquet", "bench"),))
-    run = record_run(tables, workdir / "data", compiled, df, results, snapshot, started)
+    run = record_run(tables, workdir / "data", compiled, df, results, snapshot, started,
+                     with_near_misses=with_near_misses)
     fig["store_s"] = time.perf_counter() - t
     fig["full_run_s"] = time.perf_counter() - t0
     counts = dict(results.group_by("status").len().iter_rows())
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.child:
         fig = {"full": lambda: child_full(args.workdir),
+               "full-no-near-misses": lambda: child_full(args.workdir, with_near_misses=False),
                "incremental": lambda: child_incremental(args.workdir, args.incremental),
                "openfisca": lambda: child_openfisca(args.workdir)}[args.child]()
         (args.workdir / f"{args.child}.json").write_text(json.dumps(fig))
@@ -177,6 +180,14 @@ def main(argv: list[str] | None = None) -> int:
         fig |= spawn("incremental", workdir, ["--incremental", str(args.incremental)])
         log(f"incremental: p50 {fig['incremental_p50_ms']:.0f} ms, p95 {fig['incremental_p95_ms']:.0f} ms "
             f"over {fig['incremental_calls']} enterprises (first call {fig['incremental_first_call_s']:.1f} s)")
+        plain = spawn("full-no-near-misses", workdir, [])
+        fig |= {f"{k}_no_near_misses": v for k, v in plain.items()}
+        log(f"full run without near misses: {plain['full_run_s']:.1f} s (match {plain['match_s']:.1f}, "
+            f"store {plain['store_s']:.1f}), peak {plain['peak_rss_mb']:,.0f} MB, {plain['stored_pairs']:,} pairs")
+        inc = spawn("incremental", workdir, ["--incremental", str(args.incremental)])  # on the latest run
+        fig |= {f"{k}_no_near_misses": v for k, v in inc.items()}
+        log(f"incremental without near misses: p50 {inc['incremental_p50_ms']:.0f} ms, "
+            f"p95 {inc['incremental_p95_ms']:.0f} ms")
         if not args.skip_openfisca:
             fig |= spawn("openfisca", workdir, [])
             log(f"OpenFisca on the same rules: {fig['openfisca_s']:.1f} s, peak {fig['openfisca_peak_rss_mb']:,.0f} MB")

@@ -96,6 +96,8 @@ def _bar() -> Iterator[object]:
 @app.command("run", help="全量匹配：每个有效条款 × 每家企业，结果与批次记录可复现。")
 @translate_errors
 def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: DataDir = None,
+        near: Annotated[bool, typer.Option("--near-misses/--no-near-misses",
+                                           help="是否计算“差一点符合”（占全量匹配的大部分时间）")] = True,
         as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出批次记录")] = False) -> None:
     from zhida.matching.run import run_match
 
@@ -104,7 +106,8 @@ def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: Data
     policies, schema = _policies()
     with _bar() as step:
         r = run_match(store, policies, schema, on, tables=_tables(root), data_dir=root, uses=_uses(root),
-                      actor=f"zhida match run ({getpass.getuser()})", progress=step)  # type: ignore[arg-type]
+                      actor=f"zhida match run ({getpass.getuser()})", progress=step,  # type: ignore[arg-type]
+                      with_near_misses=near)
     if as_json:
         console.print_json(json.dumps(_run_dict(r), ensure_ascii=False))
         return

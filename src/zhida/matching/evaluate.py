@@ -154,7 +154,7 @@ def _best(part: pl.DataFrame, k: int) -> pl.DataFrame:
 
 
 def match_frame(compiled: CompiledPolicies, df: pl.DataFrame, *, progress: Progress | None = None,
-                keys: Sequence[str] | None = None) -> pl.DataFrame:
+                keys: Sequence[str] | None = None, with_near_misses: bool = True) -> pl.DataFrame:
     """Sparse results (RESULT_SCHEMA) of every clause over every row of `df`, sorted by
     (uscc, clause) so that equal inputs give byte-identical output. `keys` keeps only those
     clauses' pairs (for incremental updates of part of a policy set)."""
@@ -166,8 +166,11 @@ def match_frame(compiled: CompiledPolicies, df: pl.DataFrame, *, progress: Progr
         atom=pl.lit(None, dtype=pl.Int16))
     if progress:
         progress("match", 1, 1)
-    near = near_misses(compiled, df, progress=progress).with_columns(
-        status=pl.lit("near_miss", dtype=STATUS)).select(decided.columns)
+    if with_near_misses:
+        near = near_misses(compiled, df, progress=progress).with_columns(
+            status=pl.lit("near_miss", dtype=STATUS)).select(decided.columns)
+    else:
+        near = decided.clear()
     ids = df.get_column(frame.ID_COLUMN)
     policy_of = {c.key: c.policy.id for c in compiled.clauses}
     version_of = {c.key: c.policy.content_hash for c in compiled.clauses}

@@ -192,7 +192,8 @@ def rematch_enterprises(
             raise ValueError("rematch_enterprises needs a profile store or the enterprises' frame rows")
         frame = population_frame(store, compiled.requirements, run.as_of, schema)
     rows = frame.filter(pl.col("uscc").is_in(ids))
-    new = match_frame(compiled, rows) if keys else pl.DataFrame(schema=RESULT_SCHEMA)
+    new = (match_frame(compiled, rows, with_near_misses=run.with_near_misses) if keys
+           else pl.DataFrame(schema=RESULT_SCHEMA))
     old = current_results(tables, run, data_dir, ids).filter(pl.col("clause").is_in(keys))
     return _commit(tables, data_dir, run, new, old, ids, keys, reason, clock())
 
@@ -214,6 +215,7 @@ def publish_policy(
     current = current_results(tables, run, data_dir)
     previous = current.filter(pl.col("policy").is_in([p.id for p in involved])).get_column("clause").unique()
     keys = sorted(set(compiled.keys) | set(previous.to_list()))
-    new = match_frame(compiled, population_frame(store, compiled.requirements, run.as_of, schema))
+    new = match_frame(compiled, population_frame(store, compiled.requirements, run.as_of, schema),
+                      with_near_misses=run.with_near_misses)
     old = current.filter(pl.col("clause").is_in(keys))
     return _commit(tables, data_dir, run, new, old, ALL, keys, reason, clock(), policy)

@@ -49,6 +49,7 @@ class MatchRun:
     near_miss: int
     excluded: int
     results_sha256: str
+    with_near_misses: bool = True
 
     @property
     def seconds(self) -> float:
@@ -83,8 +84,8 @@ def enterprises_table(df: pl.DataFrame, as_of: date) -> pl.DataFrame:
 
 
 def evaluate_snapshot(store: ProfileStore, policies: Sequence[Policy], schema: Schema, as_of: date, *,
-                      zones_dir: Path | None = None,
-                      progress: Progress | None = None) -> tuple[CompiledPolicies, pl.DataFrame, pl.DataFrame]:
+                      zones_dir: Path | None = None, progress: Progress | None = None,
+                      with_near_misses: bool = True) -> tuple[CompiledPolicies, pl.DataFrame, pl.DataFrame]:
     """(compiled policies, population frame, sparse results) — the pure part of a run."""
     if progress:
         progress("compile", 0, 1)
@@ -92,7 +93,7 @@ def evaluate_snapshot(store: ProfileStore, policies: Sequence[Policy], schema: S
     if progress:
         progress("frame", 0, 1)
     df = population_frame(store, compiled.requirements, as_of, schema, zones_dir)
-    return compiled, df, match_frame(compiled, df, progress=progress)
+    return compiled, df, match_frame(compiled, df, progress=progress, with_near_misses=with_near_misses)
 
 
 def run_match(
@@ -107,18 +108,21 @@ def run_match(
     uses: DataUseLog | None = None,
     actor: str = "zhida match run",
     progress: Progress | None = None,
+    with_near_misses: bool = True,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> MatchRun:
     """Match every clause in force on `as_of` against every enterprise, store the sparse
-    results under the data directory and commit the run record."""
+    results under the data directory and commit the run record. Near misses are most of the
+    cost of a run; `with_near_misses=False` skips them (recorded, so reproduction and
+    incremental updates of the run do the same)."""
     started = clock()
     snapshot = Snapshot.of(store, as_of)
     compiled, df, results = evaluate_snapshot(snapshot.open(), policies, schema, as_of, zones_dir=zones_dir,
-                                              progress=progress)
+                                              progress=progress, with_near_misses=with_near_misses)
     if progress:
         progress("write", 0, 1)
     run = record_run(tables, data_dir, compiled, df, results, snapshot, started, uses=uses, actor=actor,
-                     clock=clock)
+                     clock=clock, with_near_misses=with_near_misses)
     if progress:
         progress("write", 1, 1)
     return run
@@ -127,7 +131,7 @@ def run_match(
 def record_run(
     tables: MatchTables, data_dir: Path, compiled: CompiledPolicies, df: pl.DataFrame, results: pl.DataFrame,
     snapshot: Snapshot, started: datetime, *, uses: DataUseLog | None = None, actor: str = "zhida match run",
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC), with_near_misses: bool = True,
 ) -> MatchRun:
     """Store a run's results and enterprises, archive its policy versions, commit its record
     (and its whole-population data use, when a log is given) in one transaction."""
@@ -143,7 +147,7 @@ def record_run(
         snapshot=snapshot, enterprises=df.height, clauses=len(compiled.clauses),
         eligible=counts.get("eligible", 0), unknown=counts.get("unknown", 0),
         near_miss=counts.get("near_miss", 0), excluded=counts.get("excluded", 0),
-        results_sha256=files.digest(results),
+        results_sha256=files.digest(results), with_near_misses=with_near_misses,
     )
     with tables.engine.begin() as conn:
         conn.execute(sa.insert(tables.runs).values(**_row(run)))
@@ -158,7 +162,8 @@ def reproduce_run(run: MatchRun, *, schema: Schema, data_dir: Path,
                   zones_dir: Path | None = None) -> tuple[Reproduction, pl.DataFrame]:
     """Evaluate a run's recorded inputs again (archived policy versions, the same batches)."""
     policies = [files.archived_policy(data_dir, h) for _, h in run.policies]
-    _, _, results = evaluate_snapshot(run.snapshot.open(), policies, schema, run.as_of, zones_dir=zones_dir)
+    _, _, results = evaluate_snapshot(run.snapshot.open(), policies, schema, run.as_of, zones_dir=zones_dir,
+                                      with_near_misses=run.with_near_misses)
     return Reproduction(run, files.digest(results)), results
 
 
@@ -177,7 +182,7 @@ def _row(run: MatchRun) -> dict[str, object]:
         "as_of": run.as_of, "policies": json.dumps([list(p) for p in run.policies]),
         "snapshot": json.dumps(run.snapshot.to_json(), ensure_ascii=False), "enterprises": run.enterprises,
         "clauses": run.clauses, "eligible": run.eligible, "unknown": run.unknown, "near_miss": run.near_miss,
-        "excluded": run.excluded, "results_sha256": run.results_sha256,
+        "excluded": run.excluded, "results_sha256": run.results_sha256, "with_near_misses": run.with_near_misses,
     }
 
 
@@ -193,7 +198,7 @@ def _run(r: sa.RowMapping) -> MatchRun:
         policies=tuple((p[0], p[1]) for p in json.loads(r["policies"])),
         snapshot=Snapshot.from_json(json.loads(r["snapshot"])), enterprises=r["enterprises"],
         clauses=r["clauses"], eligible=r["eligible"], unknown=r["unknown"], near_miss=r["near_miss"],
-        excluded=r["excluded"], results_sha256=r["results_sha256"],
+        excluded=r["excluded"], results_sha256=r["results_sha256"], with_near_misses=bool(r["with_near_misses"]),
     )
 
 
