@@ -98,8 +98,17 @@ def near_misses(compiled: CompiledPolicies, df: pl.DataFrame, *, batch_size: int
                 per_policy: int = NEAR_MISSES_PER_POLICY) -> pl.DataFrame:
     """row, clause (key), atom, amount_fen of the near misses kept: at most `per_policy` per
     (enterprise, policy), the most valuable. `df` must be prepared."""
-    clauses = [(i, c) for i, c in enumerate(compiled.clauses) if near_miss_candidate(c)]
+    best = _near_misses(compiled, df, batch_size=batch_size, progress=progress, amounts=amounts,
+                        per_policy=per_policy)
     keys = pl.Series("clause", compiled.keys, dtype=pl.String)
+    return best.select("row", clause=keys.gather(best.get_column("order")), atom="atom", amount_fen="amount_fen")
+
+
+def _near_misses(compiled: CompiledPolicies, df: pl.DataFrame, *, batch_size: int = 200,
+                progress: Progress | None = None, amounts: bool = True,
+                per_policy: int = NEAR_MISSES_PER_POLICY) -> pl.DataFrame:
+    """row, order (clause index), atom, amount_fen: near_misses() before naming the clauses."""
+    clauses = [(i, c) for i, c in enumerate(compiled.clauses) if near_miss_candidate(c)]
     policy_index = {p.id: i for i, p in enumerate(compiled.policies)}
     bounds = {**assumed_bounds(compiled.schema, compiled.requirements), **compiled.bounds(df)}
     parts = []
@@ -139,9 +148,9 @@ def near_misses(compiled: CompiledPolicies, df: pl.DataFrame, *, batch_size: int
         if progress:
             progress("near_miss", min(start + batch_size, len(clauses)), len(clauses))
     if not parts:
-        return pl.DataFrame(schema={"row": pl.UInt32, "clause": pl.String, "atom": pl.Int16, "amount_fen": pl.Int64})
-    best = _best(pl.concat(parts), per_policy)
-    return best.select("row", clause=keys.gather(best.get_column("order")), atom="atom", amount_fen="amount_fen")
+        return pl.DataFrame(schema={"row": pl.UInt32, "order": pl.UInt32, "policy": pl.UInt32, "atom": pl.Int16,
+                                    "amount_fen": pl.Int64})
+    return _best(pl.concat(parts), per_policy)
 
 
 def _best(part: pl.DataFrame, k: int) -> pl.DataFrame:
@@ -159,25 +168,37 @@ def match_frame(compiled: CompiledPolicies, df: pl.DataFrame, *, progress: Progr
     (uscc, clause) so that equal inputs give byte-identical output. `keys` keeps only those
     clauses' pairs (for incremental updates of part of a policy set)."""
     df = compiled.prepare(df)
+    names = compiled.keys
     if progress:
         progress("match", 0, 1)
-    decided = compiled.evaluate(df).with_columns(
-        pl.col("clause").cast(pl.String), pl.col("status").cast(pl.String).cast(STATUS),
+    decided = compiled.evaluate(df)
+    decided = decided.select(
+        "row", order=decided.get_column("clause").to_physical().cast(pl.UInt32),  # Enum codes follow compiled.keys
+        status=pl.col("status").cast(pl.String).cast(STATUS), amount_fen="amount_fen",
         atom=pl.lit(None, dtype=pl.Int16))
     if progress:
         progress("match", 1, 1)
     if with_near_misses:
-        near = near_misses(compiled, df, progress=progress).with_columns(
-            status=pl.lit("near_miss", dtype=STATUS)).select(decided.columns)
+        near = _near_misses(compiled, df, progress=progress).select(
+            "row", "order", status=pl.lit("near_miss", dtype=STATUS), amount_fen="amount_fen", atom="atom")
     else:
         near = decided.clear()
-    ids = df.get_column(frame.ID_COLUMN)
-    policy_of = {c.key: c.policy.id for c in compiled.clauses}
-    version_of = {c.key: c.policy.content_hash for c in compiled.clauses}
     out = pl.concat([decided, near])
-    out = out.with_columns(uscc=pl.lit(ids).gather(pl.col("row")).cast(pl.String),
-                           policy=pl.col("clause").replace_strict(policy_of, return_dtype=pl.String),
-                           policy_version=pl.col("clause").replace_strict(version_of, return_dtype=pl.String))
     if keys is not None:
-        out = out.filter(pl.col("clause").is_in(list(keys)))
-    return out.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA).sort(["uscc", "clause"])  # type: ignore[arg-type]
+        wanted = set(keys)
+        out = out.filter(pl.col("order").is_in([i for i, k in enumerate(names) if k in wanted]))
+    # sort on integer ranks that follow the string order of uscc and clause key, then name them
+    ids = df.get_column(frame.ID_COLUMN).cast(pl.String)
+    clause_rank = np.empty(len(names), dtype=np.uint32)
+    clause_rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names), dtype=np.uint32)
+    uscc_rank = ids.rank("ordinal").cast(pl.UInt32)
+    out = out.with_columns(_u=uscc_rank.gather(out.get_column("row")),
+                           _c=pl.Series(clause_rank).gather(out.get_column("order"))).sort(["_u", "_c"])
+    order = out.get_column("order")
+    return pl.DataFrame({
+        "uscc": ids.gather(out.get_column("row")),
+        "clause": pl.Series(names, dtype=pl.String).gather(order),
+        "policy": pl.Series([c.policy.id for c in compiled.clauses], dtype=pl.String).gather(order),
+        "policy_version": pl.Series([c.policy.content_hash for c in compiled.clauses], dtype=pl.String).gather(order),
+        "status": out.get_column("status"), "amount_fen": out.get_column("amount_fen"), "atom": out.get_column("atom"),
+    }).cast(RESULT_SCHEMA)  # type: ignore[arg-type]
