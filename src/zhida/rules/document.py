@@ -38,8 +38,8 @@ class ExpectSpec(_Strict):
     missing: list[str] = Field(default_factory=list)
 
 
-class CaseSpec(_Strict):
-    """A test case: an enterprise's facts and what the clause must decide for it."""
+class _FactsSpec(_Strict):
+    """An enterprise's facts as of a date (the fact-file format of docs/rules.md)."""
 
     name: str = Field(min_length=1)
     as_of: date | None = None
@@ -47,18 +47,17 @@ class CaseSpec(_Strict):
     lists: dict[str, list[dict[str, Any]]] | None = None
     tags: list[str] | None = None
     zones: list[str] | None = None
+
+
+class CaseSpec(_FactsSpec):
+    """A test case: an enterprise's facts and what the clause must decide for it."""
+
     expect: ExpectSpec
 
 
-class PolicyCaseSpec(_Strict):
+class PolicyCaseSpec(_FactsSpec):
     """A policy-level case: expectations for several clauses (exclusivity, caps)."""
 
-    name: str = Field(min_length=1)
-    as_of: date | None = None
-    facts: dict[str, Any] = Field(default_factory=dict)
-    lists: dict[str, list[dict[str, Any]]] | None = None
-    tags: list[str] | None = None
-    zones: list[str] | None = None
     expect: dict[str, ExpectSpec]
 
 

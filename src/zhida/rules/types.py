@@ -308,19 +308,12 @@ class Typer:
             return self.expect(args[0], "numeric") if nargs(1, 1) else T("error")
         if name == "tier":
             return self._tier(node)
-        if name == "years_since":
+        if name in ("years_since", "year_of"):
             if not nargs(1, 1):
                 return T("error")
             t = self.infer(args[0])
             if t.base not in ("date", "error") or t.series:
-                return self.fail(node, "years_since 的参数应为日期", FUNCTIONS[name])
-            return T("count")
-        if name == "year_of":
-            if not nargs(1, 1):
-                return T("error")
-            t = self.infer(args[0])
-            if t.base not in ("date", "error") or t.series:
-                return self.fail(node, "year_of 的参数应为日期", FUNCTIONS[name])
+                return self.fail(node, f"{name} 的参数应为日期", FUNCTIONS[name])
             return T("count")
         if name == "starts_with":
             if not nargs(2, 2):
