@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from zhida.cli.errors import parse_date
 from zhida.errors import ZhidaError
 
 app = typer.Typer(no_args_is_help=True)
@@ -23,14 +24,6 @@ err = Console(stderr=True)
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="数据目录（默认 ./.zhida 或 $ZHIDA_DATA_DIR）")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="评估日 YYYY-MM-DD（默认今天）")]
 
-
-def _date(text: str | None) -> date:
-    if not text:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"日期“{text}”应写成 YYYY-MM-DD") from None
 
 
 @contextmanager
@@ -75,7 +68,7 @@ def generate(
     from zhida.profiles.generate import FEEDS, generate_city
 
     with _errors(), _progress(3 + len(FEEDS), "生成") as step:
-        m = generate_city(out, enterprises, seed, _date(as_of), defect_rate, progress=step)
+        m = generate_city(out, enterprises, seed, parse_date(as_of), defect_rate, progress=step)
     t = Table("来源", "文件", "行数", "故意缺陷")
     for source, f in m.feeds.items():
         t.add_row(source, f["file"], f"{f['rows']:,}", str(len(f["defects"])))
@@ -101,7 +94,7 @@ def load(
             as_path = mapping is not None and (mapping.endswith((".yaml", ".yml")) or Path(mapping).exists())
             r = load_feed(store, source, file, mapping_path=Path(mapping) if as_path and mapping else None,
                           mapping_name=None if as_path else mapping,
-                          known_on=_date(known_on) if known_on else None, progress=step)
+                          known_on=parse_date(known_on) if known_on else None, progress=step)
     if report is None and r.batch.rows_rejected and not r.already_loaded:
         from zhida.profiles.paths import data_dir as default_dir
 
@@ -155,7 +148,7 @@ def quality(as_of: AsOf = None, data_dir: DataDir = None) -> None:
     from zhida.profiles.registry import load_registry
 
     with _errors():
-        qs = source_quality(_store(data_dir), load_registry(), _date(as_of))
+        qs = source_quality(_store(data_dir), load_registry(), parse_date(as_of))
     t = Table("来源", "批次", "数据截止日", "距今(天)", "新鲜", "总行", "导入", "拒收", title="各来源新鲜度与导入情况")
     for q in qs:
         fresh = "—" if q.fresh is None else ("是" if q.fresh else "[red]过期[/]")
@@ -187,12 +180,12 @@ def show(
     from zhida.profiles.registry import load_registry
 
     with _errors():
-        df = trace(_store(data_dir), load_registry(), uscc.upper(), _date(as_of))
+        df = trace(_store(data_dir), load_registry(), uscc.upper(), parse_date(as_of))
         if df.is_empty():
             raise typer.BadParameter(f"画像库中没有企业 {uscc}")
         DataUseLog.from_url(database_url(data_dir)).record(
             uscc=uscc.upper(), fields=df["field"].unique().to_list(), purpose=purpose,
-            actor=getpass.getuser(), legal_basis=basis, used_at=datetime.now(UTC), as_of=_date(as_of))
+            actor=getpass.getuser(), legal_basis=basis, used_at=datetime.now(UTC), as_of=parse_date(as_of))
     t = Table("字段", "所属期", "值", "来源", "记录", "文件", "导入时间", "采用", title=f"企业画像 {uscc}")
     for r in df.iter_rows(named=True):
         t.add_row(r["label"], r["period"] or "", r["value"], r["source"], str(r["record_id"]), r["file"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import date
 from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
@@ -20,6 +21,16 @@ _err = Console(stderr=True, soft_wrap=True)
 def fail(message: str, fix: str = "") -> NoReturn:
     _err.print(f"错误：{message}" + (f" —— 修改建议：{fix}" if fix else ""), style="red", markup=False)
     raise typer.Exit(2)
+
+
+def parse_date(text: str | None) -> date:
+    """A date option: YYYY-MM-DD, or today when absent (entrypoints are where today is read)."""
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"日期“{text}”应写成 YYYY-MM-DD") from None
 
 
 def translate_errors(fn: Callable[P, R]) -> Callable[P, R]:

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from zhida.cli.errors import translate_errors
+from zhida.cli.errors import parse_date, translate_errors
 from zhida.rules.numbers import yuan_text
 
 app = typer.Typer(no_args_is_help=True)
@@ -33,14 +33,6 @@ RunId = Annotated[str | None, typer.Option("--run", help="匹配批次编号（�
 PHASES = {"compile": "编译政策", "frame": "读取画像", "match": "逐条匹配", "near_miss": "计算差一点符合",
           "write": "写出结果"}
 
-
-def _date(text: str | None) -> date:
-    if not text:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"日期“{text}”应写成 YYYY-MM-DD") from None
 
 
 def _root(data_dir: Path | None) -> Path:
@@ -101,7 +93,7 @@ def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: Data
         as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出批次记录")] = False) -> None:
     from zhida.matching.run import run_match
 
-    on, root = _date(as_of), _root(data_dir)
+    on, root = parse_date(as_of), _root(data_dir)
     store = _store(root, demo, seed, on)
     policies, schema = _policies()
     with _bar() as step:
@@ -165,7 +157,7 @@ def report(
 ) -> None:
     from zhida.matching.report import SECTIONS, enterprise_report
 
-    on, root = _date(as_of), _root(data_dir)
+    on, root = parse_date(as_of), _root(data_dir)
     policies, schema = _policies()
     rep = enterprise_report(_store(root, demo, seed, on), policies, schema, on, uscc.upper(), uses=_uses(root),
                             actor=getpass.getuser(), purpose=purpose)
@@ -296,7 +288,7 @@ def sandbox(
     from zhida.matching.sandbox import simulate
     from zhida.rules.policy import load_policy_file
 
-    on, root = _date(as_of), _root(data_dir)
+    on, root = parse_date(as_of), _root(data_dir)
     policies, schema = _policies()
     draft = load_policy_file(draft_file)
     published = next((p for p in policies if p.id == draft.id), None)

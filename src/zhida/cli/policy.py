@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zhida import catalog
-from zhida.cli.errors import fail, translate_errors
+from zhida.cli.errors import fail, parse_date, translate_errors
 from zhida.rules.cases import evaluate_doc, run_cases
 from zhida.rules.lint import lint_policies
 from zhida.rules.numbers import yuan_text
@@ -67,7 +66,7 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """测算一家企业：逐条款给出状态、金额与逐项条件解释。"""
-    on = _date(as_of)
+    on = parse_date(as_of)
     policies = [p for p in load_policies([policies_path or catalog.policies_dir()]) if p.id == policy_id]
     if not policies:
         fail(f"找不到政策 “{policy_id}”", "用 zhida policy lint 列出的政策编号")
@@ -99,14 +98,6 @@ def eval_(
         if item.missing:
             console.print(f"  待补充：{'、'.join(item.missing)}", markup=False)
 
-
-def _date(text: str | None) -> date:
-    if text is None:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"日期格式不对：{text}", "写成 2024-06-30")
 
 
 @app.command("generate")
