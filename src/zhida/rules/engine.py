@@ -109,7 +109,6 @@ class CompiledClause:
     order: int
     when: pl.Expr
     atoms: list[tuple[ast.Node, pl.Expr, list[str]]]
-    amount: pl.Expr
     amount_columns: list[str]
     requirements: frame.Requirements
     schema: Schema
@@ -429,23 +428,26 @@ def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) ->
         typer = Typer(Env(schema, {k: p.type_base for k, p in policy.params.items()}))
         for i, clause in enumerate(policy.clauses):
             comp = Compiler(schema, policy.params, as_of, typer=typer)
+            stage = "when"
             try:
                 when = comp.predicate(clause.when)
                 atom_exprs = []
                 for a in atoms(clause.when):
                     ac = Compiler(schema, policy.params, as_of, typer=typer)
                     atom_exprs.append((a, ac.predicate(a), ac.requirements.columns()))
+                stage = "amount"
                 mc = Compiler(schema, policy.params, as_of, typer=typer)
-                raw = mc.amount(clause.amount)
-                cap = mc.amount(clause.cap) if clause.cap is not None else None
-                spec = clause.spec.rounding
-                amount = finish_amount(mc, raw, cap, spec.unit, spec.mode)
+                mc.amount(clause.amount)
+                if clause.cap is not None:
+                    stage = "cap"
+                    mc.amount(clause.cap)
                 comp.requirements.update(mc.requirements)
             except ExpressionError as e:
-                problems.append(Problem(e.message, file=policy.source, line=policy.line("clauses", i, "when"),
-                                        field=f"clauses.{i}", fix=e.fix))
+                base = policy.line("clauses", i, stage)
+                problems.append(Problem(e.message, file=policy.source, line=None if base is None else base + e.line - 1,
+                                        field=f"clauses.{i}.{stage}", fix=e.fix))
                 continue
-            cc = CompiledClause(clause, policy, order, when, atom_exprs, amount,
+            cc = CompiledClause(clause, policy, order, when, atom_exprs,
                                 _amount_inputs(clause, mc, schema), comp.requirements, schema, as_of, typer)
             cc.raw_amount(assumed_bounds(schema, cc.requirements))  # compile the batch form now
             compiled.append(cc)
