@@ -144,8 +144,8 @@ class CompiledClause:
 
     @property
     def candidates(self) -> pl.Expr:
-        """Rows where the condition is not false (true or unknown)."""
-        return pl.col(self.verdict_column).fill_null(True)
+        """Rows where the condition is not false (true or unknown), materialised per batch."""
+        return pl.col(f"__candidate_{self.order}")
 
     def raw_amount(self, bounds: Mapping[str, int]) -> RawAmount:
         """The capped amount before rounding, on the candidate rows only, with how to round it.
@@ -250,6 +250,8 @@ class CompiledPolicies:
         """Candidates, verdicts and amounts (integer fen) for one batch of clauses."""
         # 1. every condition over the whole frame, kept as a column for step 2
         verdicts = df.with_columns(*[_full(c.when, df.height).alias(c.verdict_column) for c in batch])
+        verdicts = verdicts.with_columns(*[pl.col(c.verdict_column).fill_null(True).alias(f"__candidate_{c.order}")
+                                           for c in batch])
         # 2. per clause, on its candidate rows only: row numbers, verdicts, raw amounts
         raws = [c.raw_amount(bounds) for c in batch]
         values = verdicts.select(*[e for j, (c, raw) in enumerate(zip(batch, raws, strict=True)) for e in (
