@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from zhida.rules.numbers import yuan_text
 from zhida.rules.policy import load_policies
 
 app = typer.Typer(no_args_is_help=True)
-console = Console(soft_wrap=True)
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 STATUS_LABELS = {"eligible": "符合", "unknown": "待补充数据", "ineligible": "不符合", "excluded": "不重复享受"}
 Paths = Annotated[list[Path] | None, typer.Argument(help="政策文件或目录，默认 policies/")]
@@ -82,7 +83,9 @@ def eval_(
                           "clauses": [e.to_dict() for e in explanations]}, ensure_ascii=False, indent=2))
         return
     for item in explanations:
-        amount = "" if item.amount_fen is None else f"  金额 {yuan_text(item.amount_fen)}"
+        amount = "" if item.amount_fen is None else (
+            f"  金额 {yuan_text(item.amount_fen)}" if item.status == "eligible"
+            else f"  （若条件满足可得 {yuan_text(item.amount_fen)}）")
         console.print(f"[bold]{item.title}[/bold]（{item.key}，{item.mode_label}）："
                       f"{STATUS_LABELS[item.status]}{amount}")
         table = Table(show_header=True, header_style="bold")
