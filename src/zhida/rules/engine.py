@@ -237,8 +237,13 @@ class CompiledPolicies:
             parts.append(self._batch(df, batch, bounds))
         if not parts:
             return self.post_process(df, empty_results(keys, diagnose))
-        out = pl.concat(parts).with_columns(
-            clause=pl.col("clause").replace_strict([c.order for c in self.clauses], self.keys, return_dtype=keys),
+        # clause codes are compile-time orders; name them by gathering from the Enum of keys
+        position = np.zeros(max(c.order for c in self.clauses) + 1, dtype=np.uint32)
+        position[[c.order for c in self.clauses]] = np.arange(len(self.clauses), dtype=np.uint32)
+        names = pl.Series("clause", self.keys, dtype=keys)
+        out = pl.concat(parts)
+        out = out.with_columns(
+            clause=names.gather(position[out.get_column("clause").to_numpy()]),
             status=pl.when(pl.col("holds") & pl.col("amount_fen").is_not_null())
             .then(pl.lit("eligible")).otherwise(pl.lit("unknown")).cast(STATUS),
         ).select("row", "clause", "status", "amount_fen")
@@ -258,13 +263,12 @@ class CompiledPolicies:
             c.candidates.arg_true().cast(pl.UInt32).implode().alias(f"r{j}"),
             pl.col(c.verdict_column).filter(c.candidates).fill_null(False).implode().alias(f"h{j}"),
             raw.expr.implode().alias(f"a{j}"))])
-        columns = {name: values.get_column(name)[0] for name in values.columns}
-        n = [columns[f"r{j}"].len() for j in range(len(batch))]
+        n = list(values.select(pl.col(f"r{j}").list.len() for j in range(len(batch))).row(0))
         long = pl.DataFrame({
-            "row": pl.concat([columns[f"r{j}"] for j in range(len(batch))]),
+            "row": _flatten(values, "r", len(batch)),
             "clause": np.repeat(np.array([c.order for c in batch], dtype=np.uint32), n),
-            "holds": pl.concat([columns[f"h{j}"] for j in range(len(batch))]),
-            "raw": pl.concat([columns[f"a{j}"] for j in range(len(batch))]),
+            "holds": _flatten(values, "h", len(batch)),
+            "raw": _flatten(values, "a", len(batch)),
             "up": np.repeat(np.array([10 ** max(0, -r.shift) for r in raws], dtype=np.int64), n),
             "div": np.repeat(np.array([10 ** max(0, r.shift) for r in raws], dtype=np.int64), n),
             "mode": np.repeat(np.array([ROUNDING_MODES.index(r.mode) for r in raws], dtype=np.uint8), n),
@@ -314,6 +318,12 @@ def assumed_bounds(schema: Schema, requirements: frame.Requirements) -> dict[str
     a billion heads, 10^12 for scaled numbers. Real bounds replace them when larger."""
     return {frame.field_column(f, p): ASSUMED_MAGNITUDE[schema.fields[f].type]
             for f, p in requirements.fields if schema.fields[f].type in ASSUMED_MAGNITUDE}
+
+
+def _flatten(values: pl.DataFrame, prefix: str, count: int) -> pl.Series:
+    """The list columns prefix0 … prefix{count-1} of a one-row frame, end to end."""
+    return (values.select(f"{prefix}{j}" for j in range(count)).unpivot()
+            .select(pl.col("value").list.explode(empty_as_null=False)).to_series())
 
 
 def _gathered(df: pl.DataFrame, columns: list[str], rows: pl.Series) -> pl.DataFrame:
