@@ -130,7 +130,7 @@ class _Explainer:
             return ""
         if verdict is None:
             missing = [f.label for f in self.facts(node) if f.missing]
-            return f"缺少：{'、'.join(missing)}" if missing else "无法判断"
+            return f"缺少：{'、'.join(missing)}" if missing else "无法判断（如除数为零）"
         target = node.operand if isinstance(node, ast.Not) else node
         negated = isinstance(node, ast.Not)
         if isinstance(target, ast.Compare) and not negated:
