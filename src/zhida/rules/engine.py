@@ -14,15 +14,13 @@ import numpy as np
 import polars as pl
 
 from zhida.rules import ast, frame
-from zhida.rules.compile import ROUNDING_MODES, Compiler, Numeric, const, rescale
+from zhida.rules.allocate import STATUS, apply_enterprise_caps, apply_exclusivity
+from zhida.rules.compile import ROUNDING_MODES, Compiler, const
 from zhida.rules.errors import ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.policy import Clause, Policy
+from zhida.rules.rounding import ROUNDING_DIGITS, RawAmount, finish_amount, round_long
 from zhida.rules.schema import Schema
 from zhida.rules.types import Env, Typer
-
-STATUSES = ("eligible", "unknown", "excluded")
-STATUS = pl.Enum(STATUSES)
-ROUNDING_DIGITS = {"fen": 2, "yuan": 0, "hundred_yuan": -2, "thousand_yuan": -3, "wan": -4}
 
 
 def atoms(node: ast.Node) -> list[ast.Node]:
@@ -33,73 +31,6 @@ def atoms(node: ast.Node) -> list[ast.Node]:
     if isinstance(node, ast.Not) and isinstance(node.operand, ast.BoolOp):
         return atoms(node.operand)
     return [node]
-
-
-def finish_amount(compiler: Compiler, raw: Numeric, cap: Numeric | None, unit: str, mode: str) -> pl.Expr:
-    """Cap, then round to the clause's unit, as integer fen. Null stays null."""
-    if cap is not None:
-        if raw.const is not None and cap.const is not None:
-            raw = const(min(raw.const, cap.const))
-        else:
-            raw = compiler._extreme("min", [raw, cap])
-    digits = ROUNDING_DIGITS[unit]
-    if digits < 0:  # to hundreds, thousands, 万 yuan: round value / 10^-digits to an integer
-        raw = Numeric(raw.expr, raw.scale - digits,
-                      raw.const / 10**-digits if raw.const is not None else None, raw.bound)
-        digits_at = 0
-    else:
-        digits_at = digits
-    rounded = rescale(raw, digits_at, mode).cast(pl.Int64)
-    factor = 10 ** (2 - digits)
-    return rounded if factor == 1 else rounded * pl.lit(factor, dtype=pl.Int64)
-
-
-@dataclass(frozen=True)
-class RawAmount:
-    """An amount before rounding: expr / 10^shift is rounded by `mode` to an integer, which
-    times `factor` is fen. A negative shift multiplies instead (exact)."""
-
-    expr: pl.Expr
-    shift: int
-    mode: str
-    factor: int
-
-
-def round_long(long: pl.DataFrame) -> pl.DataFrame:
-    """Round every pair's raw amount at once (columns raw, up, div, mode, factor) → amount_fen.
-
-    The same integer rounding as compile.round_div_const, vectorised over clauses whose
-    scales and modes differ; each step is its own column, so nothing is computed twice.
-    """
-    if long.is_empty():
-        return long.with_columns(amount_fen=pl.lit(None, dtype=pl.Int64))
-    # Int64 when every scaled value provably fits (the usual case), else Int128: same result.
-    extremes = long.select(pl.col("raw").abs().max().alias("raw"), pl.col("up").max().alias("up")).row(0)
-    widest = None if extremes[0] is None else int(extremes[0]) * int(extremes[1])
-    dtype = pl.Int64() if widest is None or widest < 2**62 else pl.Int128()
-    n, d = pl.col("n"), pl.col("div").cast(dtype)
-    twice = pl.col("r") * 2
-    bumps = {
-        "half_up": (twice > d) | ((twice == d) & (n >= 0)),
-        "half_even": (twice > d) | ((twice == d) & (pl.col("q") % 2 != 0)),
-        "ceil": pl.col("r") != 0,
-        "down": (pl.col("r") != 0) & (n < 0),
-        "up": (pl.col("r") != 0) & (n >= 0),
-        "floor": pl.lit(False),
-    }
-    modes = [ROUNDING_MODES[m] for m in long.get_column("mode").unique().to_list()]
-    if len(modes) == 1:  # the usual batch: one rounding mode, no per-row choice
-        bump = bumps[modes[0]]
-    else:
-        chain = pl.when(pl.col("mode") == ROUNDING_MODES.index(modes[0])).then(bumps[modes[0]])
-        for m in modes[1:]:
-            chain = chain.when(pl.col("mode") == ROUNDING_MODES.index(m)).then(bumps[m])  # type: ignore[assignment]
-        bump = chain.otherwise(pl.lit(False))
-    return (long.with_columns(n=pl.col("raw").cast(dtype) * pl.col("up").cast(dtype))
-            .with_columns(q=pl.col("n").floordiv(d))
-            .with_columns(r=pl.col("n") - pl.col("q") * d)
-            .with_columns(amount_fen=((pl.col("q") + bump.cast(dtype)) * pl.col("factor")).cast(pl.Int64))
-            .drop("n", "q", "r"))
 
 
 @dataclass
@@ -326,13 +257,6 @@ def _flatten(values: pl.DataFrame, prefix: str, count: int) -> pl.Series:
             .select(pl.col("value").list.explode(empty_as_null=False)).to_series())
 
 
-def _gathered(df: pl.DataFrame, columns: list[str], rows: pl.Series) -> pl.DataFrame:
-    """The given columns at the given rows, with the row numbers as column `row`."""
-    if not columns:
-        return rows.to_frame()
-    return df.select(columns).gather(rows).with_columns(rows)
-
-
 def _full(expr: pl.Expr, height: int) -> pl.Expr:
     """Broadcast a condition to the frame's height (a constant condition is one value)."""
     return pl.repeat(expr, pl.lit(height, dtype=pl.UInt32)) if not expr.meta.root_names() else expr
@@ -344,72 +268,6 @@ def empty_results(keys: pl.Enum, diagnose: bool) -> pl.DataFrame:
     if diagnose:
         schema["missing"] = pl.List(pl.String())
     return pl.DataFrame(schema=schema)
-
-
-def apply_exclusivity(results: pl.DataFrame, clauses: Sequence[CompiledClause]) -> pl.DataFrame:
-    """同一事项不重复享受: within a group, one eligible clause per enterprise pays.
-
-    `highest` (就高) keeps the largest amount, `priority` the lowest priority number;
-    ties go to the clause listed first. The others become `excluded`.
-    """
-    groups = {c.key: c.clause.spec.exclusive for c in clauses if c.clause.spec.exclusive is not None}
-    if not groups or results.is_empty():
-        return results
-    meta = pl.DataFrame({
-        "clause": list(groups),
-        "_group": [g.group for g in groups.values()],
-        "_by_amount": [g.rule == "highest" for g in groups.values()],
-        "_priority": [g.priority for g in groups.values()],
-        "_order": [next(c.order for c in clauses if c.key == k) for k in groups],
-    }).with_columns(pl.col("clause").cast(results.schema["clause"]))
-    tagged = results.with_row_index("_i").join(meta, on="clause", how="left")
-    contenders = tagged.filter(pl.col("_group").is_not_null() & (pl.col("status") == "eligible"))
-    if contenders.is_empty():
-        return results
-    contenders = contenders.with_columns(
-        _rank=pl.when(pl.col("_by_amount")).then(-pl.col("amount_fen")).otherwise(pl.col("_priority")))
-    winners = contenders.sort(["row", "_group", "_rank", "_order"]).group_by(
-        ["row", "_group"], maintain_order=True).first().select("_i")
-    losers = contenders.join(winners, on="_i", how="anti").get_column("_i")
-    return results.with_row_index("_i").with_columns(
-        status=pl.when(pl.col("_i").is_in(losers.implode())).then(pl.lit("excluded", dtype=STATUS))
-        .otherwise(pl.col("status"))).drop("_i")
-
-
-def apply_enterprise_caps(df: pl.DataFrame, results: pl.DataFrame, compiled: CompiledPolicies) -> pl.DataFrame:
-    """A policy's yearly cap per enterprise, granted to its clauses in the order listed.
-
-    If the cap applies but is unknown (or whether it applies is unknown), the amounts it
-    could reduce become unknown.
-    """
-    order = {c.key: (c.policy.id, c.order) for c in compiled.clauses}
-    for policy_id, (amount, when) in compiled.caps.items():
-        keys = [k for k, (p, _) in order.items() if p == policy_id]
-        mine = results.filter(pl.col("clause").cast(pl.String).is_in(keys) & (pl.col("status") == "eligible"))
-        if mine.is_empty():
-            continue
-        rows = mine.get_column("row").unique()
-        caps = df.select(_cap_applies=when, _cap_fen=amount).with_row_index("row").filter(
-            pl.col("row").is_in(rows.implode()))
-        ranked = mine.with_columns(_ord=pl.col("clause").cast(pl.String).replace_strict(
-            {k: o for k, (_, o) in order.items() if k in keys}, return_dtype=pl.Int64))
-        ranked = ranked.join(caps.with_columns(pl.col("row").cast(pl.UInt32)), on="row").sort(["row", "_ord"])
-        ranked = ranked.with_columns(_before=pl.col("amount_fen").cum_sum().over("row") - pl.col("amount_fen"))
-        granted = pl.min_horizontal(pl.col("amount_fen"), pl.max_horizontal(pl.col("_cap_fen") - pl.col("_before"), 0))
-        capped = ranked.with_columns(
-            _new=pl.when(pl.col("_cap_applies").is_null() | (pl.col("_cap_applies") & pl.col("_cap_fen").is_null()))
-            .then(pl.lit(None, dtype=pl.Int64))
-            .when(pl.col("_cap_applies")).then(granted).otherwise(pl.col("amount_fen")),
-        ).select("row", "clause", "_new")
-        results = results.join(capped, on=["row", "clause"], how="left").with_columns(
-            amount_fen=pl.when(pl.col("_new").is_not_null() | pl.col("clause").cast(pl.String).is_in(keys).not_()
-                               | (pl.col("status") != "eligible"))
-            .then(pl.coalesce("_new", "amount_fen")).otherwise(pl.lit(None, dtype=pl.Int64)),
-        ).with_columns(
-            status=pl.when((pl.col("status") == "eligible") & pl.col("amount_fen").is_null())
-            .then(pl.lit("unknown", dtype=STATUS)).otherwise(pl.col("status")),
-        ).drop("_new")
-    return results
 
 
 def _amount_inputs(clause: Clause, compiler: Compiler, schema: Schema) -> list[str]:

@@ -14,12 +14,14 @@ from typing import Any
 import polars as pl
 
 from zhida.rules import ast, frame
+from zhida.rules.allocate import STATUS
 from zhida.rules.document import MODE_LABELS
-from zhida.rules.engine import ROUNDING_DIGITS, STATUS, CompiledClause, CompiledPolicies, atoms
+from zhida.rules.engine import CompiledClause, CompiledPolicies, atoms
 from zhida.rules.facts import display
 from zhida.rules.interpret import Interpreter, Value
 from zhida.rules.numbers import round_fraction, yuan_text
 from zhida.rules.periods import resolve
+from zhida.rules.rounding import ROUNDING_DIGITS
 from zhida.rules.types import Env, Typer
 
 _OP_TEXT = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
