@@ -7,7 +7,6 @@ Conditions compile to Boolean columns whose nulls are Kleene "unknown".
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 
@@ -17,134 +16,22 @@ from zhida.rules import ast, frame
 from zhida.rules.errors import ExpressionError
 from zhida.rules.params import Parameter, lookup
 from zhida.rules.periods import resolve
+from zhida.rules.scaled import (
+    DIV_SCALE,
+    MAX_SCALE,
+    WIDE,
+    Numeric,
+    add_bounds,
+    const,
+    const_scale,
+    int_type,
+    null_value,
+    rescale,
+    round_div,
+    round_div_const,
+)
 from zhida.rules.schema import Schema
 from zhida.rules.types import Env, T, Typer
-
-DIV_SCALE = 12  # division rounds half-even to this many decimal places (decision 0002)
-MAX_SCALE = 30
-WIDE = pl.Int128
-ROUNDING_MODES = ("half_up", "half_even", "down", "up", "floor", "ceil")
-
-
-INT64_SAFE = 2**62  # values below this cannot overflow Int64 in one more +, - or ×2
-
-
-def int_type(bound: int | None) -> pl.DataType:
-    """Int64 when the magnitude is known to fit, else Int128 (exact either way)."""
-    return pl.Int64() if bound is not None and bound < INT64_SAFE else pl.Int128()
-
-
-@dataclass(frozen=True)
-class Numeric:
-    """value = expr / 10**scale, or the exact constant `const`.
-
-    `bound` is an upper bound of |expr| (None: unknown), which decides whether Int64
-    suffices or Int128 is needed; it never changes a result, only the integer width.
-    """
-
-    expr: pl.Expr | None
-    scale: int
-    const: Fraction | None = None
-    bound: int | None = None
-
-    def at(self, scale: int) -> pl.Expr:
-        """The value as an integer expression at a scale ≥ its own (exact)."""
-        if self.const is not None:
-            scaled = self.const * 10**scale
-            if scaled.denominator != 1:
-                raise ValueError("constant not representable at this scale")
-            return pl.lit(int(scaled), dtype=int_type(abs(int(scaled))))
-        assert self.expr is not None
-        if scale == self.scale:
-            return self.expr
-        factor = 10 ** (scale - self.scale)
-        dtype = int_type(None if self.bound is None else self.bound * factor)
-        return self.expr.cast(dtype) * pl.lit(factor, dtype=dtype)
-
-    def bound_at(self, scale: int) -> int | None:
-        if self.const is not None:
-            return abs(int(self.const * 10**scale))
-        return None if self.bound is None else self.bound * 10 ** max(0, scale - self.scale)
-
-
-def const_scale(value: Fraction) -> int:
-    """Decimal places a constant needs; numbers in policies are finite decimals
-    (denominator 2^a·5^b needs max(a, b) places)."""
-    d, twos, fives = value.denominator, 0, 0
-    while d % 2 == 0:
-        d //= 2
-        twos += 1
-    while d % 5 == 0:
-        d //= 5
-        fives += 1
-    if d != 1 or max(twos, fives) > MAX_SCALE:
-        raise ExpressionError(f"数值 {value} 不是有限小数")
-    return max(twos, fives)
-
-
-def const(value: Fraction) -> Numeric:
-    scale = const_scale(value)
-    return Numeric(None, scale, value, abs(int(value * 10**scale)))
-
-
-def _null() -> pl.Expr:
-    return pl.lit(None)
-
-
-def _add_bounds(*bounds: int | None) -> int | None:
-    return None if any(b is None for b in bounds) else sum(b for b in bounds if b is not None)
-
-
-def round_div(n: pl.Expr, d: pl.Expr, mode: str) -> pl.Expr:
-    """Integer n / d rounded by `mode`; null when d == 0. Exact integer arithmetic."""
-    sign = pl.when(d < 0).then(pl.lit(-1, dtype=WIDE)).otherwise(pl.lit(1, dtype=WIDE))
-    n, d = n.cast(WIDE) * sign, d.cast(WIDE) * sign
-    q = n.floordiv(d)
-    r = n - q * d  # 0 <= r < d
-    out = q + _bump(n, q, r, d, mode).cast(WIDE)
-    return pl.when(d == 0).then(_null()).otherwise(out)
-
-
-def _bump(n: pl.Expr, q: pl.Expr, r: pl.Expr, d: pl.Expr | int, mode: str) -> pl.Expr:
-    """Whether floor(n / d) must go up by one under `mode` (d > 0, r = n mod d)."""
-    twice = r * 2
-    if mode == "half_up":  # half away from zero
-        return (twice > d) | ((twice == d) & (n >= 0))
-    if mode == "half_even":
-        return (twice > d) | ((twice == d) & (q % 2 != 0))
-    if mode == "floor":
-        return pl.lit(False)
-    if mode == "ceil":
-        return r != 0
-    if mode == "down":  # toward zero
-        return (r != 0) & (n < 0)
-    if mode == "up":  # away from zero
-        return (r != 0) & (n >= 0)
-    raise ValueError(mode)
-
-
-def round_div_const(n: pl.Expr, d: int, mode: str, bound: int | None) -> pl.Expr:
-    """n / d for a positive constant d, rounded by `mode` (the common case: rescaling)."""
-    dtype = int_type(bound)
-    n = n.cast(dtype)
-    q = n.floordiv(pl.lit(d, dtype=dtype))
-    if mode == "floor":
-        return q
-    r = n - q * pl.lit(d, dtype=dtype)
-    return q + _bump(n, q, r, d, mode).cast(dtype)
-
-
-def rescale(x: Numeric, scale: int, mode: str) -> pl.Expr:
-    """The value at `scale` decimal places, rounding by `mode` when scale shrinks."""
-    if x.const is not None:
-        from zhida.rules.numbers import round_fraction
-
-        value = int(round_fraction(x.const, scale, mode) * 10**scale)
-        return pl.lit(value, dtype=int_type(abs(value)))
-    if scale >= x.scale:
-        return x.at(scale)
-    assert x.expr is not None
-    return round_div_const(x.expr, 10 ** (x.scale - scale), mode, x.bound)
 
 
 class Compiler:
@@ -274,7 +161,7 @@ class Compiler:
                 prefixes = [raw.value] if isinstance(raw, ast.Str) else [
                     i.value for i in raw.items if isinstance(i, ast.Str)] if isinstance(raw, ast.ListLit) else []
                 if not prefixes:
-                    return pl.when(col.is_null()).then(_null()).otherwise(pl.lit(False))
+                    return pl.when(col.is_null()).then(null_value()).otherwise(pl.lit(False))
                 matched = col.cat.starts_with(prefixes[0])
                 for prefix in prefixes[1:]:
                     matched = matched | col.cat.starts_with(prefix)
@@ -291,7 +178,7 @@ class Compiler:
 
     def _if(self, cond: ast.Node, then: pl.Expr, else_: pl.Expr) -> pl.Expr:
         c = self._bool(cond)
-        return pl.when(c.is_null()).then(_null()).when(c).then(then).otherwise(else_)
+        return pl.when(c.is_null()).then(null_value()).when(c).then(then).otherwise(else_)
 
     def _compare(self, node: ast.Compare) -> pl.Expr:
         op = node.op
@@ -372,7 +259,7 @@ class Compiler:
             return const(value)
         if op in "+-":
             s = max(a.scale, b.scale)
-            bound = _add_bounds(a.bound_at(s), b.bound_at(s))
+            bound = add_bounds(a.bound_at(s), b.bound_at(s))
             dtype = int_type(bound)
             x, y = a.at(s).cast(dtype), b.at(s).cast(dtype)
             return Numeric(x + y if op == "+" else x - y, s, bound=bound)
@@ -525,11 +412,11 @@ class Compiler:
         if name == "count":
             if self._type(arg).base == "bool":
                 total = pl.sum_horizontal([e.cast(pl.Int64) for e in items])
-                return Numeric(pl.when(_any_null(items)).then(_null()).otherwise(total), 0)
+                return Numeric(pl.when(_any_null(items)).then(null_value()).otherwise(total), 0)
             return Numeric(pl.sum_horizontal([e.is_not_null().cast(pl.Int64) for e in items]), 0)
         if name in ("min", "max"):
             return Numeric(_strict_horizontal(name, items), scale)
-        total = pl.when(_any_null(items)).then(_null()).otherwise(pl.sum_horizontal(items))
+        total = pl.when(_any_null(items)).then(null_value()).otherwise(pl.sum_horizontal(items))
         if name == "sum":
             return Numeric(total, scale)
         return self._arith("/", Numeric(total, scale), const(Fraction(len(items))))
@@ -559,7 +446,7 @@ def _any_null(items: list[pl.Expr]) -> pl.Expr:
 def _strict_horizontal(name: str, exprs: list[pl.Expr]) -> pl.Expr:
     """min/max that is unknown when any input is unknown (Polars skips nulls)."""
     agg = pl.min_horizontal(exprs) if name == "min" else pl.max_horizontal(exprs)
-    return pl.when(_any_null(exprs)).then(_null()).otherwise(agg)
+    return pl.when(_any_null(exprs)).then(null_value()).otherwise(agg)
 
 
 def _compare_const(x: Numeric, op: str, c: Fraction) -> pl.Expr:
@@ -570,7 +457,7 @@ def _compare_const(x: Numeric, op: str, c: Fraction) -> pl.Expr:
     e = x.expr
     if op in _OPS and op not in ("==", "!="):
         return _OPS[op](e, pl.lit(ceil if op in (">=", "<") else floor))
-    never = pl.when(e.is_null()).then(_null()).otherwise(pl.lit(False))
+    never = pl.when(e.is_null()).then(null_value()).otherwise(pl.lit(False))
     return never if op == "==" else ~never
 
 

@@ -15,10 +15,11 @@ import polars as pl
 
 from zhida.rules import ast, frame
 from zhida.rules.allocate import STATUS, apply_enterprise_caps, apply_exclusivity
-from zhida.rules.compile import ROUNDING_MODES, Compiler, const
+from zhida.rules.compile import Compiler
 from zhida.rules.errors import ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.policy import Clause, Policy
 from zhida.rules.rounding import ROUNDING_DIGITS, RawAmount, finish_amount, round_long
+from zhida.rules.scaled import ROUNDING_MODES, const
 from zhida.rules.schema import Schema
 from zhida.rules.types import Env, Typer
 

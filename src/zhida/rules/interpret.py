@@ -12,10 +12,10 @@ from fractions import Fraction
 from typing import Any
 
 from zhida.rules import ast, frame
-from zhida.rules.compile import DIV_SCALE
 from zhida.rules.numbers import round_fraction
 from zhida.rules.params import Parameter, lookup
 from zhida.rules.periods import resolve
+from zhida.rules.scaled import DIV_SCALE
 from zhida.rules.schema import Schema
 from zhida.rules.types import Env, Typer
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from zhida.rules.compile import ROUNDING_MODES, Compiler, Numeric, const, rescale
+from zhida.rules.compile import Compiler
+from zhida.rules.scaled import ROUNDING_MODES, Numeric, const, rescale
 
 ROUNDING_DIGITS = {"fen": 2, "yuan": 0, "hundred_yuan": -2, "thousand_yuan": -3, "wan": -4}
 
