@@ -1,4 +1,4 @@
-"""Exact rounding of Fractions, the reference for the integer rounding in compile.py."""
+"""Exact rounding of Fractions, the reference for the integer rounding in scaled.py."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ class RawAmount:
 def round_long(long: pl.DataFrame) -> pl.DataFrame:
     """Round every pair's raw amount at once (columns raw, up, div, mode, factor) → amount_fen.
 
-    The same integer rounding as compile.round_div_const, vectorised over clauses whose
+    The same integer rounding as scaled.round_div_const, vectorised over clauses whose
     scales and modes differ; each step is its own column, so nothing is computed twice.
     """
     if long.is_empty():
