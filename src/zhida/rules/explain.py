@@ -19,7 +19,7 @@ from zhida.rules.document import MODE_LABELS
 from zhida.rules.engine import CompiledClause, CompiledPolicies, atoms
 from zhida.rules.facts import display
 from zhida.rules.interpret import Interpreter, Value
-from zhida.rules.numbers import round_fraction, yuan_text
+from zhida.rules.numbers import decimal_text, round_fraction, yuan_text
 from zhida.rules.periods import resolve
 from zhida.rules.rounding import ROUNDING_DIGITS
 from zhida.rules.types import Env, Typer
@@ -87,8 +87,7 @@ def _fmt(value: Value, base: str) -> str:
         if base == "money":
             fen = round_fraction(value, 2, "half_up") * 100
             return yuan_text(int(fen))
-        text = f"{float(value):,.4f}".rstrip("0").rstrip(".")
-        return text
+        return decimal_text(value, 4)
     return str(value)
 
 

@@ -23,6 +23,7 @@ import polars as pl
 
 from zhida.rules import frame
 from zhida.rules.errors import FrameError
+from zhida.rules.numbers import decimal_text, yuan_text
 from zhida.rules.policy import to_fraction
 from zhida.rules.schema import Field, Schema
 
@@ -156,21 +157,14 @@ def display(f: Field, raw: Any) -> str:
     if raw is None:
         return "缺失"
     if f.type == "money":
-        from zhida.rules.numbers import yuan_text
 
         return yuan_text(int(raw))
     if f.type in ("number", "percent"):
         v = Fraction(int(raw), 10**f.numeric_scale)
         if f.type == "percent":
-            return f"{_decimal(v * 100)}%"
-        return _decimal(v)
+            return f"{decimal_text(v * 100)}%"
+        return decimal_text(v)
     if f.type == "bool":
         return "是" if raw else "否"
     return str(raw)
 
-
-def _decimal(v: Fraction) -> str:
-    for digits in range(0, 13):
-        if (v * 10**digits).denominator == 1:
-            return f"{float(v):.{digits}f}" if digits else str(int(v))
-    return f"{float(v):.6f}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from fractions import Fraction
 
 
@@ -30,6 +31,14 @@ def round_fraction(value: Fraction, digits: int, mode: str) -> Fraction:
     else:
         raise ValueError(f"unknown rounding mode {mode!r}")
     return (q + int(bump)) / Fraction(10) ** digits
+
+
+def decimal_text(value: Fraction, places: int = 12) -> str:
+    """An exact number as a plain decimal (rounded half-up to `places`), no float on the way:
+    5.5 → "5.5", 100 → "100", 2/3 with places=4 → "0.6667"."""
+    rounded = round_fraction(value, places, "half_up")
+    text = format(Decimal(rounded.numerator) / Decimal(rounded.denominator), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def yuan_text(fen: int) -> str:
