@@ -157,7 +157,6 @@ def display(f: Field, raw: Any) -> str:
     if raw is None:
         return "缺失"
     if f.type == "money":
-
         return yuan_text(int(raw))
     if f.type in ("number", "percent"):
         v = Fraction(int(raw), 10**f.numeric_scale)
