@@ -71,6 +71,7 @@ class ClauseSpec(_Strict):
     rounding: RoundingSpec = RoundingSpec()
     exclusive: ExclusiveSpec | None = None
     stackable: bool = False
+    near_misses: bool = False   # keep "one condition short" pairs in every match run (see docs/matching.md)
     materials: list[str] = Field(default_factory=list)
     how_to_apply: str = ""
     deadline: date | None = None
