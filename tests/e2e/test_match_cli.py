@@ -10,6 +10,8 @@ import openpyxl
 import polars as pl
 import pytest
 
+from zhida.matching.evaluate import name_results
+
 ZHIDA = Path(sys.executable).parent / "zhida"
 AS_OF = "2024-06-30"
 
@@ -19,6 +21,14 @@ def zhida(*args, data_dir):
     env.pop("ZHIDA_DATABASE_URL", None)
     return subprocess.run([str(ZHIDA), "match", *args], capture_output=True, text=True, env=env,
                           cwd=Path(__file__).parents[2])
+
+
+def stored(data, run_id):
+    """A run's results as the files hold them: codes, named by the run's dictionaries."""
+    where = data / "match" / "runs" / run_id
+    return name_results(pl.read_parquet(where / "results.parquet"),
+                        pl.read_parquet(where / "enterprises.parquet").get_column("uscc"),
+                        pl.read_parquet(where / "clauses.parquet"))
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +50,7 @@ def test_run_prints_its_record_and_reproduces(ran):
 
 def test_report_json_has_every_section_and_unknown_firms_fail_cleanly(ran):
     data, record = ran
-    results = pl.read_parquet(data / "match" / "runs" / record["id"] / "results.parquet")
+    results = stored(data, record["id"])
     uscc = results.filter(pl.col("status") == "eligible").get_column("uscc")[0]
     done = zhida("report", uscc, "--demo", "300", "--seed", "3", "--as-of", AS_OF, "--json", data_dir=data)
     assert done.returncode == 0, done.stderr
@@ -54,7 +64,7 @@ def test_report_json_has_every_section_and_unknown_firms_fail_cleanly(ran):
 
 def test_whitelist_writes_csv_and_xlsx(ran, tmp_path):
     data, record = ran
-    results = pl.read_parquet(data / "match" / "runs" / record["id"] / "results.parquet")
+    results = stored(data, record["id"])
     clause = results.filter(pl.col("status") == "eligible").get_column("clause")[0]
     done = zhida("whitelist", clause, "--out", str(tmp_path), data_dir=data)
     assert done.returncode == 0, done.stderr
@@ -65,7 +75,7 @@ def test_whitelist_writes_csv_and_xlsx(ran, tmp_path):
 
 def test_rematch_and_events(ran):
     data, record = ran
-    results = pl.read_parquet(data / "match" / "runs" / record["id"] / "results.parquet")
+    results = stored(data, record["id"])
     uscc = results.get_column("uscc")[0]
     done = zhida("rematch", uscc, "--fields", "taxable_income", data_dir=data)
     assert done.returncode == 0, done.stderr

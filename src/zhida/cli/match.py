@@ -88,18 +88,22 @@ def _bar() -> Iterator[object]:
 @app.command("run", help="全量匹配：每个有效条款 × 每家企业，结果与批次记录可复现。")
 @translate_errors
 def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: DataDir = None,
-        near: Annotated[bool, typer.Option("--near-misses/--no-near-misses",
-                                           help="是否计算“差一点符合”（占全量匹配的大部分时间）")] = True,
+        near: Annotated[str, typer.Option(
+            "--near-misses", help="记录哪些条款的“差一点符合”：marked（政策中标注 near_misses: true 的条款，默认）、"
+                                  "all（全部条款，结果会接近稠密）或 none")] = "marked",
         as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出批次记录")] = False) -> None:
     from zhida.matching.run import run_match
+    from zhida.rules.engine import NEAR_MISS_MODES
 
+    if near not in NEAR_MISS_MODES:
+        raise typer.BadParameter(f"--near-misses 只能是 {'、'.join(NEAR_MISS_MODES)}，而不是 {near}")
     on, root = parse_date(as_of), _root(data_dir)
     store = _store(root, demo, seed, on)
     policies, schema = _policies()
     with _bar() as step:
         r = run_match(store, policies, schema, on, tables=_tables(root), data_dir=root, uses=_uses(root),
                       actor=f"zhida match run ({getpass.getuser()})", progress=step,  # type: ignore[arg-type]
-                      with_near_misses=near)
+                      near_misses=near)
     if as_json:
         console.print_json(json.dumps(_run_dict(r), ensure_ascii=False))
         return
@@ -201,7 +205,8 @@ def whitelist(
     root = _root(data_dir)
     tables = _tables(root)
     r = load_run(tables, run_id)
-    wl = wl_mod.whitelist(r, clause, current_results(tables, r, root), schema=catalog.load_schema(), data_dir=root)
+    wl = wl_mod.whitelist(r, clause, current_results(tables, r, root, policies=[clause.split("/")[0]]),
+                          schema=catalog.load_schema(), data_dir=root)
     written = []
     if fmt in ("csv", "both"):
         written += wl_mod.write_csv(wl, out)

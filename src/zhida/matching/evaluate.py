@@ -2,40 +2,60 @@
 
 Everything else is ineligible and is not stored (never a dense enterprise × clause matrix).
 
-A **near miss** is a pair whose condition is false while exactly one of the clause's atoms
-(`CompiledClause.atoms`) is false and every other atom is true — turning that one fact around
-would make the enterprise eligible. Only clauses with at least two atoms that read data are
-considered (with a single data atom every ineligible enterprise would be a near miss), the
-failing atom must read data (a date window that closed is not a near miss), and a clause
-that negates a group (`not (a or b)`) is skipped because flipping one atom of it does not
-make the condition true. Near misses carry the amount the formula gives on the enterprise's
-current facts (null when unknown or negative) — an indication of value, not a promise.
+Near misses (the condition fails on exactly one atom; defined in zhida.rules.engine) are kept
+for the clauses a run asks for: by default those marked `near_misses: true` in their policy
+(`marked`), or every clause (`all`), or none. They are not kept for every clause by default
+because they are not sparse: with clauses of two or three atoms a fifth of all pairs miss by
+one atom (on the benchmark pack, 21% of a billion pairs). An enterprise's report computes its
+own near misses over every clause, on demand (report.py).
 
-Only the most valuable near miss per (enterprise, policy) is kept (NEAR_MISSES_PER_POLICY):
-with clauses of two or three atoms, a fifth of all pairs can miss by one atom, which would make
-the results nearly dense (on the benchmark pack, 21% of 1 billion pairs). Per policy rather than
-per enterprise, so that re-matching whole policies (incremental.py) equals a full run.
+Results come in two forms. `Matched` is what a run stores: integer codes (the enterprise's
+index in the sorted USCC list, the clause's index in the sorted clause keys) sorted by
+(enterprise, clause), with the two dictionaries beside them; `Matched.named()` and
+`match_frame` give the same rows with USCCs and clause keys (RESULT_SCHEMA), for small scopes
+and consumers. Both orders are (USCC, clause key): independent of the frame's row order and
+of the order policies were given in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import polars as pl
 
-from zhida.rules import ast, frame
-from zhida.rules.engine import CompiledClause, CompiledPolicies, assumed_bounds
+from zhida.rules import frame
+from zhida.rules.allocate import STATUS, STATUSES
+from zhida.rules.engine import NEAR_MISS_MODES, CompiledPolicies
 
-STATUSES = ("eligible", "unknown", "excluded", "near_miss")
-STATUS = pl.Enum(STATUSES)
+__all__ = [
+    "CODED_SCHEMA",
+    "NEAR_MISS_MODES",
+    "RESULT_SCHEMA",
+    "STATUS",
+    "STATUSES",
+    "Matched",
+    "clause_table",
+    "match_codes",
+    "match_frame",
+    "name_results",
+    "profile_requirements",
+    "size_column",
+]
+
 RESULT_SCHEMA: dict[str, pl.DataType] = {
     "uscc": pl.String(), "clause": pl.String(), "policy": pl.String(), "policy_version": pl.String(),
     "status": STATUS, "amount_fen": pl.Int64(), "atom": pl.Int16(),
 }
+CODED_SCHEMA: dict[str, pl.DataType] = {
+    "enterprise": pl.UInt32(), "clause": pl.UInt32(), "status": STATUS, "amount_fen": pl.Int64(), "atom": pl.Int16(),
+}
+CLAUSE_TABLE_SCHEMA: dict[str, pl.DataType] = {"clause": pl.String(), "policy": pl.String(),
+                                               "policy_version": pl.String()}
 Progress = Callable[[str, int, int], None]   # (what, done, total)
-NEAR_MISSES_PER_POLICY = 1   # kept per (enterprise, policy): the most valuable
 
 
 def profile_requirements(as_of: date) -> frame.Requirements:
@@ -49,156 +69,97 @@ def size_column(as_of: date) -> str:
     return frame.field_column("enterprise_size", str(as_of.year - 1))
 
 
-def _monotone(node: ast.Node) -> bool:
-    """No negated group: flipping one false atom to true can only help."""
-    return not any(isinstance(n, ast.Not) and isinstance(n.operand, ast.BoolOp) for n in ast.walk(node))
+def by_key(compiled: CompiledPolicies) -> CompiledPolicies:
+    """The same compiled clauses, evaluated in the order of their keys (exclusivity ties and
+    caps still follow the order policies list them: they read `CompiledClause.order`)."""
+    return dataclasses.replace(compiled, clauses=sorted(compiled.clauses, key=lambda c: c.key))
 
 
-def near_miss_candidate(c: CompiledClause) -> bool:
-    return sum(1 for _, _, cols in c.atoms if cols) >= 2 and _monotone(c.clause.when)
+def clause_table(compiled: CompiledPolicies) -> pl.DataFrame:
+    """clause (key), policy, policy_version of every compiled clause, in the order evaluated:
+    a clause code is its row."""
+    return pl.DataFrame({"clause": compiled.keys, "policy": [c.policy.id for c in compiled.clauses],
+                         "policy_version": [c.policy.content_hash for c in compiled.clauses]},
+                        schema=CLAUSE_TABLE_SCHEMA)
 
 
-_EXPRS: dict[int, tuple[CompiledClause, pl.Expr | None]] = {}
-_NULL = 1 << 40   # any unknown atom: never a near miss
-_SHIFT = 256      # atoms per clause are far fewer
+@dataclass(frozen=True)
+class Matched:
+    """A population's sparse results as integer codes, and the dictionaries that name them."""
+
+    results: pl.DataFrame     # CODED_SCHEMA, sorted by (enterprise, clause)
+    enterprises: pl.Series    # USCCs, sorted: an enterprise code is its position here
+    clauses: pl.DataFrame     # clause_table(): a clause code is its row
+
+    def named(self) -> pl.DataFrame:
+        return name_results(self.results, self.enterprises, self.clauses)
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self.results.group_by("status").len().iter_rows())
+        return {s: int(found.get(s, 0)) for s in STATUSES}
 
 
-def _pure_and(c: CompiledClause) -> bool:
-    """The condition is the conjunction of its atoms (then one false atom makes it false)."""
-    w = c.clause.when
-    return (isinstance(w, ast.BoolOp) and w.op == "and" and len(w.items) == len(c.atoms)) or len(c.atoms) == 1
+def name_results(coded: pl.DataFrame, enterprises: pl.Series, clauses: pl.DataFrame) -> pl.DataFrame:
+    """RESULT_SCHEMA rows of coded results (same order)."""
+    e, c = coded.get_column("enterprise"), coded.get_column("clause")
+    return pl.DataFrame({
+        "uscc": enterprises.cast(pl.String).gather(e),
+        "clause": clauses.get_column("clause").gather(c),
+        "policy": clauses.get_column("policy").gather(c),
+        "policy_version": clauses.get_column("policy_version").gather(c),
+        "status": coded.get_column("status"), "amount_fen": coded.get_column("amount_fen"),
+        "atom": coded.get_column("atom"),
+    }).cast(RESULT_SCHEMA)  # type: ignore[arg-type]
 
 
-def _near_miss_expr(c: CompiledClause) -> pl.Expr | None:
-    """One Int64 per near-miss row, row * 65536 + index of the failing atom, as a list; None
-    when the clause can have no near miss. Built once per compiled clause.
-
-    Each atom is read once: true scores 0, false 1 + index·256, unknown 2^40; the row is a near
-    miss when the sum is < 2^40 with exactly one false (sum mod 256 == 1)."""
-    cached = _EXPRS.get(id(c))
-    if cached is not None and cached[0] is c:
-        return cached[1]
-    expr: pl.Expr | None = None
-    constants = [e for _, e, cols in c.atoms if not cols]
-    if not constants or all(pl.select(e.fill_null(False)).item() for e in constants):
-        scores = [((1 - e.cast(pl.Int64)) * (1 + i * _SHIFT)).fill_null(_NULL) for i, (_, e, _) in enumerate(c.atoms)]
-        total = pl.sum_horizontal(scores)
-        hit = (total % _SHIFT == 1) & (total < _NULL)
-        if not _pure_and(c):
-            hit = hit & c.when.eq(False).fill_null(False)
-        expr = (pl.int_range(pl.len(), dtype=pl.Int64) * 65536 + total // _SHIFT).filter(hit).implode()
-    if len(_EXPRS) > 100_000:
-        _EXPRS.clear()
-    _EXPRS[id(c)] = (c, expr)
-    return expr
+def near_miss_orders(compiled: CompiledPolicies, near_misses: str | Collection[int]) -> frozenset[int]:
+    return compiled.near_miss_orders(near_misses) if isinstance(near_misses, str) else frozenset(near_misses)
 
 
-def near_misses(compiled: CompiledPolicies, df: pl.DataFrame, *, batch_size: int = 200,
-                progress: Progress | None = None, amounts: bool = True,
-                per_policy: int = NEAR_MISSES_PER_POLICY) -> pl.DataFrame:
-    """row, clause (key), atom, amount_fen of the near misses kept: at most `per_policy` per
-    (enterprise, policy), the most valuable. `df` must be prepared."""
-    best = _near_misses(compiled, df, batch_size=batch_size, progress=progress, amounts=amounts,
-                        per_policy=per_policy)
-    keys = pl.Series("clause", compiled.keys, dtype=pl.String)
-    return best.select("row", clause=keys.gather(best.get_column("order")), atom="atom", amount_fen="amount_fen")
+def match_codes(compiled: CompiledPolicies, df: pl.DataFrame, *, near_misses: str | Collection[int] = "marked",
+                progress: Progress | None = None) -> Matched:
+    """Every clause over every row of `df`, as codes sorted by (enterprise, clause): equal
+    inputs give identical output, whatever the frame's row order.
 
-
-def _near_misses(compiled: CompiledPolicies, df: pl.DataFrame, *, batch_size: int = 200,
-                progress: Progress | None = None, amounts: bool = True,
-                per_policy: int = NEAR_MISSES_PER_POLICY) -> pl.DataFrame:
-    """row, order (clause index), atom, amount_fen: near_misses() before naming the clauses."""
-    clauses = [(i, c) for i, c in enumerate(compiled.clauses) if near_miss_candidate(c)]
-    policy_index = {p.id: i for i, p in enumerate(compiled.policies)}
-    bounds = {**assumed_bounds(compiled.schema, compiled.requirements), **compiled.bounds(df)}
-    parts = []
-    for start in range(0, len(clauses), batch_size):
-        batch = clauses[start:start + batch_size]
-        exprs = {}
-        for i, (_, c) in enumerate(batch):
-            e = _near_miss_expr(c)
-            if e is not None:
-                exprs[i] = e.alias(f"n{i}")
-        found = df.select(list(exprs.values())) if exprs else pl.DataFrame()
-        selected = []
-        atoms = []
-        for i, (index, c) in enumerate(batch):
-            if i not in exprs:
-                continue
-            packed = found.get_column(f"n{i}")[0]
-            if packed.len():
-                selected.append((index, c, (packed // 65536).cast(pl.UInt32).rename("row")))
-                atoms.append(packed % 65536)
-        if selected:
-            n = [rows.len() for _, _, rows in selected]
-            part = pl.DataFrame({
-                "row": pl.concat([rows for _, _, rows in selected]),
-                "order": np.repeat(np.array([i for i, _, _ in selected], dtype=np.uint32), n),
-                "policy": np.repeat(np.array([policy_index[c.policy.id] for _, c, _ in selected], dtype=np.uint32), n),
-                "atom": pl.concat(atoms).cast(pl.Int16),
-            })
-            if amounts:  # what the pairs would get: the engine's finished amount on these rows only
-                sums = df.select([c.amount_on(rows, bounds).implode().alias(f"m{j}")
-                                  for j, (_, c, rows) in enumerate(selected)])
-                fen = pl.concat([sums.get_column(f"m{j}")[0].cast(pl.Int64) for j in range(len(selected))])
-                part = part.with_columns(amount_fen=pl.when(fen >= 0).then(fen))  # a loss is no amount
-            else:
-                part = part.with_columns(amount_fen=pl.lit(None, dtype=pl.Int64))
-            parts.append(_best(part, per_policy))
-        if progress:
-            progress("near_miss", min(start + batch_size, len(clauses)), len(clauses))
-    if not parts:
-        return pl.DataFrame(schema={"row": pl.UInt32, "order": pl.UInt32, "policy": pl.UInt32, "atom": pl.Int16,
-                                    "amount_fen": pl.Int64})
-    return _best(pl.concat(parts), per_policy)
-
-
-def _best(part: pl.DataFrame, k: int) -> pl.DataFrame:
-    """The k most valuable near misses per (enterprise, policy): largest amount first (unknown
-    last), then the clause listed first — a total order, so pruning per batch of clauses and
-    again over all batches gives the same rows."""
-    return (part.sort(["row", "policy", "amount_fen", "order"], descending=[False, False, True, False],
-                      nulls_last=True)
-            .group_by(["row", "policy"], maintain_order=True).head(k))
-
-
-def match_frame(compiled: CompiledPolicies, df: pl.DataFrame, *, progress: Progress | None = None,
-                keys: Sequence[str] | None = None, with_near_misses: bool = True) -> pl.DataFrame:
-    """Sparse results (RESULT_SCHEMA) of every clause over every row of `df`, sorted by
-    (uscc, clause) so that equal inputs give byte-identical output. `keys` keeps only those
-    clauses' pairs (for incremental updates of part of a policy set)."""
+    `near_misses`: `marked`, `all`, `none`, or the compile orders of the clauses whose near
+    misses to keep."""
+    compiled = by_key(compiled)
     df = compiled.prepare(df)
-    names = compiled.keys
+    ids = df.get_column(frame.ID_COLUMN).cast(pl.String)
+    total = len(compiled.clauses)
+    out = compiled.evaluate(df, near_misses=near_miss_orders(compiled, near_misses),
+                            progress=None if progress is None else lambda done: progress("match", done, total))
     if progress:
-        progress("match", 0, 1)
-    decided = compiled.evaluate(df)
-    decided = decided.select(
-        "row", order=decided.get_column("clause").to_physical().cast(pl.UInt32),  # Enum codes follow compiled.keys
-        status=pl.col("status").cast(pl.String).cast(STATUS), amount_fen="amount_fen",
-        atom=pl.lit(None, dtype=pl.Int16))
-    if progress:
-        progress("match", 1, 1)
-    if with_near_misses:
-        near = _near_misses(compiled, df, progress=progress).select(
-            "row", "order", status=pl.lit("near_miss", dtype=STATUS), amount_fen="amount_fen", atom="atom")
-    else:
-        near = decided.clear()
-    out = pl.concat([decided, near])
+        progress("write", 0, 1)
+    if "atom" not in out.columns:
+        out = out.with_columns(atom=pl.lit(None, dtype=pl.Int16))
+    rows = out.get_column("row")
+    if ids.is_sorted() and ids.n_unique() == ids.len():
+        usccs, enterprise = ids, rows
+    else:  # enterprise code = rank of the USCC; the frame's row order does not matter
+        order = ids.arg_sort()
+        rank = np.empty(ids.len(), dtype=np.uint32)
+        rank[order.to_numpy()] = np.arange(ids.len(), dtype=np.uint32)
+        usccs, enterprise = ids.gather(order), pl.Series(rank).gather(rows)
+    coded = pl.DataFrame({
+        "enterprise": enterprise, "clause": out.get_column("clause").to_physical(),
+        "status": out.get_column("status"), "amount_fen": out.get_column("amount_fen"),
+        "atom": out.get_column("atom"),
+    }).cast(CODED_SCHEMA)  # type: ignore[arg-type]
+    # evaluate gives clause-major rows (rows ascending in each clause): a stable sort by
+    # enterprise leaves each enterprise's clauses in key order
+    coded = coded.sort("enterprise", maintain_order=True)
+    return Matched(coded, usccs.rename(frame.ID_COLUMN), clause_table(compiled))
+
+
+def match_frame(compiled: CompiledPolicies, df: pl.DataFrame, *, near_misses: str | Collection[int] = "marked",
+                progress: Progress | None = None, keys: Sequence[str] | None = None) -> pl.DataFrame:
+    """match_codes() with USCCs and clause keys (RESULT_SCHEMA), sorted by (uscc, clause).
+    `keys` keeps only those clauses' pairs (incremental updates of part of a set)."""
+    matched = match_codes(compiled, df, near_misses=near_misses, progress=progress)
+    coded = matched.results
     if keys is not None:
         wanted = set(keys)
-        out = out.filter(pl.col("order").is_in([i for i, k in enumerate(names) if k in wanted]))
-    # sort on integer ranks that follow the string order of uscc and clause key, then name them
-    ids = df.get_column(frame.ID_COLUMN).cast(pl.String)
-    clause_rank = np.empty(len(names), dtype=np.uint32)
-    clause_rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names), dtype=np.uint32)
-    uscc_rank = ids.rank("ordinal").cast(pl.UInt32)
-    out = out.with_columns(_u=uscc_rank.gather(out.get_column("row")),
-                           _c=pl.Series(clause_rank).gather(out.get_column("order"))).sort(["_u", "_c"])
-    order = out.get_column("order")
-    return pl.DataFrame({
-        "uscc": ids.gather(out.get_column("row")),
-        "clause": pl.Series(names, dtype=pl.String).gather(order),
-        "policy": pl.Series([c.policy.id for c in compiled.clauses], dtype=pl.String).gather(order),
-        "policy_version": pl.Series([c.policy.content_hash for c in compiled.clauses], dtype=pl.String).gather(order),
-        "status": out.get_column("status"), "amount_fen": out.get_column("amount_fen"), "atom": out.get_column("atom"),
-    }).cast(RESULT_SCHEMA)  # type: ignore[arg-type]
+        codes = [i for i, k in enumerate(matched.clauses.get_column("clause")) if k in wanted]
+        coded = coded.filter(pl.col("clause").is_in(codes))
+    return name_results(coded, matched.enterprises, matched.clauses)

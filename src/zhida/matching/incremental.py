@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from zhida.matching import results as files
 from zhida.matching.evaluate import RESULT_SCHEMA, match_frame
 from zhida.matching.outbox import Outbox, diff_events
-from zhida.matching.run import MatchRun, population_frame
+from zhida.matching.run import MatchRun, population_frame, run_results
 from zhida.matching.tables import MatchTables
 from zhida.profiles.store import ProfileStore
 from zhida.rules.engine import CompiledPolicies, compile_policies
@@ -68,30 +68,36 @@ def _apply(base: pl.DataFrame, delta: pl.DataFrame, enterprises: list[str] | str
     return pl.concat([base.filter(~scope), delta]).sort(["uscc", "clause"])
 
 
-def _scan(path: Path, enterprises: Sequence[str] | None) -> pl.DataFrame:
-    """A results file, or only some enterprises' rows (pruned by row-group statistics)."""
+def _scan(path: Path, enterprises: Sequence[str] | None, policies: Sequence[str] | None) -> pl.DataFrame:
+    """An update file, or only some enterprises' or policies' rows."""
     lf = pl.scan_parquet(path)
     if enterprises is not None:
         ids = list(enterprises)
         lf = lf.filter(pl.col("uscc") == ids[0] if len(ids) == 1 else pl.col("uscc").is_in(ids))
+    if policies is not None:
+        lf = lf.filter(pl.col("policy").is_in(list(policies)))
     return lf.collect()
 
 
 def current_results(tables: MatchTables, run: MatchRun, data_dir: Path,
-                    enterprises: Sequence[str] | None = None) -> pl.DataFrame:
-    """The run's results with every committed update applied (optionally for some enterprises)."""
-    base = _scan(files.run_dir(data_dir, run.id) / "results.parquet", enterprises)
+                    enterprises: Sequence[str] | None = None, policies: Sequence[str] | None = None) -> pl.DataFrame:
+    """The run's results with every committed update applied (optionally only for some
+    enterprises or some policies), named (evaluate.RESULT_SCHEMA)."""
+    base = run_results(run, data_dir, enterprises=enterprises, policies=policies)
     wanted = None if enterprises is None else set(enterprises)
     t = tables.updates
     with tables.engine.connect() as conn:
         rows = conn.execute(sa.select(t.c.file, t.c.enterprises, t.c.clauses)
                             .where(t.c.run_id == run.id).order_by(t.c.id)).all()
-    for file, ents, clauses in rows:
+    for file, ents, clause_list in rows:
         scope_ents = ALL if ents == ALL else json.loads(ents)
         if wanted is not None and scope_ents != ALL and not wanted.intersection(scope_ents):
             continue
-        delta = _scan(files.run_dir(data_dir, run.id) / file, enterprises)
-        base = _apply(base, delta, scope_ents, json.loads(clauses))
+        scope_clauses = json.loads(clause_list)
+        if policies is not None and not set(policies).intersection(k.split("/")[0] for k in scope_clauses):
+            continue
+        delta = _scan(files.run_dir(data_dir, run.id) / file, enterprises, policies)
+        base = _apply(base, delta, scope_ents, scope_clauses)
     return base
 
 
@@ -192,7 +198,7 @@ def rematch_enterprises(
             raise ValueError("rematch_enterprises needs a profile store or the enterprises' frame rows")
         frame = population_frame(store, compiled.requirements, run.as_of, schema)
     rows = frame.filter(pl.col("uscc").is_in(ids))
-    new = (match_frame(compiled, rows, with_near_misses=run.with_near_misses) if keys
+    new = (match_frame(compiled, rows, near_misses=run.near_misses) if keys
            else pl.DataFrame(schema=RESULT_SCHEMA))
     old = current_results(tables, run, data_dir, ids).filter(pl.col("clause").is_in(keys))
     return _commit(tables, data_dir, run, new, old, ids, keys, reason, clock())
@@ -216,6 +222,6 @@ def publish_policy(
     previous = current.filter(pl.col("policy").is_in([p.id for p in involved])).get_column("clause").unique()
     keys = sorted(set(compiled.keys) | set(previous.to_list()))
     new = match_frame(compiled, population_frame(store, compiled.requirements, run.as_of, schema),
-                      with_near_misses=run.with_near_misses)
+                      near_misses=run.near_misses)
     old = current.filter(pl.col("clause").is_in(keys))
     return _commit(tables, data_dir, run, new, old, ALL, keys, reason, clock(), policy)

@@ -152,7 +152,7 @@ def enterprise_report(
     uses.record(uscc=uscc, fields=requirement_fields(compiled.requirements.columns()), purpose=purpose,
                 actor=actor, legal_basis=DATA_USE_BASIS, used_at=clock(), as_of=as_of)
     explanations = {e.key: e for e in explain_frame(compiled, one)}
-    batch = {r["clause"]: r for r in match_frame(compiled, one).iter_rows(named=True)}
+    batch = {r["clause"]: r for r in match_frame(compiled, one, near_misses="all").iter_rows(named=True)}
     row = compiled.prepare(one).row(0, named=True)
     sections: dict[str, list[ReportItem]] = {s: [] for s in SECTIONS}
     for c in compiled.clauses:

@@ -1,8 +1,11 @@
 """Run results on disk: one directory per run under `<data dir>/match/runs/<run id>/`.
 
-    results.parquet      sparse results (evaluate.RESULT_SCHEMA), sorted by (uscc, clause)
-    enterprises.parquet  uscc, name, district, industry, size of every enterprise matched
-    updates/<n>.parquet  incremental updates (see incremental.py); listed in the database
+    results.parquet      sparse results as codes (evaluate.CODED_SCHEMA), sorted by (enterprise, clause)
+    enterprises.parquet  uscc, name, district, industry, size of every enterprise matched,
+                         sorted by uscc: an enterprise code is a row number here
+    clauses.parquet      clause, policy, policy_version: a clause code is a row number here
+    updates/<n>.parquet  incremental updates (see incremental.py; evaluate.RESULT_SCHEMA, named),
+                         listed in the database
 
 Policy versions are archived by content hash under `<data dir>/match/policies/<hash>.json`
 (the validated policy document), so a run can be reproduced after its YAML file changed.
@@ -17,6 +20,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from zhida.matching.errors import NotReproducible
@@ -33,13 +37,24 @@ def run_dir(data_dir: Path, run_id: str) -> Path:
     return match_dir(data_dir) / "runs" / run_id
 
 
-def digest(results: pl.DataFrame) -> str:
-    """SHA-256 of the results' canonical text (CSV of the sorted rows): equal results, equal digest."""
+def digest(frames: Iterable[tuple[str, pl.DataFrame]]) -> str:
+    """SHA-256 of named frames' contents: column names, types, validity and values in row
+    order. Equal frames give equal digests however they are chunked in memory."""
     h = hashlib.sha256()
-    for i, part in enumerate(results.iter_slices(1_000_000)):  # the same bytes as one CSV, in bounded memory
-        h.update(part.write_csv(include_header=i == 0).encode("utf-8"))
-    if results.is_empty():
-        h.update(results.write_csv().encode("utf-8"))
+    for name, df in frames:
+        h.update(f"{name}:{df.height}\n".encode())
+        for col in df.columns:
+            s = df.get_column(col)
+            h.update(f"{col}:{s.dtype}\n".encode())
+            if s.dtype == pl.String:  # dictionaries: thousands of short values
+                h.update(np.packbits(s.is_null().to_numpy()).tobytes())
+                h.update(s.str.len_bytes().fill_null(0).cast(pl.Int64).to_numpy().astype("<i8").tobytes())
+                h.update("".join(s.fill_null("").to_list()).encode())
+                continue
+            values = s.to_physical() if isinstance(s.dtype, (pl.Enum, pl.Categorical)) else s
+            h.update(np.packbits(values.is_null().to_numpy()).tobytes())
+            array = values.fill_null(0).to_numpy()
+            h.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).data)
     return h.hexdigest()
 
 

@@ -19,7 +19,15 @@ import sqlalchemy as sa
 
 from zhida.matching import results as files
 from zhida.matching.errors import RunNotFound
-from zhida.matching.evaluate import Progress, match_frame, profile_requirements, size_column
+from zhida.matching.evaluate import (
+    CODED_SCHEMA,
+    Matched,
+    Progress,
+    match_codes,
+    name_results,
+    profile_requirements,
+    size_column,
+)
 from zhida.matching.snapshot import Snapshot
 from zhida.matching.tables import MatchTables
 from zhida.profiles.datause import DataUseLog, requirement_fields
@@ -49,7 +57,7 @@ class MatchRun:
     near_miss: int
     excluded: int
     results_sha256: str
-    with_near_misses: bool = True
+    near_misses: str = "marked"   # evaluate.NEAR_MISS_MODES
 
     @property
     def seconds(self) -> float:
@@ -75,17 +83,18 @@ def population_frame(store: ProfileStore, requirements: Requirements, as_of: dat
 
 
 def enterprises_table(df: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """uscc, name, district, industry, size (null where the frame has no such column)."""
+    """uscc, name, district, industry, size (null where the frame has no such column),
+    sorted by uscc: row i is enterprise code i of the run's results."""
     def text(col: str) -> pl.Expr:
         return pl.col(col).cast(pl.String) if col in df.columns else pl.lit(None, dtype=pl.String)
 
-    return df.select(pl.col("uscc"), name=text("enterprise_name"), district=text("district_code"),
+    return df.select(pl.col("uscc").cast(pl.String), name=text("enterprise_name"), district=text("district_code"),
                      industry=text("industry_code"), size=text(size_column(as_of))).sort("uscc")
 
 
 def evaluate_snapshot(store: ProfileStore, policies: Sequence[Policy], schema: Schema, as_of: date, *,
                       zones_dir: Path | None = None, progress: Progress | None = None,
-                      with_near_misses: bool = True) -> tuple[CompiledPolicies, pl.DataFrame, pl.DataFrame]:
+                      near_misses: str = "marked") -> tuple[CompiledPolicies, pl.DataFrame, Matched]:
     """(compiled policies, population frame, sparse results) — the pure part of a run."""
     if progress:
         progress("compile", 0, 1)
@@ -93,7 +102,7 @@ def evaluate_snapshot(store: ProfileStore, policies: Sequence[Policy], schema: S
     if progress:
         progress("frame", 0, 1)
     df = population_frame(store, compiled.requirements, as_of, schema, zones_dir)
-    return compiled, df, match_frame(compiled, df, progress=progress, with_near_misses=with_near_misses)
+    return compiled, df, match_codes(compiled, df, progress=progress, near_misses=near_misses)
 
 
 def run_match(
@@ -108,46 +117,56 @@ def run_match(
     uses: DataUseLog | None = None,
     actor: str = "zhida match run",
     progress: Progress | None = None,
-    with_near_misses: bool = True,
+    near_misses: str = "marked",
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> MatchRun:
     """Match every clause in force on `as_of` against every enterprise, store the sparse
-    results under the data directory and commit the run record. Near misses are most of the
-    cost of a run; `with_near_misses=False` skips them (recorded, so reproduction and
-    incremental updates of the run do the same)."""
+    results under the data directory and commit the run record. `near_misses` says whose
+    near misses are kept (evaluate.py): recorded, so that reproduction and incremental
+    updates of the run do the same."""
     started = clock()
     snapshot = Snapshot.of(store, as_of)
-    compiled, df, results = evaluate_snapshot(snapshot.open(), policies, schema, as_of, zones_dir=zones_dir,
-                                              progress=progress, with_near_misses=with_near_misses)
+    compiled, df, matched = evaluate_snapshot(snapshot.open(), policies, schema, as_of, zones_dir=zones_dir,
+                                              progress=progress, near_misses=near_misses)
     if progress:
         progress("write", 0, 1)
-    run = record_run(tables, data_dir, compiled, df, results, snapshot, started, uses=uses, actor=actor,
-                     clock=clock, with_near_misses=with_near_misses)
+    run = record_run(tables, data_dir, compiled, df, matched, snapshot, started, uses=uses, actor=actor,
+                     clock=clock, near_misses=near_misses)
     if progress:
         progress("write", 1, 1)
     return run
 
 
+def results_digest(matched: Matched) -> str:
+    """The run's fingerprint: its results and both dictionaries that name them."""
+    return files.digest([("results", matched.results), ("enterprises", matched.enterprises.to_frame()),
+                         ("clauses", matched.clauses)])
+
+
 def record_run(
-    tables: MatchTables, data_dir: Path, compiled: CompiledPolicies, df: pl.DataFrame, results: pl.DataFrame,
+    tables: MatchTables, data_dir: Path, compiled: CompiledPolicies, df: pl.DataFrame, matched: Matched,
     snapshot: Snapshot, started: datetime, *, uses: DataUseLog | None = None, actor: str = "zhida match run",
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC), with_near_misses: bool = True,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC), near_misses: str = "marked",
 ) -> MatchRun:
-    """Store a run's results and enterprises, archive its policy versions, commit its record
-    (and its whole-population data use, when a log is given) in one transaction."""
+    """Store a run's results, enterprises and clauses, archive its policy versions, commit its
+    record (and its whole-population data use, when a log is given) in one transaction."""
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     target = files.run_dir(data_dir, run_id)
-    files.write_atomic(results, target / "results.parquet")
-    files.write_atomic(enterprises_table(df, compiled.as_of), target / "enterprises.parquet")
+    enterprises = enterprises_table(df, compiled.as_of)
+    if not enterprises.get_column("uscc").equals(matched.enterprises.cast(pl.String), check_names=False):
+        raise ValueError("the frame's enterprises are not those of the results")
+    files.write_atomic(matched.results, target / "results.parquet")
+    files.write_atomic(enterprises, target / "enterprises.parquet")
+    files.write_atomic(matched.clauses, target / "clauses.parquet")
     files.archive_policies(data_dir, compiled.policies)
-    counts = dict(results.group_by("status").len().iter_rows())
+    counts = matched.counts()
     run = MatchRun(
         id=run_id, kind="full", as_of=compiled.as_of, started_at=started, finished_at=clock(),
         policies=tuple((p.id, p.content_hash) for p in compiled.policies),
         snapshot=snapshot, enterprises=df.height, clauses=len(compiled.clauses),
-        eligible=counts.get("eligible", 0), unknown=counts.get("unknown", 0),
-        near_miss=counts.get("near_miss", 0), excluded=counts.get("excluded", 0),
-        results_sha256=files.digest(results), with_near_misses=with_near_misses,
+        eligible=counts["eligible"], unknown=counts["unknown"],
+        near_miss=counts["near_miss"], excluded=counts["excluded"],
+        results_sha256=results_digest(matched), near_misses=near_misses,
     )
     with tables.engine.begin() as conn:
         conn.execute(sa.insert(tables.runs).values(**_row(run)))
@@ -162,14 +181,30 @@ def reproduce_run(run: MatchRun, *, schema: Schema, data_dir: Path,
                   zones_dir: Path | None = None) -> tuple[Reproduction, pl.DataFrame]:
     """Evaluate a run's recorded inputs again (archived policy versions, the same batches)."""
     policies = [files.archived_policy(data_dir, h) for _, h in run.policies]
-    _, _, results = evaluate_snapshot(run.snapshot.open(), policies, schema, run.as_of, zones_dir=zones_dir,
-                                      with_near_misses=run.with_near_misses)
-    return Reproduction(run, files.digest(results)), results
+    _, _, matched = evaluate_snapshot(run.snapshot.open(), policies, schema, run.as_of, zones_dir=zones_dir,
+                                      near_misses=run.near_misses)
+    return Reproduction(run, results_digest(matched)), matched.named()
 
 
-def run_results(run: MatchRun, data_dir: Path) -> pl.DataFrame:
-    """The results as the run wrote them (without later incremental updates)."""
-    return pl.read_parquet(files.run_dir(data_dir, run.id) / "results.parquet")
+def run_results(run: MatchRun, data_dir: Path, *, enterprises: Sequence[str] | None = None,
+                policies: Sequence[str] | None = None) -> pl.DataFrame:
+    """The results as the run wrote them (without later incremental updates), named
+    (evaluate.RESULT_SCHEMA); only some enterprises' or policies' rows when asked (an
+    enterprise's rows are read by row-group pruning on the sorted enterprise codes)."""
+    where = files.run_dir(data_dir, run.id)
+    usccs = pl.read_parquet(where / "enterprises.parquet", columns=["uscc"]).get_column("uscc")
+    table = pl.read_parquet(where / "clauses.parquet")
+    lf = pl.scan_parquet(where / "results.parquet")
+    if enterprises is not None:
+        wanted = pl.Series(sorted(set(enterprises)), dtype=pl.String)
+        at = usccs.search_sorted(wanted).cast(pl.UInt32)
+        found = at.filter(at < usccs.len())
+        codes = found.filter(usccs.gather(found) == wanted.filter(at < usccs.len())).to_list()
+        lf = lf.filter(pl.col("enterprise") == codes[0] if len(codes) == 1 else pl.col("enterprise").is_in(codes))
+    if policies is not None:
+        ids = set(policies)
+        lf = lf.filter(pl.col("clause").is_in([i for i, p in enumerate(table.get_column("policy")) if p in ids]))
+    return name_results(lf.collect().cast(CODED_SCHEMA), usccs, table)  # type: ignore[arg-type]
 
 
 def run_enterprises(run: MatchRun, data_dir: Path) -> pl.DataFrame:
@@ -182,7 +217,7 @@ def _row(run: MatchRun) -> dict[str, object]:
         "as_of": run.as_of, "policies": json.dumps([list(p) for p in run.policies]),
         "snapshot": json.dumps(run.snapshot.to_json(), ensure_ascii=False), "enterprises": run.enterprises,
         "clauses": run.clauses, "eligible": run.eligible, "unknown": run.unknown, "near_miss": run.near_miss,
-        "excluded": run.excluded, "results_sha256": run.results_sha256, "with_near_misses": run.with_near_misses,
+        "excluded": run.excluded, "results_sha256": run.results_sha256, "near_misses": run.near_misses,
     }
 
 
@@ -198,7 +233,7 @@ def _run(r: sa.RowMapping) -> MatchRun:
         policies=tuple((p[0], p[1]) for p in json.loads(r["policies"])),
         snapshot=Snapshot.from_json(json.loads(r["snapshot"])), enterprises=r["enterprises"],
         clauses=r["clauses"], eligible=r["eligible"], unknown=r["unknown"], near_miss=r["near_miss"],
-        excluded=r["excluded"], results_sha256=r["results_sha256"], with_near_misses=bool(r["with_near_misses"]),
+        excluded=r["excluded"], results_sha256=r["results_sha256"], near_misses=r["near_misses"],
     )
 
 

@@ -97,13 +97,13 @@ def simulate(store: ProfileStore, schema: Schema, as_of: date, draft: Policy, pu
             requirements.update(c.requirements)
     df = population_frame(store, requirements, as_of, schema, zones_dir)
     people = enterprises_table(df, as_of)
-    new = match_frame(new_set, df, with_near_misses=False)
+    new = match_frame(new_set, df, near_misses="none")
     draft_figures = _figures(draft, new, people, registry)
     if published is None or old_set is None:
         old = pl.DataFrame(schema={"uscc": pl.String, "fen": pl.Int64})
         published_figures = None
     else:
-        old_results = match_frame(old_set, df, with_near_misses=False)
+        old_results = match_frame(old_set, df, near_misses="none")
         old = _paid_per_firm(published, old_results)
         published_figures = _figures(published, old_results, people, registry)
     both = old.rename({"fen": "old_fen"}).join(_paid_per_firm(draft, new).rename({"fen": "new_fen"}),

@@ -29,7 +29,7 @@ class MatchTables:
             sa.Column("eligible", sa.Integer, nullable=False),
             sa.Column("unknown", sa.Integer, nullable=False),
             sa.Column("near_miss", sa.Integer, nullable=False),
-            sa.Column("with_near_misses", sa.Boolean, nullable=False, server_default=sa.true()),
+            sa.Column("near_misses", sa.String(8), nullable=False, server_default="marked"),  # marked|all|none
             sa.Column("excluded", sa.Integer, nullable=False),
             sa.Column("results_sha256", sa.String(64), nullable=False),
         )

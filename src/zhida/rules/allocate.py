@@ -12,7 +12,9 @@ import polars as pl
 if TYPE_CHECKING:
     from zhida.rules.engine import CompiledClause, CompiledPolicies
 
-STATUSES = ("eligible", "unknown", "excluded")
+# near_miss: the condition fails on exactly one atom (engine.near_miss_atom); never paid, so
+# exclusivity and caps leave such pairs alone.
+STATUSES = ("eligible", "unknown", "excluded", "near_miss")
 STATUS = pl.Enum(STATUSES)
 
 
@@ -71,7 +73,7 @@ def apply_enterprise_caps(df: pl.DataFrame, results: pl.DataFrame, compiled: Com
             .then(pl.lit(None, dtype=pl.Int64))
             .when(pl.col("_cap_applies")).then(granted).otherwise(pl.col("amount_fen")),
         ).select("row", "clause", "_new")
-        results = results.join(capped, on=["row", "clause"], how="left").with_columns(
+        results = results.join(capped, on=["row", "clause"], how="left", maintain_order="left").with_columns(
             amount_fen=pl.when(pl.col("_new").is_not_null() | pl.col("clause").cast(pl.String).is_in(keys).not_()
                                | (pl.col("status") != "eligible"))
             .then(pl.coalesce("_new", "amount_fen")).otherwise(pl.lit(None, dtype=pl.Int64)),

@@ -1,12 +1,21 @@
 """Whole-population evaluation: every clause over every enterprise, in Polars, once.
 
 Results are sparse: only (enterprise, clause) pairs that are eligible, unknown or excluded
-by an exclusivity rule are returned; everything else is ineligible.
+by an exclusivity rule are returned, and near misses of the clauses asked for; everything
+else is ineligible.
+
+A **near miss** is a pair whose condition is false because exactly one of its atoms
+(`atoms`) is false while every other atom is true (none unknown): turning that one fact
+around would make the enterprise eligible. Only clauses with at least two atoms that read
+data and no negated group (`not (a or b)`, where flipping one atom need not help) can have
+near misses, and an atom that reads no data (a date window) must hold. A near miss carries
+the index of its failing atom and the amount the formula gives on the current facts (null
+when unknown or negative): an indication, not a promise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -14,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from zhida.rules import ast, frame
-from zhida.rules.allocate import STATUS, apply_enterprise_caps, apply_exclusivity
+from zhida.rules.allocate import STATUS, STATUSES, apply_enterprise_caps, apply_exclusivity
 from zhida.rules.compile import Compiler
 from zhida.rules.errors import ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.policy import Clause, Policy
@@ -32,6 +41,11 @@ def atoms(node: ast.Node) -> list[ast.Node]:
     if isinstance(node, ast.Not) and isinstance(node.operand, ast.BoolOp):
         return atoms(node.operand)
     return [node]
+
+
+def monotone(node: ast.Node) -> bool:
+    """No negated group: flipping one false atom to true can only help the condition."""
+    return not any(isinstance(n, ast.Not) and isinstance(n.operand, ast.BoolOp) for n in ast.walk(node))
 
 
 @dataclass
@@ -68,6 +82,32 @@ class CompiledClause:
         if not self.amount_columns:  # a constant: broadcast it to the rows
             out = pl.repeat(out, pl.lit(rows.len(), dtype=pl.UInt32))
         return out
+
+    @property
+    def near_miss_candidate(self) -> bool:
+        """Whether this clause can have near misses at all (see the module docstring)."""
+        return sum(1 for _, _, cols in self.atoms if cols) >= 2 and monotone(self.clause.when)
+
+    def near_miss_atom(self) -> pl.Expr | None:
+        """Per row, the index of the one failing atom of a near miss (Int16), else null;
+        None when the clause has no near misses. Reads the verdict column of a batch."""
+        if not self.near_miss_candidate:
+            return None
+        constants = [e for _, e, cols in self.atoms if not cols]
+        if not all(pl.select(e.fill_null(False)).item() for e in constants):
+            return None
+        data = [(i, e) for i, (_, e, cols) in enumerate(self.atoms) if cols]
+        holds = [e.fill_null(False) for _, e in data]
+        fails = [e.not_().fill_null(False) for _, e in data]
+        which = pl.coalesce([  # at most one atom can be the only one failing
+            pl.when(pl.all_horizontal(fails[k], *[h for j, h in enumerate(holds) if j != k])).then(pl.lit(i, pl.Int16))
+            for k, (i, _) in enumerate(data)])
+        return pl.when(pl.col(self.verdict_column).not_().fill_null(False)).then(which)
+
+    @property
+    def atom_column(self) -> str:
+        """The column that holds this clause's near-miss atoms while a batch is evaluated."""
+        return f"__atom_{self.order}"
 
     @property
     def verdict_column(self) -> str:
@@ -146,56 +186,93 @@ class CompiledPolicies:
         to_cast = [c for c in codes if df.schema[c] == pl.String]
         return df.with_columns(pl.col(to_cast).cast(pl.Categorical)) if to_cast else df
 
-    def evaluate(self, df: pl.DataFrame, *, batch_size: int = 200, diagnose: bool = False) -> pl.DataFrame:
-        """Sparse results for every clause over every row of `df`.
+    def near_miss_orders(self, which: str) -> frozenset[int]:
+        """Compile orders of the clauses whose near misses a run keeps: `marked` (clauses
+        with `near_misses: true`), `all` candidates, or `none`."""
+        if which not in NEAR_MISS_MODES:
+            raise ValueError(f"near misses: {which!r} is not one of {', '.join(NEAR_MISS_MODES)}")
+        return frozenset(c.order for c in self.clauses if c.near_miss_candidate and (
+            which == "all" or (which == "marked" and c.clause.spec.near_misses)))
 
-        Columns: row (UInt32), clause (Enum of clause keys), status (eligible|unknown|excluded),
+    def evaluate(self, df: pl.DataFrame, *, batch_size: int = 200, diagnose: bool = False,
+                 near_misses: Collection[int] = (), progress: Callable[[int], None] | None = None) -> pl.DataFrame:
+        """Sparse results for every clause over every row of `df`, by clause then row.
+
+        Columns: row (UInt32), clause (Enum of clause keys), status (allocate.STATUS),
         amount_fen (Int64; for an unknown pair, the amount it would get if the condition
-        holds, when that is known), and with `diagnose` also missing (the frame columns whose
-        absence left an unknown pair undecided).
+        holds, when that is known); with `near_misses` (compile orders of the clauses whose
+        near misses are wanted) also atom (Int16: the failing atom of a near miss); with
+        `diagnose` also missing (the frame columns whose absence left an unknown pair
+        undecided). `progress` is told how many clauses are done after each batch.
 
         Per batch of clauses: (1) one select evaluates every condition over the whole frame
-        and keeps its candidate rows (true or unknown); (2) each clause's candidate rows are
-        gathered and, in one parallel query over all of them, the condition (true vs
-        unknown) and the amount before rounding are computed; (3) rounding to each clause's
-        unit runs once, vectorised, over every pair of the batch.
+        and keeps its candidate rows (true, unknown, or a near miss); (2) each clause's
+        candidate rows are gathered and, in one parallel query over all of them, the
+        condition (true vs unknown) and the amount before rounding are computed; (3)
+        rounding to each clause's unit runs once, vectorised, over every pair of the batch.
         """
         df = self.prepare(df)
         bounds = {**assumed_bounds(self.schema, self.requirements), **self.bounds(df)}
         keys = pl.Enum(self.keys)
+        near = frozenset(near_misses)
         parts: list[pl.DataFrame] = []
         for start in range(0, len(self.clauses), batch_size):
             batch = self.clauses[start : start + batch_size]
-            parts.append(self._batch(df, batch, bounds))
+            parts.append(self._batch(df, batch, bounds, near))
+            if progress is not None:
+                progress(start + len(batch))
         if not parts:
-            return self.post_process(df, empty_results(keys, diagnose))
+            out = empty_results(keys, diagnose)
+            return self.post_process(df, out.with_columns(atom=pl.lit(None, dtype=pl.Int16)) if near else out)
         # clause codes are compile-time orders; name them by gathering from the Enum of keys
         position = np.zeros(max(c.order for c in self.clauses) + 1, dtype=np.uint32)
         position[[c.order for c in self.clauses]] = np.arange(len(self.clauses), dtype=np.uint32)
         names = pl.Series("clause", self.keys, dtype=keys)
+        statuses = pl.Series("status", STATUSES, dtype=STATUS)
         out = pl.concat(parts)
+        code = (pl.when(pl.col("atom").is_not_null()).then(pl.lit(STATUSES.index("near_miss"), pl.UInt32))
+                .when(pl.col("holds") & pl.col("amount_fen").is_not_null()).then(pl.lit(0, pl.UInt32))
+                .otherwise(pl.lit(1, pl.UInt32)))
         out = out.with_columns(
             clause=names.gather(position[out.get_column("clause").to_numpy()]),
-            status=pl.when(pl.col("holds") & pl.col("amount_fen").is_not_null())
-            .then(pl.lit("eligible")).otherwise(pl.lit("unknown")).cast(STATUS),
-        ).select("row", "clause", "status", "amount_fen")
+            status=statuses.gather(out.select(code).to_series()),
+            amount_fen=pl.when(pl.col("atom").is_null() | (pl.col("amount_fen") >= 0)).then(pl.col("amount_fen")),
+        ).select("row", "clause", "status", "amount_fen", *(["atom"] if near else []))
         if diagnose:
             out = self._diagnose(df, out)
         return self.post_process(df, out)
 
-    def _batch(self, df: pl.DataFrame, batch: list[CompiledClause], bounds: Mapping[str, int]) -> pl.DataFrame:
-        """Candidates, verdicts and amounts (integer fen) for one batch of clauses."""
+    def _batch(self, df: pl.DataFrame, batch: list[CompiledClause], bounds: Mapping[str, int],
+               near: frozenset[int] = frozenset()) -> pl.DataFrame:
+        """Candidates, verdicts, near-miss atoms and amounts (integer fen) for one batch."""
         # 1. every condition over the whole frame, kept as a column for step 2
         verdicts = df.with_columns(*[_full(c.when, df.height).alias(c.verdict_column) for c in batch])
-        verdicts = verdicts.with_columns(*[pl.col(c.verdict_column).fill_null(True).alias(f"__candidate_{c.order}")
-                                           for c in batch])
-        # 2. per clause, on its candidate rows only: row numbers, verdicts, raw amounts
+        misses = {c.order: e for c in batch if c.order in near and (e := c.near_miss_atom()) is not None}
+        if misses:
+            verdicts = verdicts.with_columns(*[e.alias(c.atom_column) for c in batch
+                                               if (e := misses.get(c.order)) is not None])
+        verdicts = verdicts.with_columns(*[
+            (pl.col(c.verdict_column).fill_null(True) | pl.col(c.atom_column).is_not_null()
+             if c.order in misses else pl.col(c.verdict_column).fill_null(True)).alias(f"__candidate_{c.order}")
+            for c in batch])
+        # 2. per clause, on its candidate rows only: row numbers, verdicts, raw amounts, atoms
         raws = [c.raw_amount(bounds) for c in batch]
         values = verdicts.select(*[e for j, (c, raw) in enumerate(zip(batch, raws, strict=True)) for e in (
             c.candidates.arg_true().cast(pl.UInt32).implode().alias(f"r{j}"),
             pl.col(c.verdict_column).filter(c.candidates).fill_null(False).implode().alias(f"h{j}"),
-            raw.expr.implode().alias(f"a{j}"))])
+            raw.expr.implode().alias(f"a{j}"))], *[
+            pl.col(c.atom_column).filter(c.candidates).implode().alias(f"m{j}")
+            for j, c in enumerate(batch) if c.order in misses])
         n = list(values.select(pl.col(f"r{j}").list.len() for j in range(len(batch))).row(0))
+        total = sum(n)
+        atom = pl.repeat(None, total, dtype=pl.Int16, eager=True)
+        if misses:  # the failing atom of each near-miss pair, null elsewhere
+            offsets = np.concatenate([[0], np.cumsum(n)])
+            found = np.full(total, -1, dtype=np.int16)
+            for j, c in enumerate(batch):
+                if c.order in misses:
+                    found[offsets[j]:offsets[j + 1]] = values.get_column(f"m{j}")[0].fill_null(-1).to_numpy()
+            atom = pl.select(pl.when(pl.lit(found) >= 0).then(pl.lit(found))).to_series()
         long = pl.DataFrame({
             "row": _flatten(values, "r", len(batch)),
             "clause": np.repeat(np.array([c.order for c in batch], dtype=np.uint32), n),
@@ -205,6 +282,7 @@ class CompiledPolicies:
             "div": np.repeat(np.array([10 ** max(0, r.shift) for r in raws], dtype=np.int64), n),
             "mode": np.repeat(np.array([ROUNDING_MODES.index(r.mode) for r in raws], dtype=np.uint8), n),
             "factor": np.repeat(np.array([r.factor for r in raws], dtype=np.int64), n),
+            "atom": atom,
         })
         return round_long(long).drop("raw", "up", "div", "mode", "factor")
 
@@ -242,6 +320,7 @@ class CompiledPolicies:
         return results
 
 
+NEAR_MISS_MODES = ("marked", "all", "none")
 ASSUMED_MAGNITUDE = {"money": 10**15, "count": 10**9, "number": 10**12, "percent": 10**12}
 
 

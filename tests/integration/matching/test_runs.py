@@ -79,10 +79,10 @@ def test_a_run_without_near_misses_says_so_and_is_reproduced_and_updated_the_sam
         store, policies, schema, tables, data_dir):
     from zhida.matching.incremental import current_results, rematch_enterprises
 
-    run = run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir, with_near_misses=False)
+    run = run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir, near_misses="none")
     results = run_results(run, data_dir)
     assert run.near_miss == 0 and "near_miss" not in set(results["status"].cast(pl.String))
-    assert load_run(tables, run.id).with_near_misses is False
+    assert load_run(tables, run.id).near_misses == "none"
     assert reproduce_run(load_run(tables, run.id), schema=schema, data_dir=data_dir)[0].identical
     rematch_enterprises(tables, data_dir, run, store, schema, results["uscc"].unique().sort().head(3).to_list())
     assert current_results(tables, run, data_dir).equals(results)

@@ -4,7 +4,7 @@ from datetime import date
 
 import polars as pl
 
-from zhida.matching.evaluate import match_frame, near_miss_candidate
+from zhida.matching.evaluate import match_frame
 from zhida.matching.outbox import diff_events
 from zhida.rules.engine import compile_policies
 from zhida.rules.facts import build_frame
@@ -26,14 +26,14 @@ def policy(*clauses: dict) -> object:
         "department": "演示局", "clauses": list(clauses)})
 
 
-def clause(cid: str, when: str, amount: str = "1000") -> dict:
-    return {"id": cid, "title": cid, "mode": "exempt", "when": when, "amount": amount}
+def clause(cid: str, when: str, amount: str = "1000", near_misses: bool = True) -> dict:
+    return {"id": cid, "title": cid, "mode": "exempt", "when": when, "amount": amount, "near_misses": near_misses}
 
 
-def results(p, facts):
+def results(p, facts, near_misses="marked"):
     compiled = compile_policies([p], SCHEMA, AS_OF)
     df = build_frame(facts, compiled.requirements, SCHEMA, AS_OF)
-    out = match_frame(compiled, df)
+    out = match_frame(compiled, df, near_misses=near_misses)
     return compiled, {(r["uscc"], r["clause"]): r for r in out.iter_rows(named=True)}
 
 
@@ -62,13 +62,21 @@ def test_every_result_names_its_policy_version_and_only_stored_statuses_appear()
     assert got[("B", "demo/c")]["policy_version"] == compiled.policies[0].content_hash
 
 
-def test_only_the_most_valuable_near_miss_of_a_policy_is_kept():
-    p = policy(clause("small", "employees >= 10 and revenue[last_year] >= 100万", "500"),
-               clause("big", "employees >= 20 and revenue[last_year] >= 100万", "900"),
-               clause("other", "employees >= 1 and revenue[last_year] >= 1亿", "100"))
-    _, got = results(p, [{"uscc": "A", "facts": {"employees": 8, "revenue": {"2023": "200万"}}}])
-    assert {k[1]: r["status"] for k, r in got.items()} == {"demo/big": "near_miss"}
-    assert got[("A", "demo/big")]["amount_fen"] == 90000
+def test_near_misses_are_kept_for_marked_clauses_or_as_asked():
+    p = policy(clause("marked", "employees >= 10 and revenue[last_year] >= 100万", "500"),
+               clause("unmarked", "employees >= 20 and revenue[last_year] >= 100万", "900", near_misses=False),
+               clause("lossy", "employees >= 9 and revenue[last_year] >= 100万", "employees * 100 - 10000",
+                      near_misses=False))
+    facts = [{"uscc": "A", "facts": {"employees": 8, "revenue": {"2023": "200万"}}}]
+    _, marked = results(p, facts)
+    assert {k[1]: (r["status"], r["atom"], r["amount_fen"]) for k, r in marked.items()} == {
+        "demo/marked": ("near_miss", 0, 50000)}
+    _, every = results(p, facts, near_misses="all")
+    assert {k[1]: (r["status"], r["atom"], r["amount_fen"]) for k, r in every.items()} == {
+        "demo/marked": ("near_miss", 0, 50000), "demo/unmarked": ("near_miss", 0, 90000),
+        "demo/lossy": ("near_miss", 0, None)}   # a formula giving a loss is no amount
+    _, none = results(p, facts, near_misses="none")
+    assert none == {}
 
 
 def test_single_atom_and_negated_group_clauses_have_no_near_misses():
@@ -76,8 +84,9 @@ def test_single_atom_and_negated_group_clauses_have_no_near_misses():
                clause("neg", "not (employees >= 10 or revenue[last_year] >= 100万)"),
                clause("dated", "as_of <= 2020-12-31 and employees >= 10"))
     compiled, got = results(p, [{"uscc": "A", "facts": {"employees": 12, "revenue": {"2023": "1万"}}},
-                                {"uscc": "B", "facts": {"employees": 5, "revenue": {"2023": "1万"}}}])
-    assert [near_miss_candidate(c) for c in compiled.clauses] == [False, False, False]
+                                {"uscc": "B", "facts": {"employees": 5, "revenue": {"2023": "1万"}}}],
+                            near_misses="all")
+    assert [c.near_miss_candidate for c in compiled.clauses] == [False, False, False]
     assert not [k for k, r in got.items() if r["status"] == "near_miss"]
 
 
