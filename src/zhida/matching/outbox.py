@@ -1,5 +1,5 @@
-"""The outbox: durable match events ("newly eligible for X", "no longer eligible") that
-notifications consume. Events are written in the same transaction as the update that caused
+"""The outbox: durable match events ("newly eligible for X", "no longer eligible", "one
+condition short of X" for clauses that keep near misses) that notifications consume. Events are written in the same transaction as the update that caused
 them; a consumer reads pending events in order and marks them delivered."""
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from zhida.matching.tables import MatchTables
 NEWLY_ELIGIBLE = "newly_eligible"
 NO_LONGER_ELIGIBLE = "no_longer_eligible"
 AMOUNT_CHANGED = "amount_changed"
-KIND_LABELS = {NEWLY_ELIGIBLE: "新符合", NO_LONGER_ELIGIBLE: "不再符合", AMOUNT_CHANGED: "金额变化"}
+NEWLY_NEAR_MISS = "newly_near_miss"   # was neither eligible nor one condition short; now is the latter
+KIND_LABELS = {NEWLY_ELIGIBLE: "新符合", NO_LONGER_ELIGIBLE: "不再符合", AMOUNT_CHANGED: "金额变化",
+               NEWLY_NEAR_MISS: "差一项即可享受"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class Event:
 
 def diff_events(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     """Events between two sets of results over the same scope: a pair that became eligible,
-    stopped being eligible, or stayed eligible with another amount."""
+    stopped being eligible, stayed eligible with another amount, or became a near miss
+    without having been eligible (a nudge: one fact away)."""
     key = ["uscc", "clause"]
     o = old.select(*key, old_status=pl.col("status").cast(pl.String), old_amount_fen="amount_fen")
     n = new.select(*key, "policy_version", new_status=pl.col("status").cast(pl.String), new_amount_fen="amount_fen")
@@ -48,7 +51,10 @@ def diff_events(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     kind = (pl.when(now & ~was).then(pl.lit(NEWLY_ELIGIBLE))
             .when(was & ~now).then(pl.lit(NO_LONGER_ELIGIBLE))
             .when(was & now & (pl.col("old_amount_fen").ne_missing(pl.col("new_amount_fen"))))
-            .then(pl.lit(AMOUNT_CHANGED)))
+            .then(pl.lit(AMOUNT_CHANGED))
+            .when((pl.col("new_status") == "near_miss").fill_null(False)
+                  & (pl.col("old_status") != "near_miss").fill_null(True) & ~was)
+            .then(pl.lit(NEWLY_NEAR_MISS)))
     return both.with_columns(kind=kind).filter(pl.col("kind").is_not_null()).sort(key)
 
 

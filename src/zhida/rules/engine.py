@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 import numpy as np
@@ -83,7 +84,7 @@ class CompiledClause:
             out = pl.repeat(out, pl.lit(rows.len(), dtype=pl.UInt32))
         return out
 
-    @property
+    @cached_property
     def near_miss_candidate(self) -> bool:
         """Whether this clause can have near misses at all (see the module docstring)."""
         return sum(1 for _, _, cols in self.atoms if cols) >= 2 and monotone(self.clause.when)

@@ -108,7 +108,10 @@ def test_events_name_who_became_eligible_who_stopped_and_whose_amount_changed():
                         ("C", "p/c", "h1", "unknown", None), ("D", "p/c", "h1", "eligible", 5)],
                        schema=cols, orient="row")
     new = pl.DataFrame([("A", "p/c", "h1", "eligible", 100), ("C", "p/c", "h1", "eligible", 70),
-                        ("D", "p/c", "h1", "eligible", 6), ("E", "p/c", "h1", "near_miss", None)],
+                        ("D", "p/c", "h1", "eligible", 6), ("E", "p/c", "h1", "near_miss", None),
+                        ("F", "p/c", "h1", "near_miss", 40)],
                        schema=cols, orient="row")
+    old = pl.concat([old, pl.DataFrame([("F", "p/c", "h1", "near_miss", 30)], schema=cols, orient="row")])
     events = {r["uscc"]: r["kind"] for r in diff_events(old, new).iter_rows(named=True)}
-    assert events == {"B": "no_longer_eligible", "C": "newly_eligible", "D": "amount_changed"}
+    assert events == {"B": "no_longer_eligible", "C": "newly_eligible", "D": "amount_changed",
+                      "E": "newly_near_miss"}
