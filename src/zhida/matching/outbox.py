@@ -1,6 +1,7 @@
 """The outbox: durable match events ("newly eligible for X", "no longer eligible", "one
-condition short of X" for clauses that keep near misses) that notifications consume. Events are written in the same transaction as the update that caused
-them; a consumer reads pending events in order and marks them delivered."""
+condition short of X" for clauses that keep near misses) that notifications consume. Events
+are written in the same transaction as the update that caused them; a consumer reads pending
+events in order and marks them delivered."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -192,8 +193,7 @@ def run_results(run: MatchRun, data_dir: Path, *, enterprises: Sequence[str] | N
     (evaluate.RESULT_SCHEMA); only some enterprises' or policies' rows when asked (an
     enterprise's rows are read by row-group pruning on the sorted enterprise codes)."""
     where = files.run_dir(data_dir, run.id)
-    usccs = pl.read_parquet(where / "enterprises.parquet", columns=["uscc"]).get_column("uscc")
-    table = pl.read_parquet(where / "clauses.parquet")
+    usccs, table = _dictionaries(str(where))
     lf = pl.scan_parquet(where / "results.parquet")
     if enterprises is not None:
         wanted = pl.Series(sorted(set(enterprises)), dtype=pl.String)
@@ -205,6 +205,14 @@ def run_results(run: MatchRun, data_dir: Path, *, enterprises: Sequence[str] | N
         ids = set(policies)
         lf = lf.filter(pl.col("clause").is_in([i for i, p in enumerate(table.get_column("policy")) if p in ids]))
     return name_results(lf.collect().cast(CODED_SCHEMA), usccs, table)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=4)
+def _dictionaries(where: str) -> tuple[pl.Series, pl.DataFrame]:
+    """A run's enterprise and clause dictionaries; a run's files never change once recorded
+    (the directory name is the run id), so they are read once per process."""
+    usccs = pl.read_parquet(Path(where) / "enterprises.parquet", columns=["uscc"]).get_column("uscc")
+    return usccs, pl.read_parquet(Path(where) / "clauses.parquet")
 
 
 def run_enterprises(run: MatchRun, data_dir: Path) -> pl.DataFrame:
