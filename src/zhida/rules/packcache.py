@@ -141,7 +141,8 @@ class PackCache:
                 f.write(payload)
             tmp.replace(self.path(key))
         except Exception:  # any failure to store only loses the entry
-            tmp.unlink(missing_ok=True)
+            with suppress(OSError):
+                tmp.unlink(missing_ok=True)
             return
         self.prune()
 
