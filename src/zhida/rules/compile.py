@@ -55,6 +55,8 @@ class Compiler:
         # A Typer caches the type of every node; compilers of one policy can share one.
         self.typer = typer or Typer(Env(schema, {k: p.type_base for k, p in params.items()}))
         self._binding: dict[int, str] = {}
+        # Conditions compiled already (by node id): reused with what they read, not rebuilt.
+        self.known: dict[int, tuple[pl.Expr, frame.Requirements]] = {}
 
     # -- entry points -----------------------------------------------------------------
     def check(self, node: ast.Node, want: str) -> T:
@@ -125,6 +127,10 @@ class Compiler:
 
     # -- conditions ---------------------------------------------------------------------
     def _bool(self, node: ast.Node) -> pl.Expr:
+        known = self.known.get(id(node))
+        if known is not None:
+            self.requirements.update(known[1])
+            return known[0]
         if isinstance(node, ast.Bool):
             return lit(node.value, dtype=pl.Boolean)
         if isinstance(node, ast.FieldRef):
