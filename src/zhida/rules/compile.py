@@ -127,10 +127,10 @@ class Compiler:
 
     # -- conditions ---------------------------------------------------------------------
     def _bool(self, node: ast.Node) -> pl.Expr:
-        known = self.known.get(id(node))
-        if known is not None:
-            self.requirements.update(known[1])
-            return known[0]
+        done = self.known.get(id(node))
+        if done is not None:
+            self.requirements.update(done[1])
+            return done[0]
         if isinstance(node, ast.Bool):
             return lit(node.value, dtype=pl.Boolean)
         if isinstance(node, ast.FieldRef):
