@@ -5,6 +5,7 @@ The cache lives in pytest's tmp_path; everything else (packs, populations) is bu
 
 from __future__ import annotations
 
+import gc
 import pickle
 import random
 from datetime import date, timedelta
@@ -246,3 +247,28 @@ def test_an_unwritable_cache_only_costs_time(tmp_path):
     blocker.write_text("a file where the directory should be")
     got = load_or_compile(REAL_DOCS, SCHEMA, AS_OF, blocker)
     assert got.keys == fresh(REAL_DOCS).keys
+
+
+def test_a_frozen_load_is_the_same_pack_and_hidden_from_the_collector(tmp_path):
+    load_or_compile(REAL_DOCS, SCHEMA, AS_OF, tmp_path)
+    try:
+        cached = PackCache(tmp_path, freeze=True).load_or_compile(REAL_DOCS, SCHEMA, AS_OF)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    compiled = fresh(REAL_DOCS)
+    assert_same_pack(cached, compiled, case_population(compiled))
+
+
+def test_a_load_leaves_objects_the_process_froze_frozen(tmp_path):
+    load_or_compile(REAL_DOCS, SCHEMA, AS_OF, tmp_path)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        cache = PackCache(tmp_path)
+        cache.load_or_compile(REAL_DOCS, SCHEMA, AS_OF)
+        assert cache.hits == 1
+        assert gc.get_freeze_count() == frozen
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
