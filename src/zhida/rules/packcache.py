@@ -9,16 +9,14 @@ would have written the same thing. The newest `keep` files stay; older ones are 
 A file that is missing, truncated, corrupt or written by other code is a plain cache miss:
 the pack is compiled as usual and the file rewritten. Nothing is unpickled before the
 payload's SHA-256 matches the one in the file's header. The directory must be trusted like
-the code itself (pickle runs what it reads): keep it private to the service.
+the code itself (pickle runs what it reads): keep it private to the service. What an entry
+holds is packstate.py's business.
 """
 
 from __future__ import annotations
 
-import copyreg
 import gc
 import hashlib
-import io
-import pickle
 import secrets
 import sys
 import time
@@ -26,7 +24,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
-from fractions import Fraction
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
@@ -36,17 +33,13 @@ import lark
 import polars as pl
 from pydantic import ValidationError
 
-from zhida.rules import ast, frame
 from zhida.rules.document import PolicySpec
-from zhida.rules.engine import CompiledClause, CompiledPolicies, atoms, compile_policies
+from zhida.rules.engine import CompiledPolicies, compile_policies
 from zhida.rules.errors import PolicyError, Problem
-from zhida.rules.params import Parameter
-from zhida.rules.policy import Clause, Path_, Policy, content_hash, parse_policy
-from zhida.rules.rounding import RawAmount
+from zhida.rules.packstate import FORMAT, PackState, dumps, loads, restore, state_of
+from zhida.rules.policy import Path_, Policy, content_hash, parse_policy
 from zhida.rules.schema import Schema
-from zhida.rules.types import Env, Typer
 
-FORMAT = 1
 SUFFIX = ".zpack"
 KEEP = 8  # a week of daily runs (the as-of date is part of the key) at ~15 MB each for 温州
 _MAGIC = b"zhida-pack\n"
@@ -56,44 +49,12 @@ _STALE_TMP_SECONDS = 3600
 Item = Policy | Mapping[str, Any]
 
 
-@dataclass
-class _PolicyParts:
-    """What parsing a policy produced, beyond its validated document."""
-
-    expressions: tuple[tuple[ast.Node, ast.Node, ast.Node | None], ...]  # when, amount, cap per clause
-    params: Mapping[str, Parameter]
-    enterprise_cap: tuple[ast.Node, ast.Node] | None
-
-
-@dataclass
-class _ClauseParts:
-    """What compiling a clause produced. Atom nodes are found again from the condition."""
-
-    policy: int  # position in the input
-    index: int  # position in the policy's clauses
-    order: int
-    when: pl.Expr
-    atoms: list[tuple[pl.Expr, list[str]]]
-    amount_columns: list[str]
-    requirements: frame.Requirements
-    raw: dict[tuple[tuple[str, int], ...], RawAmount]
-
-
-@dataclass
-class _Pack:
-    format: int
-    policies: list[_PolicyParts]
-    clauses: list[_ClauseParts]
-    requirements: frame.Requirements
-    caps: dict[str, tuple[pl.Expr, pl.Expr]]
-
-
 class PackCache:
     """A directory of compiled packs. Counts its hits and misses (for logs and tests)."""
 
     def __init__(self, directory: Path, keep: int = KEEP, *, freeze: bool = False) -> None:
-        """`freeze`: after a hit, hide every object of the process from the cyclic garbage
-        collector (gc.freeze). Saves ~0.5 s of collections over the pack's ~10^6 objects; for
+        """`freeze`: after a hit, leave every object of the process frozen (gc.freeze), so no
+        later collection rescans the pack's ~10^6 objects (a full one takes ~0.4 s); for
         entrypoints that keep the pack until they exit (a match run, the benchmark)."""
         self.directory = directory
         self.keep = max(1, keep)
@@ -115,8 +76,9 @@ class PackCache:
         key = pack_key([h for _spec, h in specs], schema, as_of)
         path = self.path(key)
         with _gc_paused() as pause:
-            pack = _read(path, key)
-            restored = None if pack is None else _restore(pack, inputs, specs, schema, as_of)
+            state = _read(path, key)
+            restored = None if state is None else restore(
+                state, inputs.items, specs, inputs.sources, inputs.lines, schema, as_of)
             pause.loaded, pause.freeze = restored is not None, self.freeze
         if restored is not None:
             self.hits += 1
@@ -126,16 +88,16 @@ class PackCache:
         with _gc_paused():
             parsed = inputs.parse()
             compiled = compile_policies(parsed, schema, as_of)
-        self._write(key, _pack_of(parsed, compiled))
+        self._write(key, state_of(parsed, compiled))
         return compiled
 
-    def _write(self, key: str, pack: _Pack) -> None:
+    def _write(self, key: str, state: PackState) -> None:
         """Write atomically (a temporary file renamed over the entry), then prune. A cache
         that cannot be written (read-only disk, full disk) only costs the next process time."""
         tmp = self.directory / f".{key}.{secrets.token_hex(6)}.tmp"
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            payload = _dumps(pack)
+            payload = dumps(state)
             with tmp.open("wb") as f:
                 f.write(_MAGIC + key.encode() + hashlib.sha256(payload).hexdigest().encode())
                 f.write(payload)
@@ -257,53 +219,7 @@ class _Inputs:
         return out
 
 
-def _pack_of(policies: Sequence[Policy], compiled: CompiledPolicies) -> _Pack:
-    where = {id(c): (i, j) for i, p in enumerate(policies) for j, c in enumerate(p.clauses)}
-    clauses = []
-    for cc in compiled.clauses:
-        i, j = where[id(cc.clause)]
-        clauses.append(_ClauseParts(i, j, cc.order, cc.when, [(e, cols) for _node, e, cols in cc.atoms],
-                                    cc.amount_columns, cc.requirements, dict(cc._raw_cache)))
-    parts = [_PolicyParts(tuple((c.when, c.amount, c.cap) for c in p.clauses), p.params, p.enterprise_cap)
-             for p in policies]
-    return _Pack(FORMAT, parts, clauses, compiled.requirements, compiled.caps)
-
-
-def _restore(pack: _Pack, inputs: _Inputs, specs: list[tuple[PolicySpec, str]], schema: Schema,
-             as_of: date) -> CompiledPolicies | None:
-    """The compiled pack from a cache entry and the caller's policies (None if they do not fit)."""
-    if len(pack.policies) != len(specs):
-        return None
-    policies: list[Policy] = []
-    for item, (spec, digest), parts, source, lines in zip(inputs.items, specs, pack.policies, inputs.sources,
-                                                          inputs.lines, strict=True):
-        if isinstance(item, Policy):
-            policies.append(item)
-            continue
-        if len(parts.expressions) != len(spec.clauses):
-            return None
-        clauses = tuple(Clause(c, spec.id, when, amount, cap)
-                        for c, (when, amount, cap) in zip(spec.clauses, parts.expressions, strict=True))
-        policies.append(Policy(spec, clauses, parts.params, source, digest, lines, parts.enterprise_cap))
-    typers: dict[int, Typer] = {}
-    compiled: list[CompiledClause] = []
-    for c in pack.clauses:
-        policy = policies[c.policy]
-        clause = policy.clauses[c.index]
-        nodes = atoms(clause.when)
-        if len(nodes) != len(c.atoms):
-            return None
-        typer = typers.get(c.policy)
-        if typer is None:
-            typer = typers[c.policy] = Typer(Env(schema, {k: p.type_base for k, p in policy.params.items()}))
-        compiled.append(CompiledClause(
-            clause, policy, c.order, c.when, [(n, e, cols) for n, (e, cols) in zip(nodes, c.atoms, strict=True)],
-            c.amount_columns, c.requirements, schema, as_of, typer, c.raw))
-    skipped = [p for p in policies if not p.in_force(as_of)]
-    return CompiledPolicies(schema, as_of, policies, compiled, pack.requirements, pack.caps, skipped)
-
-
-def _read(path: Path, key: str) -> _Pack | None:
+def _read(path: Path, key: str) -> PackState | None:
     try:
         data = path.read_bytes()
     except OSError:
@@ -314,38 +230,7 @@ def _read(path: Path, key: str) -> _Pack | None:
     payload = memoryview(data)[_HEAD:]
     if hashlib.sha256(payload).hexdigest().encode() != data[len(_MAGIC) + 64:_HEAD]:
         return None
-    try:
-        pack = pickle.loads(payload)
-    except Exception:  # an entry this code cannot read is a miss
-        return None
-    return pack if isinstance(pack, _Pack) and pack.format == FORMAT else None
-
-
-class _Pickler(pickle.Pickler):
-    """Pickles AST nodes with their state shared: one object per distinct span, number and
-    string, so the load creates ~40% fewer objects. The state stays a plain dict, so
-    unpickling still runs in C (no Python call per node)."""
-
-    def __init__(self, out: io.BytesIO) -> None:
-        super().__init__(out, protocol=5)
-        self._shared: dict[tuple[type, object], object] = {}
-
-    def reducer_override(self, obj: object) -> Any:
-        if not isinstance(obj, ast.Node):
-            return NotImplemented
-        state = {k: self._share(v) for k, v in vars(obj).items()}
-        return copyreg.__newobj__, (type(obj),), state  # type: ignore[attr-defined]
-
-    def _share(self, value: object) -> object:
-        if isinstance(value, (ast.Span, Fraction, str)):
-            return self._shared.setdefault((type(value), value), value)
-        return value
-
-
-def _dumps(pack: _Pack) -> bytes:
-    out = io.BytesIO()
-    _Pickler(out).dump(pack)
-    return out.getvalue()
+    return loads(payload)
 
 
 @dataclass
