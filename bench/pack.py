@@ -13,6 +13,8 @@ directory. Every phase runs in a fresh child process:
   CompiledPolicies that can evaluate; once with the collector as is (later collections still
   rescan the pack's objects: the time of one full collection right after is reported too)
   and once with freeze=True;
+* files-miss, files-warm — the same from the pack written as YAML files (as policies/ holds
+  them; load_or_compile_files keys on the files' bytes, so a hit parses no YAML);
 * with --check N, the miss and warm phases evaluate the first N profiles and must agree.
 
 With --json the figures are printed as one JSON object on the last line.
@@ -35,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 AS_OF = date(2025, 6, 30)
-PHASES = ("cold", "miss", "warm", "warm-freeze")
+PHASES = ("cold", "miss", "warm", "warm-freeze", "files-miss", "files-warm")
 
 
 def _inputs(workdir: Path) -> tuple[Any, list[dict[str, Any]]]:
@@ -81,17 +83,34 @@ def child(phase: str, workdir: Path, check: int) -> dict[str, float]:
         _, cw, cc = _timed(lambda: compile_policies(policies, schema, AS_OF))
         return {"parse_s": pw, "parse_cpu_s": pc, "compile_s": cw, "compile_cpu_s": cc}
     cache = PackCache(cache_dir, freeze=phase == "warm-freeze")
-    compiled, wall, cpu = _timed(lambda: cache.load_or_compile(docs, schema, AS_OF))
-    expected = (0, 1) if phase == "miss" else (1, 0)
+    if phase.startswith("files"):
+        compiled, wall, cpu = _timed(lambda: cache.load_or_compile_files([workdir / "yaml"], schema, AS_OF))
+    else:
+        compiled, wall, cpu = _timed(lambda: cache.load_or_compile(docs, schema, AS_OF))
+    expected = (0, 1) if phase.endswith("miss") else (1, 0)
     assert (cache.hits, cache.misses) == expected, (phase, cache.hits, cache.misses)
     key = phase.replace("-", "_")
     fig = {f"{key}_s": wall, f"{key}_cpu_s": cpu}
+    if phase == "files-miss":
+        return fig
     if phase == "miss":
         fig["entry_mb"] = sum(p.stat().st_size for p in cache_dir.glob(f"*{SUFFIX}")) / 1e6
     else:
         _, gc_s, _ = _timed(gc.collect)
         fig[f"{key}_then_full_gc_s"] = gc_s
     return fig | _check(compiled, workdir, check, key)
+
+
+def _write_yaml(workdir: Path) -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    (workdir / "yaml").mkdir()
+    for doc in json.loads((workdir / "policies.json").read_text(encoding="utf-8")):
+        with (workdir / "yaml" / f"{doc['id']}.yaml").open("w", encoding="utf-8") as fh:
+            yaml.dump(doc, fh)
 
 
 def spawn(phase: str, workdir: Path, check: int) -> dict[str, float]:
@@ -131,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             zhida_io.frame(w.population).write_parquet(workdir / "profiles.parquet")
             (workdir / "policies.json").write_text(
                 json.dumps(zhida_io.policy_documents(w.clauses), ensure_ascii=False), encoding="utf-8")
+        _write_yaml(workdir)
         fig: dict[str, float] = {}
         for phase in PHASES:
             fig |= spawn(phase, workdir, args.check)
@@ -140,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"warm load: {fig['warm_s']:.2f} s ({fig['warm_cpu_s']:.2f} s CPU), then one full collection "
         f"{fig['warm_then_full_gc_s']:.2f} s; with freeze: {fig['warm_freeze_s']:.2f} s "
         f"({fig['warm_freeze_cpu_s']:.2f} s CPU)")
+    log(f"from YAML files: miss {fig['files_miss_s']:.2f} s ({fig['files_miss_cpu_s']:.2f} s CPU), "
+        f"warm {fig['files_warm_s']:.2f} s ({fig['files_warm_cpu_s']:.2f} s CPU)")
     if args.check:
         log(f"results of the first {args.check:,} profiles: cached packs agree with the fresh compile")
     if args.json:

@@ -64,10 +64,14 @@ class PackState:
     clauses: list[_ClauseParts]
     requirements: frame.Requirements
     caps: dict[str, tuple[pl.Expr, pl.Expr]]
+    # for packs keyed by their files' bytes: each policy's validated document, content hash
+    # and line map (then nothing of the files is read but their bytes)
+    documents: list[tuple[PolicySpec, str, dict[Path_, int]]] | None = None
 
 
-def state_of(policies: Sequence[Policy], compiled: CompiledPolicies) -> PackState:
-    """What to store of a fresh compile of `policies`."""
+def state_of(policies: Sequence[Policy], compiled: CompiledPolicies, *, documents: bool = False) -> PackState:
+    """What to store of a fresh compile of `policies` (with `documents`, their validated
+    documents too)."""
     where = {id(c): (i, j) for i, p in enumerate(policies) for j, c in enumerate(p.clauses)}
     clauses = []
     for cc in compiled.clauses:
@@ -76,13 +80,15 @@ def state_of(policies: Sequence[Policy], compiled: CompiledPolicies) -> PackStat
                                     cc.amount_columns, cc.requirements, dict(cc._raw_cache)))
     parts = [_PolicyParts(tuple((c.when, c.amount, c.cap) for c in p.clauses), p.params, p.enterprise_cap)
              for p in policies]
-    return PackState(FORMAT, parts, clauses, compiled.requirements, compiled.caps)
+    docs = [(p.spec, p.content_hash, dict(p.lines)) for p in policies] if documents else None
+    return PackState(FORMAT, parts, clauses, compiled.requirements, compiled.caps, docs)
 
 
-def restore(state: PackState, items: Sequence[Policy | Mapping[str, Any]], specs: Sequence[tuple[PolicySpec, str]],
-            sources: Sequence[str], lines: Sequence[Mapping[Path_, int]], schema: Schema,
-            as_of: date) -> CompiledPolicies | None:
-    """The compiled pack from a cache entry and the caller's policies (None if they do not fit)."""
+def restore(state: PackState, items: Sequence[Policy | Mapping[str, Any] | None],
+            specs: Sequence[tuple[PolicySpec, str]], sources: Sequence[str], lines: Sequence[Mapping[Path_, int]],
+            schema: Schema, as_of: date) -> CompiledPolicies | None:
+    """The compiled pack from a cache entry and the caller's policies (None if they do not fit).
+    A parsed policy is used as given; the others are rebuilt from their validated document."""
     if len(state.policies) != len(specs):
         return None
     policies: list[Policy] = []

@@ -24,8 +24,8 @@ from zhida.rules.engine import CompiledPolicies, compile_policies
 from zhida.rules.errors import PolicyError
 from zhida.rules.explain import explain_frame
 from zhida.rules.facts import build_frame
-from zhida.rules.packcache import SUFFIX, PackCache, load_or_compile
-from zhida.rules.policy import parse_policy, policy_files
+from zhida.rules.packcache import SUFFIX, PackCache, load_or_compile, load_or_compile_files
+from zhida.rules.policy import load_policies, parse_policy, policy_files
 from zhida.rules.schema import Field, Schema
 
 AS_OF = date(2024, 6, 30)
@@ -272,3 +272,42 @@ def test_a_load_leaves_objects_the_process_froze_frozen(tmp_path):
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def copy_of_real_pack(directory: Path) -> Path:
+    directory.mkdir()
+    for f in policy_files([catalog.policies_dir()]):
+        (directory / f.name).write_bytes(f.read_bytes())
+    return directory
+
+
+def test_policy_files_hit_by_their_bytes_with_sources_and_line_numbers(tmp_path):
+    pack = copy_of_real_pack(tmp_path / "policies")
+    compiled = compile_policies(load_policies([pack]), SCHEMA, AS_OF)
+    load_or_compile_files([pack], SCHEMA, AS_OF, tmp_path / "cache")
+    cache = PackCache(tmp_path / "cache")
+    cached = cache.load_or_compile_files([pack], SCHEMA, AS_OF)
+    assert cache.hits == 1
+    assert [p.source for p in cached.policies] == [p.source for p in compiled.policies]
+    assert [dict(p.lines) for p in cached.policies] == [dict(p.lines) for p in compiled.policies]
+    assert cached.policies[0].line("clauses", 0, "when") == compiled.policies[0].line("clauses", 0, "when")
+    assert_same_pack(cached, compiled, case_population(compiled), explain_rows=20)
+
+
+def test_an_edited_policy_file_misses_and_an_invalid_one_reports_its_problems(tmp_path):
+    pack = copy_of_real_pack(tmp_path / "policies")
+    cache = PackCache(tmp_path / "cache")
+    cache.load_or_compile_files([pack], SCHEMA, AS_OF)
+    first = sorted(pack.iterdir())[0]
+    text = first.read_text(encoding="utf-8")
+    first.write_text(text.replace("title:", "title: 修订版", 1), encoding="utf-8")
+    edited = cache.load_or_compile_files([pack], SCHEMA, AS_OF)
+    assert (cache.hits, cache.misses) == (0, 2)
+    assert edited.policies[0].spec.title.startswith("修订版")
+    assert edited.policies[0].content_hash != compile_policies(
+        load_policies([catalog.policies_dir()]), SCHEMA, AS_OF).policies[0].content_hash
+    first.write_text(text.replace("valid_from:", "valid_from: 不是日期 #", 1), encoding="utf-8")
+    with pytest.raises(PolicyError) as raised:
+        cache.load_or_compile_files([pack], SCHEMA, AS_OF)
+    assert [p.file for p in raised.value.problems] == [str(first)]
+    assert len(entries(tmp_path / "cache")) == 2
