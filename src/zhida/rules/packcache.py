@@ -20,7 +20,7 @@ import hashlib
 import secrets
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
@@ -73,23 +73,14 @@ class PackCache:
         on a hit; any problem in them is raised as by `parse_policy`."""
         inputs = _Inputs(policies, sources, lines)
         specs = inputs.specs()
-        key = pack_key([h for _spec, h in specs], schema, as_of)
-        path = self.path(key)
-        with _gc_paused() as pause:
-            state = _read(path, key)
-            restored = None if state is None else restore(
-                state, inputs.items, specs, inputs.sources, inputs.lines, schema, as_of)
-            pause.loaded, pause.freeze = restored is not None, self.freeze
-        if restored is not None:
-            self.hits += 1
-            _touch(path)
-            return restored
-        self.misses += 1
-        with _gc_paused():
+
+        def build() -> tuple[CompiledPolicies, PackState | None]:
             parsed = inputs.parse()
             compiled = compile_policies(parsed, schema, as_of)
-        self._write(key, state_of(parsed, compiled))
-        return compiled
+            return compiled, state_of(parsed, compiled)
+
+        return self._through(pack_key([h for _spec, h in specs], schema, as_of), lambda state: restore(
+            state, inputs.items, specs, inputs.sources, inputs.lines, schema, as_of), build)
 
     def load_or_compile_files(self, paths: Iterable[Path], schema: Schema, as_of: date) -> CompiledPolicies:
         """The pack of the policy files under `paths` (as `load_policies` reads them), keyed
@@ -99,15 +90,29 @@ class PackCache:
         digests = _digests(files)
         if digests is None:  # an unreadable file: loading reports it
             return compile_policies(load_policies(files), schema, as_of)
+
+        def from_state(state: PackState) -> CompiledPolicies | None:
+            if state.documents is None:
+                return None
+            return restore(state, [None] * len(files), [(spec, digest) for spec, digest, _ in state.documents],
+                           [str(f) for f in files], [lines for _, _, lines in state.documents], schema, as_of)
+
+        def build() -> tuple[CompiledPolicies, PackState | None]:
+            parsed = load_policies(files)
+            compiled = compile_policies(parsed, schema, as_of)
+            unchanged = _digests(files) == digests  # a file changed while it was loaded: do not store
+            return compiled, state_of(parsed, compiled, documents=True) if unchanged else None
+
         key = pack_key(["files", *(f"{f}\0{d}" for f, d in zip(files, digests, strict=True))], schema, as_of)
+        return self._through(key, from_state, build)
+
+    def _through(self, key: str, from_state: Callable[[PackState], CompiledPolicies | None],
+                 build: Callable[[], tuple[CompiledPolicies, PackState | None]]) -> CompiledPolicies:
+        """The entry's pack if it can be read and fits, else a fresh one (stored if it has a state)."""
         path = self.path(key)
         with _gc_paused() as pause:
             state = _read(path, key)
-            restored = None
-            if state is not None and state.documents is not None:
-                specs = [(spec, digest) for spec, digest, _lines in state.documents]
-                restored = restore(state, [None] * len(files), specs, [str(f) for f in files],
-                                   [lines for _spec, _digest, lines in state.documents], schema, as_of)
+            restored = None if state is None else from_state(state)
             pause.loaded, pause.freeze = restored is not None, self.freeze
         if restored is not None:
             self.hits += 1
@@ -115,10 +120,9 @@ class PackCache:
             return restored
         self.misses += 1
         with _gc_paused():
-            parsed = load_policies(files)
-            compiled = compile_policies(parsed, schema, as_of)
-        if _digests(files) == digests:  # a file changed while it was loaded: do not store
-            self._write(key, state_of(parsed, compiled, documents=True))
+            compiled, fresh = build()
+        if fresh is not None:
+            self._write(key, fresh)
         return compiled
 
     def _write(self, key: str, state: PackState) -> None:
@@ -148,14 +152,14 @@ class PackCache:
             except OSError:
                 continue
         entries.sort(reverse=True)
-        for _mtime, p in entries[self.keep:]:
-            p.unlink(missing_ok=True)
+        stale = [p for _mtime, p in entries[self.keep:]]
         for p in self.directory.glob(".*.tmp"):
-            try:
+            with suppress(OSError):
                 if now - p.stat().st_mtime > _STALE_TMP_SECONDS:
-                    p.unlink(missing_ok=True)
-            except OSError:
-                continue
+                    stale.append(p)
+        for p in stale:
+            with suppress(OSError):
+                p.unlink(missing_ok=True)
 
 
 def load_or_compile(policies: Sequence[Item], schema: Schema, as_of: date, cache_dir: Path | None, *,
