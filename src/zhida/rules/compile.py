@@ -25,6 +25,8 @@ from zhida.rules.scaled import (
     const,
     const_scale,
     int_type,
+    lit,
+    members,
     null_value,
     rescale,
     round_div,
@@ -53,6 +55,8 @@ class Compiler:
         # A Typer caches the type of every node; compilers of one policy can share one.
         self.typer = typer or Typer(Env(schema, {k: p.type_base for k, p in params.items()}))
         self._binding: dict[int, str] = {}
+        # Conditions compiled already (by node id): reused with what they read, not rebuilt.
+        self.known: dict[int, tuple[pl.Expr, frame.Requirements]] = {}
 
     # -- entry points -----------------------------------------------------------------
     def check(self, node: ast.Node, want: str) -> T:
@@ -82,11 +86,11 @@ class Compiler:
         if base == "bool":
             return self._bool(node)
         if isinstance(node, ast.Str):
-            return pl.lit(node.value, dtype=pl.String)
+            return lit(node.value, dtype=pl.String)
         if isinstance(node, ast.DateLit):
-            return pl.lit(node.value, dtype=pl.Date)
+            return lit(node.value, dtype=pl.Date)
         if isinstance(node, ast.AsOf):
-            return pl.lit(self.as_of, dtype=pl.Date)
+            return lit(self.as_of, dtype=pl.Date)
         if isinstance(node, ast.FieldRef):
             return self._col(self._column(node))
         if isinstance(node, ast.If):
@@ -123,8 +127,12 @@ class Compiler:
 
     # -- conditions ---------------------------------------------------------------------
     def _bool(self, node: ast.Node) -> pl.Expr:
+        done = self.known.get(id(node))
+        if done is not None:
+            self.requirements.update(done[1])
+            return done[0]
         if isinstance(node, ast.Bool):
-            return pl.lit(node.value, dtype=pl.Boolean)
+            return lit(node.value, dtype=pl.Boolean)
         if isinstance(node, ast.FieldRef):
             return self._col(self._column(node))
         if isinstance(node, ast.Not):
@@ -161,7 +169,7 @@ class Compiler:
                 prefixes = [raw.value] if isinstance(raw, ast.Str) else [
                     i.value for i in raw.items if isinstance(i, ast.Str)] if isinstance(raw, ast.ListLit) else []
                 if not prefixes:
-                    return pl.when(col.is_null()).then(null_value()).otherwise(pl.lit(False))
+                    return pl.when(col.is_null()).then(null_value()).otherwise(lit(False))
                 matched = col.cat.starts_with(prefixes[0])
                 for prefix in prefixes[1:]:
                     matched = matched | col.cat.starts_with(prefix)
@@ -170,7 +178,7 @@ class Compiler:
                 arg = node.args[0]
                 if self._is_numeric(arg):
                     known = self._num(arg)
-                    return pl.lit(True) if known.expr is None else known.expr.is_not_null()
+                    return lit(True) if known.expr is None else known.expr.is_not_null()
                 return self._value(arg).is_not_null()
             if name == "param" or name == "coalesce":
                 return self._value(node)
@@ -186,16 +194,16 @@ class Compiler:
             return _OPS[op](self._value(node.left), self._value(node.right))
         a, b = self._num(node.left), self._num(node.right)
         if a.const is not None and b.const is not None:
-            return pl.lit(bool(_OPS_F[op](a.const, b.const)), dtype=pl.Boolean)
+            return lit(bool(_OPS_F[op](a.const, b.const)), dtype=pl.Boolean)
         if b.const is not None and b.scale > a.scale:
             return _compare_const(a, op, b.const)
         if a.const is not None and a.scale > b.scale:
             return _compare_const(b, _FLIP[op], a.const)
         s = max(a.scale, b.scale)
         if b.const is not None:
-            return _OPS[op](a.at(s), pl.lit(int(b.const * 10**s)))
+            return _OPS[op](a.at(s), lit(int(b.const * 10**s)))
         if a.const is not None:
-            return _OPS[op](pl.lit(int(a.const * 10**s)), b.at(s))
+            return _OPS[op](lit(int(a.const * 10**s)), b.at(s))
         return _OPS[op](a.at(s), b.at(s))
 
     def _in(self, node: ast.In) -> pl.Expr:
@@ -208,11 +216,11 @@ class Compiler:
                       if c is not None and (c * 10**x.scale).denominator == 1]
             assert x.expr is not None
             col = x.expr
-            out = col.is_in(pl.Series(values, dtype=pl.Int64).implode())
+            out = col.is_in(members(tuple(values), pl.Int64))
         else:
             col = self._value(node.left)
             values_s = [i.value for i in node.items.items if isinstance(i, ast.Str)]
-            out = col.is_in(pl.Series(values_s, dtype=pl.String).implode())
+            out = col.is_in(members(tuple(values_s), pl.String))
         return ~out if node.negated else out  # is_in keeps null for null: Kleene
 
     # -- numbers ------------------------------------------------------------------------
@@ -275,7 +283,7 @@ class Compiler:
             bound = None if a.bound is None or rb is None else a.bound * rb
             dtype = int_type(bound)
             assert a.expr is not None
-            other = (pl.lit(int(b.const * 10 ** (s - a.scale)), dtype=dtype) if b.const is not None
+            other = (lit(int(b.const * 10 ** (s - a.scale)), dtype=dtype) if b.const is not None
                      else b.at(b.scale).cast(dtype))
             return Numeric(a.expr.cast(dtype) * other, s, bound=bound)
         # division: (a / 10^sa) / (b / 10^sb) at DIV_SCALE, half-even
@@ -285,8 +293,8 @@ class Compiler:
             nb = a.bound_at(DIV_SCALE)
             return Numeric(round_div_const(na, int(b.const), "half_even", nb), DIV_SCALE,
                            bound=None if nb is None else nb // int(b.const) + 1)
-        n = a.at(a.scale).cast(WIDE) * pl.lit(10 ** (b.scale + DIV_SCALE), dtype=WIDE)
-        d = b.at(b.scale).cast(WIDE) * pl.lit(10**a.scale, dtype=WIDE)
+        n = a.at(a.scale).cast(WIDE) * lit(10 ** (b.scale + DIV_SCALE), dtype=WIDE)
+        d = b.at(b.scale).cast(WIDE) * lit(10**a.scale, dtype=WIDE)
         return Numeric(round_div(n, d, "half_even"), DIV_SCALE)
 
     def _extreme(self, name: str, parts: list[Numeric]) -> Numeric:
@@ -301,7 +309,7 @@ class Compiler:
         if len(exprs) == 1:
             edge = min(c.const for c in consts if c.const is not None) if name == "min" else max(
                 c.const for c in consts if c.const is not None)
-            limit = pl.lit(int(edge * 10**s), dtype=dtype)
+            limit = lit(int(edge * 10**s), dtype=dtype)
             x = exprs[0].at(s).cast(dtype)
             clipped = x.clip(upper_bound=limit) if name == "min" else x.clip(lower_bound=limit)
             return Numeric(clipped, s, bound=bound)
@@ -334,7 +342,7 @@ class Compiler:
             d = self._value(args[0])
             before = (d.dt.month().cast(pl.Int32) * 100 + d.dt.day().cast(pl.Int32)) > (
                 self.as_of.month * 100 + self.as_of.day)
-            years = pl.lit(self.as_of.year, dtype=pl.Int64) - d.dt.year().cast(pl.Int64) - before.cast(pl.Int64)
+            years = lit(self.as_of.year, dtype=pl.Int64) - d.dt.year().cast(pl.Int64) - before.cast(pl.Int64)
             return Numeric(years, 0, bound=10_000)
         if name == "year_of":
             return Numeric(self._value(args[0]).dt.year().cast(pl.Int64), 0, bound=10_000)
@@ -358,19 +366,19 @@ class Compiler:
         xe = x.at(xs)
         xdtype = int_type(x.bound_at(xs) if x.bound is not None else None)
         # when(x < t1) → v0, when(x < t2) → v1, …, when(x known) → last; unknown x → null.
-        steps = [(xe < pl.lit(int(t * 10**xs), dtype=xdtype), v.at(s).cast(dtype))
+        steps = [(xe < lit(int(t * 10**xs), dtype=xdtype), v.at(s).cast(dtype))
                  for t, v in zip(thresholds, values, strict=False) if t is not None]
         chain = pl.when(steps[0][0]).then(steps[0][1])
         for cond, value in steps[1:]:
             chain = chain.when(cond).then(value)  # type: ignore[assignment]
-        out = chain.when(xe.is_not_null()).then(values[-1].at(s).cast(dtype)).otherwise(pl.lit(None, dtype=dtype))
+        out = chain.when(xe.is_not_null()).then(values[-1].at(s).cast(dtype)).otherwise(lit(None, dtype=dtype))
         return Numeric(out, s, bound=bound)
 
     def _param(self, node: ast.Call) -> Numeric:
         p = self.params[self._name_arg(node)]
         values = p.at(self.as_of)
         if values is None:
-            return Numeric(pl.lit(None, dtype=pl.Int64), 0, bound=0)
+            return Numeric(lit(None, dtype=pl.Int64), 0, bound=0)
         distinct = set(values.values())
         if len(distinct) == 1 and set(values) == {"default"}:
             return const(next(iter(distinct)))
@@ -385,7 +393,7 @@ class Compiler:
         for code in sorted({c for c in values if c != "default"}, key=_specificity):
             prefix = code.rstrip("0") if code.endswith("00") else code
             out = pl.when(col.cat.starts_with(prefix)).then(lookup_lit(values, code, s)).otherwise(out)
-        return Numeric(pl.when(col.is_null()).then(pl.lit(None, dtype=pl.Int64)).otherwise(out), s, bound=bound)
+        return Numeric(pl.when(col.is_null()).then(lit(None, dtype=pl.Int64)).otherwise(out), s, bound=bound)
 
     def _aggregate(self, node: ast.Call) -> Numeric:
         arg = node.args[0]
@@ -424,7 +432,7 @@ class Compiler:
 
 def lookup_lit(values: Mapping[str, Fraction], region: str | None, scale: int) -> pl.Expr:
     v = lookup(values, region)
-    return pl.lit(None if v is None else int(v * 10**scale), dtype=pl.Int64)
+    return lit(None if v is None else int(v * 10**scale), dtype=pl.Int64)
 
 
 def _rounded_bound(x: Numeric, digits: int) -> int | None:
@@ -456,8 +464,8 @@ def _compare_const(x: Numeric, op: str, c: Fraction) -> pl.Expr:
     floor, ceil = scaled.numerator // scaled.denominator, -((-scaled.numerator) // scaled.denominator)
     e = x.expr
     if op in _OPS and op not in ("==", "!="):
-        return _OPS[op](e, pl.lit(ceil if op in (">=", "<") else floor))
-    never = pl.when(e.is_null()).then(null_value()).otherwise(pl.lit(False))
+        return _OPS[op](e, lit(ceil if op in (">=", "<") else floor))
+    never = pl.when(e.is_null()).then(null_value()).otherwise(lit(False))
     return never if op == "==" else ~never
 
 

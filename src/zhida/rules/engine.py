@@ -381,11 +381,14 @@ def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) ->
             comp = Compiler(schema, policy.params, as_of, typer=typer)
             stage = "when"
             try:
-                when = comp.predicate(clause.when)
+                comp.check(clause.when, "bool")
                 atom_exprs = []
-                for a in atoms(clause.when):
+                for a in atoms(clause.when):  # each atom once; the condition reuses them
                     ac = Compiler(schema, policy.params, as_of, typer=typer)
-                    atom_exprs.append((a, ac.predicate(a), ac.requirements.columns()))
+                    atom = ac.predicate(a)
+                    atom_exprs.append((a, atom, ac.requirements.columns()))
+                    comp.known[id(a)] = (atom, ac.requirements)
+                when = comp.predicate(clause.when)
                 stage = "amount"
                 mc = Compiler(schema, policy.params, as_of, typer=typer)
                 mc.amount(clause.amount)

@@ -218,9 +218,13 @@ def parse_policy(doc: Mapping[str, Any], source: str = "<policy>",
                expr(spec.enterprise_cap.when, ("enterprise_cap", "when")))
     if problems:
         raise PolicyError(problems)
-    digest = hashlib.sha256(
+    return Policy(spec, tuple(clauses), params, source, content_hash(spec), lines, enterprise_cap)
+
+
+def content_hash(spec: PolicySpec) -> str:
+    """The version of a policy document that runs, offers and payments record."""
+    return hashlib.sha256(
         json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    return Policy(spec, tuple(clauses), params, source, digest, lines, enterprise_cap)
 
 
 def _param_values(values: Mapping[date, Any], name: str) -> dict[date, dict[str, Fraction]]:

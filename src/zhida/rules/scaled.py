@@ -8,7 +8,9 @@ Int128. Rounding helpers give every mode exactly, on integers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
+from functools import lru_cache
 
 import polars as pl
 
@@ -18,6 +20,26 @@ DIV_SCALE = 12  # division rounds half-even to this many decimal places (decisio
 MAX_SCALE = 30
 WIDE = pl.Int128
 ROUNDING_MODES = ("half_up", "half_even", "down", "up", "floor", "ceil")
+
+
+Scalar = int | bool | str | date | None
+
+
+def lit(value: Scalar, dtype: pl.DataType | type[pl.DataType] | None = None) -> pl.Expr:
+    """`pl.lit`, built once per value and type. A pack repeats the same few constants tens
+    of thousands of times; an expression is immutable, so one object serves every use."""
+    return _lit(value, dtype)
+
+
+@lru_cache(maxsize=16384, typed=True)  # typed: 1 and True, 0 and False stay apart
+def _lit(value: Scalar, dtype: pl.DataType | type[pl.DataType] | None) -> pl.Expr:
+    return pl.lit(value, dtype=dtype)
+
+
+@lru_cache(maxsize=4096)
+def members(values: tuple[int, ...] | tuple[str, ...], dtype: type[pl.DataType]) -> pl.Expr:
+    """The right-hand side of `is_in` for a constant list (code lists repeat across clauses)."""
+    return pl.lit(pl.Series(values, dtype=dtype).implode())
 
 
 INT64_SAFE = 2**62  # values below this cannot overflow Int64 in one more +, - or ×2
@@ -47,13 +69,13 @@ class Numeric:
             scaled = self.const * 10**scale
             if scaled.denominator != 1:
                 raise ValueError("constant not representable at this scale")
-            return pl.lit(int(scaled), dtype=int_type(abs(int(scaled))))
+            return lit(int(scaled), dtype=int_type(abs(int(scaled))))
         assert self.expr is not None
         if scale == self.scale:
             return self.expr
         factor = 10 ** (scale - self.scale)
         dtype = int_type(None if self.bound is None else self.bound * factor)
-        return self.expr.cast(dtype) * pl.lit(factor, dtype=dtype)
+        return self.expr.cast(dtype) * lit(factor, dtype=dtype)
 
     def bound_at(self, scale: int) -> int | None:
         if self.const is not None:
@@ -82,7 +104,7 @@ def const(value: Fraction) -> Numeric:
 
 
 def null_value() -> pl.Expr:
-    return pl.lit(None)
+    return lit(None)
 
 
 def add_bounds(*bounds: int | None) -> int | None:
@@ -91,7 +113,7 @@ def add_bounds(*bounds: int | None) -> int | None:
 
 def round_div(n: pl.Expr, d: pl.Expr, mode: str) -> pl.Expr:
     """Integer n / d rounded by `mode`; null when d == 0. Exact integer arithmetic."""
-    sign = pl.when(d < 0).then(pl.lit(-1, dtype=WIDE)).otherwise(pl.lit(1, dtype=WIDE))
+    sign = pl.when(d < 0).then(lit(-1, dtype=WIDE)).otherwise(lit(1, dtype=WIDE))
     n, d = n.cast(WIDE) * sign, d.cast(WIDE) * sign
     q = n.floordiv(d)
     r = n - q * d  # 0 <= r < d
@@ -107,7 +129,7 @@ def _bump(n: pl.Expr, q: pl.Expr, r: pl.Expr, d: pl.Expr | int, mode: str) -> pl
     if mode == "half_even":
         return (twice > d) | ((twice == d) & (q % 2 != 0))
     if mode == "floor":
-        return pl.lit(False)
+        return lit(False)
     if mode == "ceil":
         return r != 0
     if mode == "down":  # toward zero
@@ -121,10 +143,10 @@ def round_div_const(n: pl.Expr, d: int, mode: str, bound: int | None) -> pl.Expr
     """n / d for a positive constant d, rounded by `mode` (the common case: rescaling)."""
     dtype = int_type(bound)
     n = n.cast(dtype)
-    q = n.floordiv(pl.lit(d, dtype=dtype))
+    q = n.floordiv(lit(d, dtype=dtype))
     if mode == "floor":
         return q
-    r = n - q * pl.lit(d, dtype=dtype)
+    r = n - q * lit(d, dtype=dtype)
     return q + _bump(n, q, r, d, mode).cast(dtype)
 
 
@@ -134,7 +156,7 @@ def rescale(x: Numeric, scale: int, mode: str) -> pl.Expr:
         from zhida.rules.numbers import round_fraction
 
         value = int(round_fraction(x.const, scale, mode) * 10**scale)
-        return pl.lit(value, dtype=int_type(abs(value)))
+        return lit(value, dtype=int_type(abs(value)))
     if scale >= x.scale:
         return x.at(scale)
     assert x.expr is not None
