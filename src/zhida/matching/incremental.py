@@ -28,10 +28,10 @@ import sqlalchemy as sa
 from zhida.matching import results as files
 from zhida.matching.evaluate import RESULT_SCHEMA, match_frame
 from zhida.matching.outbox import Outbox, diff_events
-from zhida.matching.run import MatchRun, population_frame, run_results
+from zhida.matching.run import MatchRun, archived_pack, population_frame, run_results
 from zhida.matching.tables import MatchTables
 from zhida.profiles.store import ProfileStore
-from zhida.rules.engine import CompiledPolicies, compile_policies
+from zhida.rules.engine import CompiledPolicies
 from zhida.rules.frame import Requirements
 from zhida.rules.policy import Policy
 from zhida.rules.schema import Schema
@@ -105,13 +105,14 @@ _COMPILED: dict[tuple[object, ...], CompiledPolicies] = {}
 
 
 def compiled_versions(data_dir: Path, versions: dict[str, str], schema: Schema, as_of: date) -> CompiledPolicies:
-    """The compiled policy set of these versions (content-addressed, so cached per process)."""
+    """The compiled policy set of these versions: kept per process (versions are content
+    addressed), read from the data directory's pack cache otherwise."""
     key = (str(data_dir), tuple(sorted(versions.items())), id(schema), as_of)
     hit = _COMPILED.get(key)
     if hit is None or hit.schema is not schema:
         if len(_COMPILED) >= 4:
             _COMPILED.pop(next(iter(_COMPILED)))
-        hit = compile_policies([files.archived_policy(data_dir, h) for h in versions.values()], schema, as_of)
+        hit = archived_pack(data_dir, list(versions.values()), schema, as_of)
         _COMPILED[key] = hit
     return hit
 
@@ -214,10 +215,9 @@ def publish_policy(
     files.archive_policies(data_dir, [policy])
     versions = current_versions(tables, run)
     versions[policy.id] = policy.content_hash
-    policies = [files.archived_policy(data_dir, h) for h in versions.values()]
-    full = compile_policies(policies, schema, run.as_of)
+    full = compiled_versions(data_dir, versions, schema, run.as_of)
     involved = affected_policies(full, lambda _req: False, seed=[policy.id])
-    compiled = compile_policies(involved, schema, run.as_of)
+    compiled = subset(full, involved)
     current = current_results(tables, run, data_dir)
     previous = current.filter(pl.col("policy").is_in([p.id for p in involved])).get_column("clause").unique()
     keys = sorted(set(compiled.keys) | set(previous.to_list()))

@@ -78,6 +78,22 @@ def archive_policies(data_dir: Path, policies: Iterable[Policy]) -> None:
             os.replace(tmp, path)
 
 
+def pack_cache_dir(data_dir: Path) -> Path:
+    """Compiled policy packs (zhida.rules.packcache): a run, its reproduction and its
+    incremental updates compile the same pack once."""
+    return match_dir(data_dir) / "packs"
+
+
+def archived_document(data_dir: Path, content_hash: str) -> dict[str, object]:
+    """The validated document of an archived policy version (parsed only when a pack that
+    uses it is not in the pack cache; the cache checks the content hash again)."""
+    path = match_dir(data_dir) / "policies" / f"{content_hash}.json"
+    if not path.exists():
+        raise NotReproducible(f"政策版本 {content_hash[:12]} 的存档 {path} 不存在；无法复现该次匹配。")
+    doc: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    return doc
+
+
 def archived_policy(data_dir: Path, content_hash: str) -> Policy:
     path = match_dir(data_dir) / "policies" / f"{content_hash}.json"
     if not path.exists():

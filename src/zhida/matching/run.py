@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 
 from zhida.matching import results as files
-from zhida.matching.errors import RunNotFound
+from zhida.matching.errors import NotReproducible, RunNotFound
 from zhida.matching.evaluate import (
     CODED_SCHEMA,
     Matched,
@@ -34,8 +35,9 @@ from zhida.matching.tables import MatchTables
 from zhida.profiles.datause import DataUseLog, requirement_fields
 from zhida.profiles.frame import build_population_frame
 from zhida.profiles.store import ProfileStore
-from zhida.rules.engine import CompiledPolicies, compile_policies
+from zhida.rules.engine import CompiledPolicies
 from zhida.rules.frame import Requirements
+from zhida.rules.packcache import load_or_compile
 from zhida.rules.policy import Policy
 from zhida.rules.schema import Schema
 
@@ -93,13 +95,27 @@ def enterprises_table(df: pl.DataFrame, as_of: date) -> pl.DataFrame:
                      industry=text("industry_code"), size=text(size_column(as_of))).sort("uscc")
 
 
-def evaluate_snapshot(store: ProfileStore, policies: Sequence[Policy], schema: Schema, as_of: date, *,
+Pack = Sequence[Policy | Mapping[str, Any]] | CompiledPolicies
+
+
+def compiled_pack(pack: Pack, schema: Schema, as_of: date, cache_dir: Path | None) -> CompiledPolicies:
+    """A compiled pack as given, or the policies (parsed, or documents) compiled through the
+    pack cache (zhida.rules.packcache; None: compile)."""
+    if isinstance(pack, CompiledPolicies):
+        if pack.as_of != as_of or pack.schema is not schema:
+            raise ValueError(f"the pack was compiled for {pack.as_of} (and its own schema), not for {as_of}")
+        return pack
+    return load_or_compile(pack, schema, as_of, cache_dir)
+
+
+def evaluate_snapshot(store: ProfileStore, pack: Pack, schema: Schema, as_of: date, *,
                       zones_dir: Path | None = None, progress: Progress | None = None,
-                      near_misses: str = "marked") -> tuple[CompiledPolicies, pl.DataFrame, Matched]:
+                      near_misses: str = "marked", cache_dir: Path | None = None,
+                      ) -> tuple[CompiledPolicies, pl.DataFrame, Matched]:
     """(compiled policies, population frame, sparse results) — the pure part of a run."""
     if progress:
         progress("compile", 0, 1)
-    compiled = compile_policies(policies, schema, as_of)
+    compiled = compiled_pack(pack, schema, as_of, cache_dir)
     if progress:
         progress("frame", 0, 1)
     df = population_frame(store, compiled.requirements, as_of, schema, zones_dir)
@@ -108,7 +124,7 @@ def evaluate_snapshot(store: ProfileStore, policies: Sequence[Policy], schema: S
 
 def run_match(
     store: ProfileStore,
-    policies: Sequence[Policy],
+    pack: Pack,
     schema: Schema,
     as_of: date,
     *,
@@ -122,13 +138,15 @@ def run_match(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> MatchRun:
     """Match every clause in force on `as_of` against every enterprise, store the sparse
-    results under the data directory and commit the run record. `near_misses` says whose
-    near misses are kept (evaluate.py): recorded, so that reproduction and incremental
-    updates of the run do the same."""
+    results under the data directory and commit the run record. `pack`: the policies
+    (compiled through the data directory's pack cache) or a pack compiled for `as_of`.
+    `near_misses` says whose near misses are kept (evaluate.py): recorded, so that
+    reproduction and incremental updates of the run do the same."""
     started = clock()
     snapshot = Snapshot.of(store, as_of)
-    compiled, df, matched = evaluate_snapshot(snapshot.open(), policies, schema, as_of, zones_dir=zones_dir,
-                                              progress=progress, near_misses=near_misses)
+    compiled, df, matched = evaluate_snapshot(snapshot.open(), pack, schema, as_of, zones_dir=zones_dir,
+                                              progress=progress, near_misses=near_misses,
+                                              cache_dir=files.pack_cache_dir(data_dir))
     if progress:
         progress("write", 0, 1)
     run = record_run(tables, data_dir, compiled, df, matched, snapshot, started, uses=uses, actor=actor,
@@ -181,10 +199,21 @@ def record_run(
 def reproduce_run(run: MatchRun, *, schema: Schema, data_dir: Path,
                   zones_dir: Path | None = None) -> tuple[Reproduction, pl.DataFrame]:
     """Evaluate a run's recorded inputs again (archived policy versions, the same batches)."""
-    policies = [files.archived_policy(data_dir, h) for _, h in run.policies]
-    _, _, matched = evaluate_snapshot(run.snapshot.open(), policies, schema, run.as_of, zones_dir=zones_dir,
+    compiled = archived_pack(data_dir, [h for _, h in run.policies], schema, run.as_of)
+    _, _, matched = evaluate_snapshot(run.snapshot.open(), compiled, schema, run.as_of, zones_dir=zones_dir,
                                       near_misses=run.near_misses)
     return Reproduction(run, results_digest(matched)), matched.named()
+
+
+def archived_pack(data_dir: Path, versions: Sequence[str], schema: Schema, as_of: date) -> CompiledPolicies:
+    """The pack of archived policy versions, through the pack cache (the pack a run compiled
+    is found without parsing anything); a version whose archive was altered is refused."""
+    compiled = load_or_compile([files.archived_document(data_dir, h) for h in versions], schema, as_of,
+                               files.pack_cache_dir(data_dir))
+    altered = [p for p, h in zip(compiled.policies, versions, strict=True) if p.content_hash != h]
+    if altered:
+        raise NotReproducible(f"政策版本存档 {altered[0].id} 的内容与其哈希不符（已被改动）；请从备份恢复。")
+    return compiled
 
 
 def run_results(run: MatchRun, data_dir: Path, *, enterprises: Sequence[str] | None = None,
