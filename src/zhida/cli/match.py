@@ -92,16 +92,20 @@ def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: Data
             "--near-misses", help="记录哪些条款的“差一点符合”：marked（政策中标注 near_misses: true 的条款，默认）、"
                                   "all（全部条款，结果会接近稠密）或 none")] = "marked",
         as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出批次记录")] = False) -> None:
+    from zhida import catalog
+    from zhida.matching.results import pack_cache_dir
     from zhida.matching.run import run_match
     from zhida.rules.engine import NEAR_MISS_MODES
+    from zhida.rules.packcache import load_or_compile_files
 
     if near not in NEAR_MISS_MODES:
         raise typer.BadParameter(f"--near-misses 只能是 {'、'.join(NEAR_MISS_MODES)}，而不是 {near}")
     on, root = parse_date(as_of), _root(data_dir)
     store = _store(root, demo, seed, on)
-    policies, schema = _policies()
+    schema = catalog.load_schema()
+    pack = load_or_compile_files([catalog.policies_dir()], schema, on, pack_cache_dir(root), freeze=True)
     with _bar() as step:
-        r = run_match(store, policies, schema, on, tables=_tables(root), data_dir=root, uses=_uses(root),
+        r = run_match(store, pack, schema, on, tables=_tables(root), data_dir=root, uses=_uses(root),
                       actor=f"zhida match run ({getpass.getuser()})", progress=step,  # type: ignore[arg-type]
                       near_misses=near)
     if as_json:
