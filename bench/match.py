@@ -1,7 +1,7 @@
 """Matching-service benchmark: a full run end to end and incremental re-matching latency.
 
     python bench/match.py --enterprises 230000 --clauses 4314 [--incremental 100]
-                          [--skip-openfisca] [--json]
+                          [--skip-openfisca] [--keep DIR] [--json]
 
 The workload is the one of bench/rules.py (bench/workload.py: the synthetic city and the
 generated clause pack, CLAUSES_PER_POLICY clauses per policy document), with one clause in
@@ -23,7 +23,10 @@ process, so its peak RSS is its own:
 * openfisca — OpenFisca-Core on the same rules (bench/openfisca_impl.py), statuses and amounts
   only (no near misses, nothing stored), for comparison.
 
-With --json the figures are printed as one JSON object on the last line.
+With --keep DIR the workload is written to DIR (and reused from it when DIR already holds one
+of the same size), so bench/pack.py and profilers can work on the same files; the run
+results are written afresh each time. With --json the figures are printed as one JSON object
+on the last line.
 """
 
 from __future__ import annotations
@@ -174,12 +177,42 @@ def spawn(phase: str, workdir: Path, extra: list[str]) -> dict[str, float]:
     return json.loads((workdir / f"{phase}.json").read_text())
 
 
+def prepare(workdir: Path, enterprises: int, clauses: int, log) -> dict:  # type: ignore[no-untyped-def]
+    """Write the workload (population, pack, profiles) into `workdir`, or reuse the one there
+    when it has this size; remove earlier run results and the pack cache."""
+    import shutil
+
+    import zhida_io
+
+    size = {"enterprises": enterprises, "clauses": clauses}
+    marker = workdir / "workload.json"
+    if marker.exists() and json.loads(marker.read_text())["size"] == size:
+        w = json.loads(marker.read_text())
+        log(f"workload: reused from {workdir}")
+    else:
+        t = time.perf_counter()
+        wl = generate_workload(enterprises, clauses)
+        log(f"workload: {wl.population.n:,} enterprises, {len(wl.clauses):,} clauses "
+            f"in {time.perf_counter() - t:.1f} s")
+        workdir.mkdir(parents=True, exist_ok=True)
+        with open(workdir / "workload.pkl", "wb") as f:
+            pickle.dump(wl, f, protocol=pickle.HIGHEST_PROTOCOL)
+        zhida_io.frame(wl.population).write_parquet(workdir / "profiles.parquet")
+        (workdir / "policies.json").write_text(json.dumps(policy_documents(wl), ensure_ascii=False), encoding="utf-8")
+        w = {"size": size, "enterprises": wl.population.n, "clauses": len(wl.clauses)}
+        marker.write_text(json.dumps(w))
+    shutil.rmtree(workdir / "data", ignore_errors=True)
+    (workdir / "zhida.sqlite").unlink(missing_ok=True)
+    return {"enterprises": w["enterprises"], "clauses": w["clauses"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--enterprises", type=int, default=230_000)
     ap.add_argument("--clauses", type=int, default=4314)
     ap.add_argument("--incremental", type=int, default=100, help="enterprises re-matched one at a time")
     ap.add_argument("--skip-openfisca", action="store_true")
+    ap.add_argument("--keep", type=Path, metavar="DIR", help="write (or reuse) the workload in DIR")
     ap.add_argument("--json", action="store_true", help="one JSON object on the last line")
     ap.add_argument("--child", choices=PHASES, help=argparse.SUPPRESS)
     ap.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -192,19 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         (args.workdir / f"{args.child}.json").write_text(json.dumps(fig))
         return 0
 
-    import zhida_io
-
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
-    t = time.perf_counter()
-    w = generate_workload(args.enterprises, args.clauses)
-    log(f"workload: {w.population.n:,} enterprises, {len(w.clauses):,} clauses in {time.perf_counter() - t:.1f} s")
-    fig: dict = {"enterprises": w.population.n, "clauses": len(w.clauses)}
     with tempfile.TemporaryDirectory(prefix="zhida-bench-match-") as tmp:
-        workdir = Path(tmp)
-        with open(workdir / "workload.pkl", "wb") as f:
-            pickle.dump(w, f, protocol=pickle.HIGHEST_PROTOCOL)
-        zhida_io.frame(w.population).write_parquet(workdir / "profiles.parquet")
-        (workdir / "policies.json").write_text(json.dumps(policy_documents(w), ensure_ascii=False), encoding="utf-8")
+        workdir = args.keep or Path(tmp)
+        fig = prepare(workdir, args.enterprises, args.clauses, log)
         fig |= spawn("publish", workdir, [])
         log(f"publish (parse, compile, cache the pack): {fig['pack_compile_s']:.1f} s, "
             f"{fig['pack_cache_mb']:.0f} MB cached")

@@ -38,7 +38,7 @@ from workload import Workload, generate_workload  # noqa: E402
 
 AS_OF = "2025-06-30"
 ENGINES = ("zhida", "openfisca")
-STATUSES = ("eligible", "unknown", "excluded")
+STATUSES = ("eligible", "unknown", "excluded", "near_miss")  # zhida.rules.allocate.STATUSES
 
 
 class PeakRss:

@@ -16,6 +16,7 @@ when unknown or negative): an indication, not a promise.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -29,7 +30,7 @@ from zhida.rules.compile import Compiler
 from zhida.rules.errors import ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.policy import Clause, Policy
 from zhida.rules.rounding import ROUNDING_DIGITS, RawAmount, finish_amount, round_long
-from zhida.rules.scaled import ROUNDING_MODES, const
+from zhida.rules.scaled import ROUNDING_MODES, const, int_type
 from zhida.rules.schema import Schema
 from zhida.rules.types import Env, Typer
 
@@ -137,10 +138,11 @@ class CompiledClause:
                 comp._extreme("min", [raw, cap]))
         spec = self.clause.spec.rounding
         digits = ROUNDING_DIGITS[spec.unit]
-        expr = raw.at(raw.scale).cast(pl.Int128)
+        bound = raw.bound_at(raw.scale)
+        expr = raw.at(raw.scale).cast(int_type(bound))  # Int64 where the bound proves it safe
         if not expr.meta.root_names():  # a constant: one value per candidate row
             expr = pl.repeat(expr, self.candidates.sum())
-        out = RawAmount(expr, raw.scale - digits, spec.mode, 10 ** (2 - digits))
+        out = RawAmount(expr, raw.scale - digits, spec.mode, 10 ** (2 - digits), bound)
         self._raw_cache[key] = out
         return out
 
@@ -192,8 +194,11 @@ class CompiledPolicies:
         with `near_misses: true`), `all` candidates, or `none`."""
         if which not in NEAR_MISS_MODES:
             raise ValueError(f"near misses: {which!r} is not one of {', '.join(NEAR_MISS_MODES)}")
-        return frozenset(c.order for c in self.clauses if c.near_miss_candidate and (
-            which == "all" or (which == "marked" and c.clause.spec.near_misses)))
+        if which == "none":
+            return frozenset()
+        # whether a clause is a candidate walks its condition: ask only of the clauses wanted
+        return frozenset(c.order for c in self.clauses
+                         if (which == "all" or c.clause.spec.near_misses) and c.near_miss_candidate)
 
     def evaluate(self, df: pl.DataFrame, *, batch_size: int = 200, diagnose: bool = False,
                  near_misses: Collection[int] = (), progress: Callable[[int], None] | None = None) -> pl.DataFrame:
@@ -217,35 +222,36 @@ class CompiledPolicies:
         keys = pl.Enum(self.keys)
         near = frozenset(near_misses)
         parts: list[pl.DataFrame] = []
-        for start in range(0, len(self.clauses), batch_size):
+        starts = range(0, len(self.clauses), batch_size)
+
+        def run(start: int) -> pl.DataFrame:
             batch = self.clauses[start : start + batch_size]
-            parts.append(self._batch(df, batch, bounds, near))
-            if progress is not None:
-                progress(start + len(batch))
+            return self._batch(df, batch, range(start, start + len(batch)), bounds, near)
+
+        # two batches in flight: one is planned in Python while Polars runs the other
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for start, part in zip(starts, pool.map(run, starts), strict=True):
+                parts.append(part)
+                if progress is not None:
+                    progress(min(start + batch_size, len(self.clauses)))
         if not parts:
             out = empty_results(keys, diagnose)
             return self.post_process(df, out.with_columns(atom=pl.lit(None, dtype=pl.Int16)) if near else out)
-        # clause codes are compile-time orders; name them by gathering from the Enum of keys
-        position = np.zeros(max(c.order for c in self.clauses) + 1, dtype=np.uint32)
-        position[[c.order for c in self.clauses]] = np.arange(len(self.clauses), dtype=np.uint32)
-        names = pl.Series("clause", self.keys, dtype=keys)
-        statuses = pl.Series("status", STATUSES, dtype=STATUS)
+        # each batch gives clause positions and status codes: name them by gathering
         out = pl.concat(parts)
-        code = (pl.when(pl.col("atom").is_not_null()).then(pl.lit(STATUSES.index("near_miss"), pl.UInt32))
-                .when(pl.col("holds") & pl.col("amount_fen").is_not_null()).then(pl.lit(0, pl.UInt32))
-                .otherwise(pl.lit(1, pl.UInt32)))
         out = out.with_columns(
-            clause=names.gather(position[out.get_column("clause").to_numpy()]),
-            status=statuses.gather(out.select(code).to_series()),
-            amount_fen=pl.when(pl.col("atom").is_null() | (pl.col("amount_fen") >= 0)).then(pl.col("amount_fen")),
+            clause=pl.Series("clause", self.keys, dtype=keys).gather(out.get_column("clause")),
+            status=pl.Series("status", STATUSES, dtype=STATUS).gather(out.get_column("status")),
         ).select("row", "clause", "status", "amount_fen", *(["atom"] if near else []))
         if diagnose:
             out = self._diagnose(df, out)
         return self.post_process(df, out)
 
-    def _batch(self, df: pl.DataFrame, batch: list[CompiledClause], bounds: Mapping[str, int],
+    def _batch(self, df: pl.DataFrame, batch: list[CompiledClause], positions: range, bounds: Mapping[str, int],
                near: frozenset[int] = frozenset()) -> pl.DataFrame:
-        """Candidates, verdicts, near-miss atoms and amounts (integer fen) for one batch."""
+        """One batch's pairs: row, clause (its position in self.clauses), status (index in
+        STATUSES), amount_fen (integer fen; null for a near miss whose amount is negative),
+        atom (the failing atom of a near miss)."""
         # 1. every condition over the whole frame, kept as a column for step 2
         verdicts = df.with_columns(*[_full(c.when, df.height).alias(c.verdict_column) for c in batch])
         misses = {c.order: e for c in batch if c.order in near and (e := c.near_miss_atom()) is not None}
@@ -274,18 +280,28 @@ class CompiledPolicies:
                 if c.order in misses:
                     found[offsets[j]:offsets[j + 1]] = values.get_column(f"m{j}")[0].fill_null(-1).to_numpy()
             atom = pl.select(pl.when(pl.lit(found) >= 0).then(pl.lit(found))).to_series()
+        wide = any(r.wide for r in raws)
         long = pl.DataFrame({
             "row": _flatten(values, "r", len(batch)),
-            "clause": np.repeat(np.array([c.order for c in batch], dtype=np.uint32), n),
+            "clause": np.repeat(np.array(positions, dtype=np.uint32), n),
             "holds": _flatten(values, "h", len(batch)),
-            "raw": _flatten(values, "a", len(batch)),
+            "raw": _flatten(values, "a", len(batch), pl.Int128 if wide else pl.Int64),
             "up": np.repeat(np.array([10 ** max(0, -r.shift) for r in raws], dtype=np.int64), n),
             "div": np.repeat(np.array([10 ** max(0, r.shift) for r in raws], dtype=np.int64), n),
             "mode": np.repeat(np.array([ROUNDING_MODES.index(r.mode) for r in raws], dtype=np.uint8), n),
             "factor": np.repeat(np.array([r.factor for r in raws], dtype=np.int64), n),
             "atom": atom,
         })
-        return round_long(long).drop("raw", "up", "div", "mode", "factor")
+        def status(name: str) -> pl.Expr:
+            return pl.lit(STATUSES.index(name), pl.UInt32)
+
+        code = (pl.when(pl.col("atom").is_not_null()).then(status("near_miss"))
+                .when(pl.col("holds") & pl.col("amount_fen").is_not_null()).then(status("eligible"))
+                .otherwise(status("unknown")))
+        return round_long(long, wide=wide).select(
+            "row", "clause", status=code,
+            amount_fen=pl.when(pl.col("atom").is_null() | (pl.col("amount_fen") >= 0)).then(pl.col("amount_fen")),
+            atom="atom")
 
     def bounds(self, df: pl.DataFrame) -> dict[str, int]:
         """The largest magnitude of every numeric column the policies read, where it
@@ -332,9 +348,11 @@ def assumed_bounds(schema: Schema, requirements: frame.Requirements) -> dict[str
             for f, p in requirements.fields if schema.fields[f].type in ASSUMED_MAGNITUDE}
 
 
-def _flatten(values: pl.DataFrame, prefix: str, count: int) -> pl.Series:
-    """The list columns prefix0 … prefix{count-1} of a one-row frame, end to end."""
-    return (values.select(f"{prefix}{j}" for j in range(count)).unpivot()
+def _flatten(values: pl.DataFrame, prefix: str, count: int, dtype: type[pl.DataType] | None = None) -> pl.Series:
+    """The list columns prefix0 … prefix{count-1} of a one-row frame, end to end (cast to
+    one element type first when given: clauses of a batch may differ in integer width)."""
+    cols = [pl.col(f"{prefix}{j}") for j in range(count)]
+    return (values.select(c.cast(pl.List(dtype)) if dtype is not None else c for c in cols).unpivot()
             .select(pl.col("value").list.explode(empty_as_null=False)).to_series())
 
 
