@@ -9,6 +9,9 @@ store and are shown by `zhida data show` (see `profile.trace`).
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Sequence
 from datetime import date
 
 import polars as pl
@@ -16,16 +19,49 @@ import polars as pl
 from zhida.profiles.registry import FieldDef, Registry
 from zhida.profiles.store import Batch, ProfileStore
 
+EXACT_PRUNE_MAX = 32  # up to this many wanted enterprises, one equality each (see uscc_filter)
+
+
+def uscc_filter(usccs: Sequence[str]) -> pl.Expr:
+    """A predicate for the rows of some enterprises that Parquet row-group statistics can prune.
+
+    Polars 2.1 prunes row groups on `==` (and `|` of them) and on ranges, not on `is_in`; so a
+    few enterprises are one equality each, more are their range and `is_in`. Pruning only
+    skips row groups whose uscc range misses the wanted ones: it helps batches written sorted
+    by uscc (docs/profiles.md, "The frame of a few enterprises").
+    """
+    ids = sorted(set(usccs))
+    if not ids:
+        return pl.lit(False)
+    if len(ids) <= EXACT_PRUNE_MAX:
+        return functools.reduce(operator.or_, [pl.col("uscc") == pl.lit(u, pl.String) for u in ids])
+    wanted = pl.col("uscc").is_in(pl.Series(ids, dtype=pl.String).implode())
+    return pl.col("uscc").is_between(pl.lit(ids[0], pl.String), pl.lit(ids[-1], pl.String)) & wanted
+
 
 class FactView:
-    """The store as known on `as_of`."""
+    """The store as known on `as_of`; with `usccs`, only those enterprises' rows are read.
 
-    def __init__(self, store: ProfileStore, registry: Registry, as_of: date) -> None:
+    Batch metadata (which batches are visible, which sources are loaded, list freshness) and
+    the periods a source reports are properties of whole batches and stay the same either way.
+    """
+
+    def __init__(self, store: ProfileStore, registry: Registry, as_of: date,
+                 usccs: Sequence[str] | None = None) -> None:
         self.store = store
         self.registry = registry
         self.as_of = as_of
         self.batches = store.batches(known_by=as_of)
+        self.usccs = None if usccs is None else sorted(set(usccs))
         self._coverage: dict[tuple[str, ...], tuple[pl.DataFrame, str | None, str | None]] = {}
+
+    def restrict(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """`lf` (with a `uscc` column) reduced to the wanted enterprises, if any were named."""
+        return lf if self.usccs is None else lf.filter(uscc_filter(self.usccs))
+
+    def scan(self, batch: Batch, columns: list[str]) -> pl.LazyFrame:
+        """Some columns of a batch's facts (`uscc` among them), only the wanted enterprises' rows."""
+        return self.restrict(self.store.facts(batch, columns))
 
     def batches_with_field(self, field_id: str) -> list[Batch]:
         return [b for b in self.batches if field_id in b.fields]
@@ -36,7 +72,7 @@ class FactView:
         chosen = chosen or [b for b in self.batches if b.fields]
         if not chosen:
             return pl.DataFrame(schema={"uscc": pl.String})
-        frames = [self.store.facts(b, ["uscc"]) for b in chosen]
+        frames = [self.scan(b, ["uscc"]) for b in chosen]
         return pl.concat(frames).unique().sort("uscc").collect()
 
     def candidates(self, f: FieldDef, periods: list[str] | None) -> pl.DataFrame:
@@ -44,7 +80,7 @@ class FactView:
         parts = []
         order = f.sources
         for b in self.batches_with_field(f.id):
-            lf = self.store.facts(b, ["uscc", "period", "_row", f.id]).filter(pl.col(f.id).is_not_null())
+            lf = self.scan(b, ["uscc", "period", "_row", f.id]).filter(pl.col(f.id).is_not_null())
             if periods is not None:
                 lf = lf.filter(pl.col("period").is_in(periods))
             rank = order.index(b.source) if b.source in order else len(order)
@@ -104,7 +140,7 @@ class FactView:
         """
         timeless = [f for f in fields if self.registry.fields[f].period == "none"]
         periodic = [f for f in fields if f not in timeless]
-        lf = self.store.facts(batch, ["uscc", "period", "_row", *fields])
+        lf = self.scan(batch, ["uscc", "period", "_row", *fields])
         pieces = []
         if timeless and batch.period == "none":
             part = lf.select("uscc", *timeless).collect()
@@ -132,15 +168,19 @@ class FactView:
 
         Used for `missing: zero`: inside the covered periods a covered enterprise without a
         record has 0; outside them, or for an enterprise never reported, the value is unknown.
+        The periods are those of the whole batches (from their Parquet statistics), also when
+        only some enterprises are read: which months a source reports does not depend on whom
+        we ask about; the enterprises are only the wanted ones.
         """
         batches = self.batches_with_field(f.id)
         if not batches:
             return pl.DataFrame(schema={"uscc": pl.String}), None, None
         key = tuple(b.id for b in batches)
         if key not in self._coverage:
-            lf = pl.concat([self.store.facts(b, ["uscc", "period"]) for b in batches])
-            covered = lf.select("uscc").unique().collect()
-            bounds = lf.select(pl.col("period").min().alias("lo"), pl.col("period").max().alias("hi")).collect()
-            self._coverage[key] = (covered, bounds["lo"][0], bounds["hi"][0])
+            covered = pl.concat([self.scan(b, ["uscc"]) for b in batches]).unique().collect()
+            bounds = [self.store.period_bounds(b) for b in batches]
+            los = [lo for lo, _ in bounds if lo is not None]
+            his = [hi for _, hi in bounds if hi is not None]
+            self._coverage[key] = (covered, min(los, default=None), max(his, default=None))
         return self._coverage[key]
 

@@ -2,10 +2,13 @@
 
 One row per enterprise of the population, column `uscc`, plus exactly the columns a set of
 compiled policies requires, encoded per the contract, with only facts known on `as_of`.
+The frame of a few enterprises (`usccs=`) reads only their rows and equals the population
+frame filtered to them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,9 +37,10 @@ DTYPES = {"money": pl.Int64, "count": pl.Int64, "number": pl.Int64, "percent": p
 
 
 class _Builder:
-    def __init__(self, store: ProfileStore, registry: Registry, as_of: date, zones_dir: Path | None) -> None:
+    def __init__(self, store: ProfileStore, registry: Registry, as_of: date, zones_dir: Path | None,
+                 usccs: Sequence[str] | None = None) -> None:
         self.registry = registry
-        self.facts = FactView(store, registry, as_of)
+        self.facts = FactView(store, registry, as_of, usccs)
         self.lists = ListView(self.facts)
         self.as_of = as_of
         self.zones_dir = zones_dir
@@ -193,12 +197,24 @@ def build_population_frame(
     *,
     registry: Registry | None = None,
     zones_dir: Path | None = None,
+    usccs: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """One row per enterprise: `uscc` plus exactly `requirements.columns()`, as known on `as_of`.
 
     `schema` is accepted for symmetry with the rules' own frame builder; the registry (by
     default the shipped one) defines the fields. Zones are read from `zones_dir` (default
     `./zones`): one GeoJSON file per zone, named after the zone.
+
+    With `usccs`, only those enterprises' rows are read (the filter is pushed into every
+    Parquet scan) and the result equals the whole population's frame filtered to them: same
+    columns and dtypes, rows sorted by uscc, a code outside the population simply absent, no
+    code an empty frame of the same schema. Exact because everything else is per enterprise:
+    source precedence and as-of visibility are per (enterprise, period); `missing: zero` takes
+    the periods a source reports from its whole batches; list freshness from the snapshot; a
+    zone from the enterprise's own coordinates; and every derivation in `derive.py` reads only
+    the enterprise's own row (none looks at other enterprises — cross-enterprise facts such as
+    `address_sole_claimant` arrive already computed in a feed). A derivation that looked at
+    other enterprises would have to be computed on the whole population before filtering.
     """
     registry = registry or load_registry()
     if schema is not None:
@@ -208,4 +224,4 @@ def build_population_frame(
 
             raise RegistryError(f"政策引用了字段注册表中没有的字段：{'、'.join(sorted(unknown))}")
     zdir = zones_dir if zones_dir is not None else Path.cwd() / "zones"
-    return _Builder(store, registry, as_of, zdir).build(requirements)
+    return _Builder(store, registry, as_of, zdir, usccs).build(requirements)

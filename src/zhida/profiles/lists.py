@@ -5,6 +5,9 @@ snapshot known on `as_of` decides. An entry counts as a membership on `as_of` wh
 listed_on <= as_of (or has no date, for tags), it was not removed on or before `as_of`, and it
 has not expired. A list never loaded, or whose latest snapshot is older than its declared
 freshness, gives unknown (null) membership.
+
+Freshness and "was it ever loaded" are properties of the snapshot, so they are the same when
+the fact view reads only a few enterprises (`FactView(usccs=...)`); only their entries are read.
 """
 
 from __future__ import annotations
@@ -40,8 +43,8 @@ class ListView:
         fresh = info.freshness_days if info else None
         if fresh is not None and (self.as_of - latest.known_date) > timedelta(days=fresh):
             return None
-        df = (self.facts.store.lists(latest).filter(pl.col("list") == name)
-              .select(list(ENTRY_SCHEMA)).collect())
+        entries = self.facts.restrict(self.facts.store.lists(latest).filter(pl.col("list") == name))
+        df = entries.select(list(ENTRY_SCHEMA)).collect()
         return df.filter(pl.col("listed_on").is_null() | (pl.col("listed_on") <= self.as_of))
 
     def active(self, name: str) -> pl.DataFrame | None:
@@ -74,7 +77,9 @@ class ListView:
         e = self.entries(name)
         if e is None:
             return pl.DataFrame(schema={"uscc": pl.String, column: ENTRY_SCHEMA[attr]})
-        e = e.sort(["uscc", "listed_on"], descending=[False, pick == "latest"], nulls_last=True)
+        # stable: entries of one enterprise on the same date keep their stored order, so the
+        # pick is the same whether the whole population or a few enterprises were read
+        e = e.sort(["uscc", "listed_on"], descending=[False, pick == "latest"], nulls_last=True, maintain_order=True)
         return e.group_by("uscc", maintain_order=True).first().select("uscc", pl.col(attr).alias(column))
 
     def count_between(self, name: str, start: date, end: date, column: str,

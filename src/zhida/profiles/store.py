@@ -26,6 +26,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from zhida.profiles.errors import StoreError
 
@@ -96,6 +97,30 @@ class ProfileStore:
     def facts(self, batch: Batch, columns: list[str] | None = None) -> pl.LazyFrame:
         lf = pl.scan_parquet(self.batch_dir(batch.id) / "facts.parquet")
         return lf.select(columns) if columns is not None else lf
+
+    def period_bounds(self, batch: Batch) -> tuple[str | None, str | None]:
+        """The first and last `period` of a batch's facts (None, None for a timeless batch).
+
+        Read from the Parquet footer's column statistics (every batch is written with them;
+        `period` strings are 4 or 7 characters, never truncated), so it costs no data read;
+        a file without usable statistics is scanned instead.
+        """
+        path = self.batch_dir(batch.id) / "facts.parquet"
+        meta = pq.ParquetFile(path).metadata
+        column = meta.schema.names.index("period")
+        lo: str | None = None
+        hi: str | None = None
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(column).statistics
+            usable = stats is not None and (isinstance(stats.min, str) if stats.has_min_max else stats.num_values == 0)
+            if not usable:
+                bounds = pl.scan_parquet(path).select(
+                    pl.col("period").min().alias("lo"), pl.col("period").max().alias("hi")).collect()
+                return bounds["lo"][0], bounds["hi"][0]
+            if stats.has_min_max:
+                lo = stats.min if lo is None else min(lo, stats.min)
+                hi = stats.max if hi is None else max(hi, stats.max)
+        return lo, hi
 
     def lists(self, batch: Batch) -> pl.LazyFrame:
         return pl.scan_parquet(self.batch_dir(batch.id) / "lists.parquet")
