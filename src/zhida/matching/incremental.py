@@ -197,7 +197,7 @@ def rematch_enterprises(
     if frame is None:
         if store is None:
             raise ValueError("rematch_enterprises needs a profile store or the enterprises' frame rows")
-        frame = population_frame(store, compiled.requirements, run.as_of, schema)
+        frame = population_frame(store, compiled.requirements, run.as_of, schema, usccs=ids)
     rows = frame.filter(pl.col("uscc").is_in(ids))
     new = (match_frame(compiled, rows, near_misses=run.near_misses) if keys
            else pl.DataFrame(schema=RESULT_SCHEMA))

@@ -78,11 +78,12 @@ class Reproduction:
 
 
 def population_frame(store: ProfileStore, requirements: Requirements, as_of: date, schema: Schema,
-                     zones_dir: Path | None = None) -> pl.DataFrame:
-    """The frame a run reads: the policies' columns plus the descriptive ones."""
+                     zones_dir: Path | None = None, usccs: Sequence[str] | None = None) -> pl.DataFrame:
+    """The frame a run reads: the policies' columns plus the descriptive ones (only the rows
+    of `usccs`, read alone, when given)."""
     req = profile_requirements(as_of)
     req.update(requirements)
-    return build_population_frame(store, req, as_of, schema, zones_dir=zones_dir)
+    return build_population_frame(store, req, as_of, schema, zones_dir=zones_dir, usccs=usccs)
 
 
 def enterprises_table(df: pl.DataFrame, as_of: date) -> pl.DataFrame:
