@@ -9,8 +9,6 @@ store and are shown by `zhida data show` (see `profile.trace`).
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections.abc import Sequence
 from datetime import date
 
@@ -19,24 +17,22 @@ import polars as pl
 from zhida.profiles.registry import FieldDef, Registry
 from zhida.profiles.store import Batch, ProfileStore
 
-EXACT_PRUNE_MAX = 32  # up to this many wanted enterprises, one equality each (see uscc_filter)
-
 
 def uscc_filter(usccs: Sequence[str]) -> pl.Expr:
-    """A predicate for the rows of some enterprises that Parquet row-group statistics can prune.
+    """A predicate for the rows of some enterprises, to push into a Parquet scan.
 
-    Polars 2.1 prunes row groups on `==` (and `|` of them) and on ranges, not on `is_in`; so a
-    few enterprises are one equality each, more are their range and `is_in`. Pruning only
-    skips row groups whose uscc range misses the wanted ones: it helps batches written sorted
-    by uscc (docs/profiles.md, "The frame of a few enterprises").
+    Polars 2.1 skips row groups by their uscc statistics for `==` (and ranges), not for
+    `is_in`: one enterprise, the common case of incremental re-matching, is an equality. Several
+    are `is_in`: an `|` of equalities would prune too, but costs 2-3 times more per row, and
+    the store's batches are not sorted by uscc, so every row group spans nearly all codes and
+    nothing is pruned anyway (docs/profiles.md, "The frame of a few enterprises").
     """
     ids = sorted(set(usccs))
     if not ids:
         return pl.lit(False)
-    if len(ids) <= EXACT_PRUNE_MAX:
-        return functools.reduce(operator.or_, [pl.col("uscc") == pl.lit(u, pl.String) for u in ids])
-    wanted = pl.col("uscc").is_in(pl.Series(ids, dtype=pl.String).implode())
-    return pl.col("uscc").is_between(pl.lit(ids[0], pl.String), pl.lit(ids[-1], pl.String)) & wanted
+    if len(ids) == 1:
+        return pl.col("uscc") == pl.lit(ids[0], pl.String)
+    return pl.col("uscc").is_in(pl.Series(ids, dtype=pl.String).implode())
 
 
 class FactView:
