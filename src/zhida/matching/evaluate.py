@@ -117,17 +117,17 @@ def near_miss_orders(compiled: CompiledPolicies, near_misses: str | Collection[i
 
 
 def match_codes(compiled: CompiledPolicies, df: pl.DataFrame, *, near_misses: str | Collection[int] = "marked",
-                progress: Progress | None = None) -> Matched:
+                progress: Progress | None = None, method: str = "batch") -> Matched:
     """Every clause over every row of `df`, as codes sorted by (enterprise, clause): equal
     inputs give identical output, whatever the frame's row order.
 
     `near_misses`: `marked`, `all`, `none`, or the compile orders of the clauses whose near
-    misses to keep."""
+    misses to keep. `method`: CompiledPolicies.evaluate's (`auto` for a few enterprises)."""
     compiled = by_key(compiled)
     df = compiled.prepare(df)
     ids = df.get_column(frame.ID_COLUMN).cast(pl.String)
     total = len(compiled.clauses)
-    out = compiled.evaluate(df, near_misses=near_miss_orders(compiled, near_misses),
+    out = compiled.evaluate(df, near_misses=near_miss_orders(compiled, near_misses), method=method,
                             progress=None if progress is None else lambda done: progress("match", done, total))
     if progress:
         progress("write", 0, 1)
@@ -153,10 +153,11 @@ def match_codes(compiled: CompiledPolicies, df: pl.DataFrame, *, near_misses: st
 
 
 def match_frame(compiled: CompiledPolicies, df: pl.DataFrame, *, near_misses: str | Collection[int] = "marked",
-                progress: Progress | None = None, keys: Sequence[str] | None = None) -> pl.DataFrame:
+                progress: Progress | None = None, keys: Sequence[str] | None = None,
+                method: str = "batch") -> pl.DataFrame:
     """match_codes() with USCCs and clause keys (RESULT_SCHEMA), sorted by (uscc, clause).
     `keys` keeps only those clauses' pairs (incremental updates of part of a set)."""
-    matched = match_codes(compiled, df, near_misses=near_misses, progress=progress)
+    matched = match_codes(compiled, df, near_misses=near_misses, progress=progress, method=method)
     coded = matched.results
     if keys is not None:
         wanted = set(keys)

@@ -199,7 +199,8 @@ def rematch_enterprises(
             raise ValueError("rematch_enterprises needs a profile store or the enterprises' frame rows")
         frame = population_frame(store, compiled.requirements, run.as_of, schema, usccs=ids)
     rows = frame.filter(pl.col("uscc").is_in(ids))
-    new = (match_frame(compiled, rows, near_misses=run.near_misses) if keys
+    # a few enterprises: the interpreter, not thousands of Polars plans (rules/rowwise.py)
+    new = (match_frame(compiled, rows, near_misses=run.near_misses, method="auto") if keys
            else pl.DataFrame(schema=RESULT_SCHEMA))
     old = current_results(tables, run, data_dir, ids).filter(pl.col("clause").is_in(keys))
     return _commit(tables, data_dir, run, new, old, ids, keys, reason, clock())

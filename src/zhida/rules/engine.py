@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -30,6 +31,7 @@ from zhida.rules.compile import Compiler
 from zhida.rules.errors import ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.policy import Clause, Policy
 from zhida.rules.rounding import ROUNDING_DIGITS, RawAmount, finish_amount, round_long
+from zhida.rules.rowwise import ROWWISE_MAX, evaluate_rows
 from zhida.rules.scaled import ROUNDING_MODES, const, int_type
 from zhida.rules.schema import Schema
 from zhida.rules.types import Env, Typer
@@ -172,9 +174,13 @@ class CompiledPolicies:
     requirements: frame.Requirements
     caps: dict[str, tuple[pl.Expr, pl.Expr]] = field(default_factory=dict)
     skipped: list[Policy] = field(default_factory=list)
+    # what the interpreter remembers of these clauses' expressions (rowwise.py)
+    memo: dict[int, tuple[ast.Node, Any]] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
+    @cached_property
     def keys(self) -> list[str]:
+        """Clause keys in evaluation order (clauses are never changed in place: a subset or
+        reordering is a new CompiledPolicies, dataclasses.replace)."""
         return [c.key for c in self.clauses]
 
     def prepare(self, df: pl.DataFrame) -> pl.DataFrame:
@@ -201,7 +207,8 @@ class CompiledPolicies:
                          if (which == "all" or c.clause.spec.near_misses) and c.near_miss_candidate)
 
     def evaluate(self, df: pl.DataFrame, *, batch_size: int = 200, diagnose: bool = False,
-                 near_misses: Collection[int] = (), progress: Callable[[int], None] | None = None) -> pl.DataFrame:
+                 near_misses: Collection[int] = (), progress: Callable[[int], None] | None = None,
+                 method: str = "batch") -> pl.DataFrame:
         """Sparse results for every clause over every row of `df`, by clause then row.
 
         Columns: row (UInt32), clause (Enum of clause keys), status (allocate.STATUS),
@@ -216,8 +223,22 @@ class CompiledPolicies:
         candidate rows are gathered and, in one parallel query over all of them, the
         condition (true vs unknown) and the amount before rounding are computed; (3)
         rounding to each clause's unit runs once, vectorised, over every pair of the batch.
+
+        `method`: `batch` (the above), `rows` (the reference interpreter row by row:
+        rowwise.py; the same results, far cheaper for a few rows), or `auto`: rows for
+        frames of at most rowwise.ROWWISE_MAX rows unless `diagnose` is asked for. Policy
+        cases and tests use `batch`, so that Polars is held to the interpreter.
         """
+        if method not in ("auto", "batch", "rows"):
+            raise ValueError(f"method: {method!r} is not one of auto, batch, rows")
         df = self.prepare(df)
+        if method == "rows" or (method == "auto" and df.height <= ROWWISE_MAX and not diagnose):
+            if diagnose:
+                raise ValueError("diagnose needs the batch method")
+            out = evaluate_rows(self, df, frozenset(near_misses))
+            if progress is not None:
+                progress(len(self.clauses))
+            return self.post_process(df, out)
         bounds = {**assumed_bounds(self.schema, self.requirements), **self.bounds(df)}
         keys = pl.Enum(self.keys)
         near = frozenset(near_misses)

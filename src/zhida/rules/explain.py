@@ -21,7 +21,7 @@ from zhida.rules.facts import display
 from zhida.rules.interpret import Interpreter, Value
 from zhida.rules.numbers import decimal_text, round_fraction, yuan_text
 from zhida.rules.periods import resolve
-from zhida.rules.rounding import ROUNDING_DIGITS
+from zhida.rules.rowwise import clause_amount
 from zhida.rules.types import Env, Typer
 
 _OP_TEXT = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
@@ -205,18 +205,6 @@ class _Explainer:
                 return f"{f.label}{suffix}"
         return node.text
 
-    def amount(self) -> int | None:
-        spec = self.c.clause.spec
-        v = self.interp.eval(self.c.clause.amount)
-        if self.c.clause.cap is not None:
-            cap = self.interp.eval(self.c.clause.cap)
-            v = None if v is None or cap is None else min(Fraction(v), Fraction(cap))  # type: ignore[arg-type]
-        if v is None:
-            return None
-        digits = ROUNDING_DIGITS[spec.rounding.unit]
-        rounded = round_fraction(Fraction(v), digits, spec.rounding.mode)  # type: ignore[arg-type]
-        return int(rounded * 100)
-
     def explain(self) -> tuple[ClauseExplanation, Value]:
         clause, policy = self.c.clause, self.c.policy
         verdict = self.interp.eval(clause.when)
@@ -225,7 +213,7 @@ class _Explainer:
             v = self.interp.eval(a)
             assert v is None or isinstance(v, bool)
             parts.append(AtomVerdict(a.text.strip(), v, self.facts(a), self.hint(a, v)))
-        amount = self.amount()
+        amount = clause_amount(self.interp, clause)
         status = "ineligible" if verdict is False else (
             "eligible" if verdict is True and amount is not None else "unknown")
         missing = [f.label for a in parts if a.verdict is None for f in a.facts if f.missing]

@@ -6,7 +6,7 @@ property tests hold the two to the same answers. Explanations are built on it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from fractions import Fraction
 from typing import Any
@@ -16,82 +16,126 @@ from zhida.rules.numbers import round_fraction
 from zhida.rules.params import Parameter, lookup
 from zhida.rules.periods import resolve
 from zhida.rules.scaled import DIV_SCALE
-from zhida.rules.schema import Schema
+from zhida.rules.schema import Field, Schema
 from zhida.rules.types import Env, Typer
 
 Value = Fraction | bool | date | str | None
 
 
 class Interpreter:
-    """Evaluates type-checked expressions against one frame row (column → raw value)."""
+    """Evaluates type-checked expressions against one frame row (column → raw value).
+
+    `memo` may be shared by the interpreters of many rows evaluated for the same schema and
+    date (rowwise.py): it remembers what depends only on an expression node — the frame
+    column of a field reference, the values of a literal list — never on a row. Entries are
+    keyed by the node's id and hold the node, which keeps the id from being reused."""
 
     def __init__(self, schema: Schema, params: Mapping[str, Parameter], as_of: date,
-                 row: Mapping[str, Any]) -> None:
+                 row: Mapping[str, Any], memo: dict[int, tuple[ast.Node, Any]] | None = None) -> None:
         self.schema = schema
         self.params = params
         self.as_of = as_of
         self.row = row
+        self.memo: dict[int, tuple[ast.Node, Any]] = {} if memo is None else memo
         self._binding: dict[int, str] = {}
-        self._typer = Typer(Env(schema, {k: p.type_base for k, p in params.items()}))
+        self._typer: Typer | None = None
+
+    @property
+    def typer(self) -> Typer:
+        if self._typer is None:
+            self._typer = Typer(Env(self.schema, {k: p.type_base for k, p in self.params.items()}))
+        return self._typer
 
     def column(self, node: ast.FieldRef) -> str:
+        return self._field(node)[0]
+
+    def _field(self, node: ast.FieldRef) -> tuple[str, int | None]:
+        """The frame column a reference reads, and the decimal scale of its numbers (None:
+        not a number)."""
+        if isinstance(node.period, ast.PeriodRange):  # bound per step of an aggregate
+            f = self.schema.resolve(node.name)
+            assert f is not None
+            return frame.field_column(f.id, self._binding[id(node.period)]), _scale(f)
+        hit = self.memo.get(id(node))
+        if hit is not None:
+            return hit[1]  # type: ignore[no-any-return]
         f = self.schema.resolve(node.name)
         assert f is not None
-        period = None
-        if isinstance(node.period, ast.PeriodRange):
-            period = self._binding[id(node.period)]
-        elif node.period is not None:
-            period = resolve(node.period, self.as_of)[0]
-        return frame.field_column(f.id, period)
+        period = None if node.period is None else resolve(node.period, self.as_of)[0]
+        found = (frame.field_column(f.id, period), _scale(f))
+        self.memo[id(node)] = (node, found)
+        return found
 
     def field_value(self, node: ast.FieldRef) -> Value:
-        f = self.schema.resolve(node.name)
-        assert f is not None
-        raw = self.row.get(self.column(node))
-        if raw is None:
-            return None
-        if f.type in ("money", "count", "number", "percent"):
-            return Fraction(int(raw), 10**f.numeric_scale)
-        return raw  # type: ignore[no-any-return]
+        column, scale = self._field(node)
+        raw = self.row.get(column)
+        if raw is None or scale is None:
+            return raw
+        return Fraction(int(raw), 10**scale) if scale else Fraction(int(raw))
 
     def eval(self, node: ast.Node) -> Value:
-        if isinstance(node, (ast.Num, ast.Str, ast.Bool, ast.DateLit)):
-            return node.value
-        if isinstance(node, ast.AsOf):
-            return self.as_of
-        if isinstance(node, ast.FieldRef):
-            return self.field_value(node)
-        if isinstance(node, ast.Neg):
-            v = self.eval(node.operand)
-            return None if v is None else -_num(v)
-        if isinstance(node, ast.Not):
-            v = self.eval(node.operand)
-            return None if v is None else not v
-        if isinstance(node, ast.BoolOp):
-            return kleene(node.op, [self.eval(i) for i in node.items])
-        if isinstance(node, ast.Arith):
-            return arith(node.op, self.eval(node.left), self.eval(node.right))
-        if isinstance(node, ast.Compare):
-            a, b = self.eval(node.left), self.eval(node.right)
-            if a is None or b is None:
-                return None
-            return bool(_CMP[node.op](a, b))
-        if isinstance(node, ast.In):
-            x = self.eval(node.left)
-            if x is None:
-                return None
-            found = x in [self.eval(i) for i in node.items.items]
-            return not found if node.negated else found
-        if isinstance(node, ast.If):
-            c = self.eval(node.cond)
-            if c is None:
-                return None
-            return self.eval(node.then) if c else self.eval(node.else_)
-        if isinstance(node, ast.ListLit):
-            raise TypeError("a list is not a value")
-        if isinstance(node, ast.Call):
-            return self._call(node)
-        raise TypeError(f"cannot evaluate {node!r}")
+        method = _EVAL.get(type(node))
+        if method is None:
+            if isinstance(node, ast.ListLit):
+                raise TypeError("a list is not a value")
+            raise TypeError(f"cannot evaluate {node!r}")
+        return method(self, node)
+
+    def _literal(self, node: ast.Num | ast.Str | ast.Bool | ast.DateLit) -> Value:
+        return node.value
+
+    def _as_of(self, node: ast.AsOf) -> Value:
+        return self.as_of
+
+    def _neg(self, node: ast.Neg) -> Value:
+        v = self.eval(node.operand)
+        return None if v is None else -_num(v)
+
+    def _not(self, node: ast.Not) -> Value:
+        v = self.eval(node.operand)
+        return None if v is None else not v
+
+    def _bool_op(self, node: ast.BoolOp) -> Value:
+        """Kleene and/or, stopping at the first decisive value (evaluation has no effects,
+        so the result is kleene() of all the items)."""
+        decisive = node.op == "or"
+        unknown = False
+        for item in node.items:
+            v = self.eval(item)
+            if v is decisive:
+                return decisive
+            unknown = unknown or v is None
+        return None if unknown else not decisive
+
+    def _arith(self, node: ast.Arith) -> Value:
+        return arith(node.op, self.eval(node.left), self.eval(node.right))
+
+    def _compare(self, node: ast.Compare) -> Value:
+        a, b = self.eval(node.left), self.eval(node.right)
+        if a is None or b is None:
+            return None
+        return bool(_CMP[node.op](a, b))
+
+    def _in(self, node: ast.In) -> Value:
+        x = self.eval(node.left)
+        if x is None:
+            return None
+        hit = self.memo.get(id(node.items))
+        if hit is not None:
+            values = hit[1]
+        else:
+            items = node.items.items
+            values = [self.eval(i) for i in items]
+            if all(isinstance(i, (ast.Num, ast.Str, ast.Bool, ast.DateLit)) for i in items):
+                self.memo[id(node.items)] = (node.items, values)  # literals: the same for every row
+        found = x in values
+        return not found if node.negated else found
+
+    def _if(self, node: ast.If) -> Value:
+        c = self.eval(node.cond)
+        if c is None:
+            return None
+        return self.eval(node.then) if c else self.eval(node.else_)
 
     def _call(self, node: ast.Call) -> Value:
         name, args = node.name, node.args
@@ -176,7 +220,7 @@ class Interpreter:
             values.append(self.eval(arg))
         self._binding = {}
         if node.name == "count":
-            if self._typer.infer(arg).base == "bool":
+            if self.typer.infer(arg).base == "bool":
                 return None if any(v is None for v in values) else Fraction(sum(1 for v in values if v))
             return Fraction(sum(1 for v in values if v is not None))
         if any(v is None for v in values):
@@ -187,6 +231,19 @@ class Interpreter:
         if node.name == "avg":
             return round_fraction(sum(nums, Fraction(0)) / len(nums), DIV_SCALE, "half_even")
         return min(nums) if node.name == "min" else max(nums)
+
+
+def _scale(f: Field) -> int | None:
+    return f.numeric_scale if f.type in ("money", "count", "number", "percent") else None
+
+
+_EVAL: dict[type[ast.Node], Callable[[Interpreter, Any], Value]] = {
+    ast.Num: Interpreter._literal, ast.Str: Interpreter._literal, ast.Bool: Interpreter._literal,
+    ast.DateLit: Interpreter._literal, ast.AsOf: Interpreter._as_of, ast.FieldRef: Interpreter.field_value,
+    ast.Neg: Interpreter._neg, ast.Not: Interpreter._not, ast.BoolOp: Interpreter._bool_op,
+    ast.Arith: Interpreter._arith, ast.Compare: Interpreter._compare, ast.In: Interpreter._in,
+    ast.If: Interpreter._if, ast.Call: Interpreter._call,
+}
 
 
 def kleene(op: str, values: list[Value]) -> bool | None:

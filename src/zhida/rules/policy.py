@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ class Clause:
     amount: ast.Node
     cap: ast.Node | None
 
-    @property
+    @cached_property
     def key(self) -> str:
         return f"{self.policy_id}/{self.spec.id}"
 

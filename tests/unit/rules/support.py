@@ -49,10 +49,15 @@ def clause(when: str, amount: str = "0", **extra: Any) -> dict[str, Any]:
     return c
 
 
+def compile_frame(doc: dict[str, Any], facts: list[dict[str, Any]], as_of: date = AS_OF):
+    """(the compiled policy, the frame of the fact documents)."""
+    compiled = compile_policies([parse_policy(doc)], SCHEMA, as_of)
+    return compiled, build_frame(facts, compiled.requirements, SCHEMA, as_of)
+
+
 def run(doc: dict[str, Any], facts: list[dict[str, Any]], as_of: date = AS_OF):
     """(batch results keyed by (row, clause), explanations per row) for fact documents."""
-    compiled = compile_policies([parse_policy(doc)], SCHEMA, as_of)
-    df = build_frame(facts, compiled.requirements, SCHEMA, as_of)
+    compiled, df = compile_frame(doc, facts, as_of)
     batch = {(r["row"], r["clause"]): r for r in compiled.evaluate(df, diagnose=True).iter_rows(named=True)}
     explained = [{e.key: e for e in explain_frame(compiled, df, i)} for i in range(len(facts))]
     return batch, explained
