@@ -122,7 +122,7 @@ def child_full(workdir: Path) -> dict[str, float]:
     fig |= {f"{k}_pairs": v for k, v in matched.counts().items()}
     fig["stored_pairs"] = matched.results.height
     fig["near_miss_clauses"] = len(compiled.near_miss_orders("marked"))
-    fig["results_mb"] = (workdir / "data" / "match" / "runs" / run.id / "results.parquet").stat().st_size / 2**20
+    fig["results_mb"] = (workdir / "data" / "match" / "runs" / run.id / "results.arrow").stat().st_size / 2**20
     fig["peak_rss_mb"] = _peak_mb()
     return fig
 

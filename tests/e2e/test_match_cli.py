@@ -26,7 +26,7 @@ def zhida(*args, data_dir):
 def stored(data, run_id):
     """A run's results as the files hold them: codes, named by the run's dictionaries."""
     where = data / "match" / "runs" / run_id
-    return name_results(pl.read_parquet(where / "results.parquet"),
+    return name_results(pl.read_ipc(where / "results.arrow"),
                         pl.read_parquet(where / "enterprises.parquet").get_column("uscc"),
                         pl.read_parquet(where / "clauses.parquet"))
 

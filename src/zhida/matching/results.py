@@ -1,8 +1,11 @@
 """Run results on disk: one directory per run under `<data dir>/match/runs/<run id>/`.
 
-    results.parquet      sparse results as codes (evaluate.CODED_SCHEMA), sorted by (enterprise, clause)
-    enterprises.parquet  uscc, name, district, industry, size of every enterprise matched,
-                         sorted by uscc: an enterprise code is a row number here
+    results.arrow        sparse results as codes (evaluate.CODED_SCHEMA), sorted by (enterprise,
+                         clause): Arrow IPC, LZ4, record batches of RECORD_BATCH rows
+                         (decision 0007; runs written before it have results.parquet)
+    enterprises.parquet  uscc, name, district, industry, size of every enterprise matched, and
+                         where its results are (results_start, results_count), sorted by uscc:
+                         an enterprise code is a row number here
     clauses.parquet      clause, policy, policy_version: a clause code is a row number here
     updates/<n>.parquet  incremental updates (see incremental.py; evaluate.RESULT_SCHEMA, named),
                          listed in the database
@@ -16,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +30,9 @@ from zhida.matching.errors import NotReproducible
 from zhida.rules.policy import Policy, parse_policy
 
 ROW_GROUP = 50_000
+RECORD_BATCH = 65_536
+RESULTS = "results.arrow"
+LEGACY_RESULTS = "results.parquet"  # runs recorded before decision 0007
 
 
 def match_dir(data_dir: Path) -> Path:
@@ -52,8 +58,12 @@ def digest(frames: Iterable[tuple[str, pl.DataFrame]]) -> str:
                 h.update("".join(s.fill_null("").to_list()).encode())
                 continue
             values = s.to_physical() if isinstance(s.dtype, (pl.Enum, pl.Categorical)) else s
-            h.update(np.packbits(values.is_null().to_numpy()).tobytes())
-            array = values.fill_null(0).to_numpy()
+            if values.null_count():
+                h.update(np.packbits(values.is_null().to_numpy()).tobytes())
+                values = values.fill_null(0)
+            else:  # the same bytes as packing an all-false validity mask, without building it
+                h.update(bytes((values.len() + 7) // 8))
+            array = values.to_numpy()
             h.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).data)
     return h.hexdigest()
 
@@ -63,6 +73,53 @@ def write_atomic(df: pl.DataFrame, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     df.write_parquet(tmp, row_group_size=ROW_GROUP)  # sorted by uscc: statistics prune row groups
     os.replace(tmp, path)
+
+
+def write_run(target: Path, results: pl.DataFrame, enterprises: pl.DataFrame, clauses: pl.DataFrame) -> None:
+    """A run's three files. `results` are coded and sorted by enterprise; the enterprise table
+    gets the position of each enterprise's results, so that reading them is one slice."""
+    counts = np.bincount(results.get_column("enterprise").to_numpy(), minlength=enterprises.height)
+    if counts.size != enterprises.height:
+        raise ValueError("the results name enterprises the enterprise table does not have")
+    starts = np.zeros(counts.size, dtype=np.uint64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    target.mkdir(parents=True, exist_ok=True)
+    tmp = target / f"{RESULTS}.tmp"
+    results.write_ipc(tmp, compression="lz4", record_batch_size=RECORD_BATCH)
+    os.replace(tmp, target / RESULTS)
+    write_atomic(enterprises.with_columns(results_start=pl.Series(starts), results_count=pl.Series(counts,
+                                          dtype=pl.UInt32)), target / "enterprises.parquet")
+    write_atomic(clauses, target / "clauses.parquet")
+
+
+def read_results(where: Path, enterprises: Sequence[int] | None = None,
+                 clauses: Sequence[int] | None = None) -> pl.DataFrame:
+    """A run's coded results, or only some enterprises' (by code: one slice each) or some
+    clauses' rows."""
+    legacy = not (where / RESULTS).exists()
+    lf = pl.scan_parquet(where / LEGACY_RESULTS) if legacy else pl.scan_ipc(where / RESULTS)
+    if enterprises is not None:
+        _, _, index = dictionaries(str(where))
+        if index is None:  # a legacy run: row-group statistics prune
+            lf = lf.filter(pl.col("enterprise").is_in(list(enterprises)))
+        else:
+            codes = sorted(set(enterprises))
+            lf = pl.concat([lf.slice(int(index[0][e]), int(index[1][e])) for e in codes]) if codes else lf.head(0)
+    if clauses is not None:
+        lf = lf.filter(pl.col("clause").is_in(list(clauses)))
+    return lf.collect()
+
+
+@lru_cache(maxsize=4)
+def dictionaries(where: str) -> tuple[pl.Series, pl.DataFrame, tuple[np.ndarray, np.ndarray] | None]:
+    """A run's enterprise and clause dictionaries, and where each enterprise's results are
+    (None for a legacy run). A run's files never change once recorded (the directory name is
+    the run id), so they are read once per process."""
+    table = pl.read_parquet(Path(where) / "enterprises.parquet")
+    index = None
+    if "results_start" in table.columns:
+        index = (table.get_column("results_start").to_numpy(), table.get_column("results_count").to_numpy())
+    return table.get_column("uscc"), pl.read_parquet(Path(where) / "clauses.parquet"), index
 
 
 def archive_policies(data_dir: Path, policies: Iterable[Policy]) -> None:

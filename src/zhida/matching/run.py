@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -175,9 +174,7 @@ def record_run(
     enterprises = enterprises_table(df, compiled.as_of)
     if not enterprises.get_column("uscc").equals(matched.enterprises.cast(pl.String), check_names=False):
         raise ValueError("the frame's enterprises are not those of the results")
-    files.write_atomic(matched.results, target / "results.parquet")
-    files.write_atomic(enterprises, target / "enterprises.parquet")
-    files.write_atomic(matched.clauses, target / "clauses.parquet")
+    files.write_run(target, matched.results, enterprises, matched.clauses)
     files.archive_policies(data_dir, compiled.policies)
     counts = matched.counts()
     run = MatchRun(
@@ -221,32 +218,27 @@ def run_results(run: MatchRun, data_dir: Path, *, enterprises: Sequence[str] | N
                 policies: Sequence[str] | None = None) -> pl.DataFrame:
     """The results as the run wrote them (without later incremental updates), named
     (evaluate.RESULT_SCHEMA); only some enterprises' or policies' rows when asked (an
-    enterprise's rows are read by row-group pruning on the sorted enterprise codes)."""
+    enterprise's rows are one slice of the sorted results)."""
     where = files.run_dir(data_dir, run.id)
-    usccs, table = _dictionaries(str(where))
-    lf = pl.scan_parquet(where / "results.parquet")
+    usccs, table, _ = files.dictionaries(str(where))
+    codes = None
     if enterprises is not None:
         wanted = pl.Series(sorted(set(enterprises)), dtype=pl.String)
         at = usccs.search_sorted(wanted).cast(pl.UInt32)
         found = at.filter(at < usccs.len())
         codes = found.filter(usccs.gather(found) == wanted.filter(at < usccs.len())).to_list()
-        lf = lf.filter(pl.col("enterprise") == codes[0] if len(codes) == 1 else pl.col("enterprise").is_in(codes))
+    clause_codes = None
     if policies is not None:
         ids = set(policies)
-        lf = lf.filter(pl.col("clause").is_in([i for i, p in enumerate(table.get_column("policy")) if p in ids]))
-    return name_results(lf.collect().cast(CODED_SCHEMA), usccs, table)  # type: ignore[arg-type]
-
-
-@lru_cache(maxsize=4)
-def _dictionaries(where: str) -> tuple[pl.Series, pl.DataFrame]:
-    """A run's enterprise and clause dictionaries; a run's files never change once recorded
-    (the directory name is the run id), so they are read once per process."""
-    usccs = pl.read_parquet(Path(where) / "enterprises.parquet", columns=["uscc"]).get_column("uscc")
-    return usccs, pl.read_parquet(Path(where) / "clauses.parquet")
+        clause_codes = [i for i, p in enumerate(table.get_column("policy")) if p in ids]
+    coded = files.read_results(where, codes, clause_codes)
+    return name_results(coded.cast(CODED_SCHEMA), usccs, table)  # type: ignore[arg-type]
 
 
 def run_enterprises(run: MatchRun, data_dir: Path) -> pl.DataFrame:
-    return pl.read_parquet(files.run_dir(data_dir, run.id) / "enterprises.parquet")
+    """uscc, name, district, industry, size of the run's enterprises (evaluate order)."""
+    return pl.read_parquet(files.run_dir(data_dir, run.id) / "enterprises.parquet",
+                           columns=["uscc", "name", "district", "industry", "size"])
 
 
 def _row(run: MatchRun) -> dict[str, object]:

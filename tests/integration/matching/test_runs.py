@@ -1,5 +1,6 @@
 """Match runs: records, sparse results, reproduction bit for bit."""
 
+import dataclasses
 import json
 import shutil
 
@@ -86,3 +87,24 @@ def test_a_run_without_near_misses_says_so_and_is_reproduced_and_updated_the_sam
     assert reproduce_run(load_run(tables, run.id), schema=schema, data_dir=data_dir)[0].identical
     rematch_enterprises(tables, data_dir, run, store, schema, results["uscc"].unique().sort().head(3).to_list())
     assert current_results(tables, run, data_dir).equals(results)
+
+
+def test_one_enterprises_results_are_its_slice_and_runs_stored_as_parquet_still_read(
+        store, policies, schema, tables, data_dir):
+    run = run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir)
+    everything = run_results(run, data_dir)
+    some = everything.get_column("uscc").unique().sort().gather([0, 5, 17]).to_list()
+    want = everything.filter(pl.col("uscc").is_in(some))
+    assert run_results(run, data_dir, enterprises=[*some, "91330300MA000000X0"]).equals(want)  # unknown: none
+    assert run_results(run, data_dir, enterprises=[]).is_empty()
+    # a run recorded before results were Arrow IPC: results.parquet, no results index
+    where = data_dir / "match" / "runs" / run.id
+    legacy = dataclasses.replace(run, id=run.id + "-parquet")
+    old = data_dir / "match" / "runs" / legacy.id
+    old.mkdir()
+    pl.read_ipc(where / "results.arrow").write_parquet(old / "results.parquet")
+    pl.read_parquet(where / "enterprises.parquet").drop("results_start", "results_count").write_parquet(
+        old / "enterprises.parquet")
+    shutil.copy(where / "clauses.parquet", old / "clauses.parquet")
+    assert run_results(legacy, data_dir).equals(everything)
+    assert run_results(legacy, data_dir, enterprises=some).equals(want)
