@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -174,16 +175,19 @@ def record_run(
     enterprises = enterprises_table(df, compiled.as_of)
     if not enterprises.get_column("uscc").equals(matched.enterprises.cast(pl.String), check_names=False):
         raise ValueError("the frame's enterprises are not those of the results")
-    files.write_run(target, matched.results, enterprises, matched.clauses)
-    files.archive_policies(data_dir, compiled.policies)
-    counts = matched.counts()
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing and writing overlap (both release the GIL)
+        digest = pool.submit(results_digest, matched)
+        files.write_run(target, matched.results, enterprises, matched.clauses)
+        files.archive_policies(data_dir, compiled.policies)
+        counts = matched.counts()
+        results_sha256 = digest.result()
     run = MatchRun(
         id=run_id, kind="full", as_of=compiled.as_of, started_at=started, finished_at=clock(),
         policies=tuple((p.id, p.content_hash) for p in compiled.policies),
         snapshot=snapshot, enterprises=df.height, clauses=len(compiled.clauses),
         eligible=counts["eligible"], unknown=counts["unknown"],
         near_miss=counts["near_miss"], excluded=counts["excluded"],
-        results_sha256=results_digest(matched), near_misses=near_misses,
+        results_sha256=results_sha256, near_misses=near_misses,
     )
     with tables.engine.begin() as conn:
         conn.execute(sa.insert(tables.runs).values(**_row(run)))
