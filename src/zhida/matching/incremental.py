@@ -85,10 +85,13 @@ def current_results(tables: MatchTables, run: MatchRun, data_dir: Path,
     enterprises or some policies), named (evaluate.RESULT_SCHEMA)."""
     base = run_results(run, data_dir, enterprises=enterprises, policies=policies)
     wanted = None if enterprises is None else set(enterprises)
-    t = tables.updates
+    t, scope = tables.updates, tables.update_scope
+    q = sa.select(t.c.file, t.c.enterprises, t.c.clauses).where(t.c.run_id == run.id).order_by(t.c.id)
+    if wanted is not None:  # only the updates that re-matched one of them, or everyone
+        q = q.where((t.c.enterprises == ALL) | t.c.id.in_(
+            sa.select(scope.c.update_id).where(scope.c.uscc.in_(sorted(wanted)))))
     with tables.engine.connect() as conn:
-        rows = conn.execute(sa.select(t.c.file, t.c.enterprises, t.c.clauses)
-                            .where(t.c.run_id == run.id).order_by(t.c.id)).all()
+        rows = conn.execute(q).all()
     for file, ents, clause_list in rows:
         scope_ents = ALL if ents == ALL else json.loads(ents)
         if wanted is not None and scope_ents != ALL and not wanted.intersection(scope_ents):
@@ -171,6 +174,8 @@ def _commit(tables: MatchTables, data_dir: Path, run: MatchRun, new: pl.DataFram
             clauses=json.dumps(clauses, ensure_ascii=False),
             policy_id=policy.id if policy else None, policy_version=policy.content_hash if policy else None,
         ).returning(t.c.id)).scalar_one())
+        if enterprises != ALL and enterprises:
+            conn.execute(sa.insert(tables.update_scope), [{"uscc": u, "update_id": update_id} for u in enterprises])
         file = f"updates/{update_id:08d}.parquet"
         files.write_atomic(new.cast(RESULT_SCHEMA), files.run_dir(data_dir, run.id) / file)  # type: ignore[arg-type]
         conn.execute(sa.update(t).where(t.c.id == update_id).values(file=file))

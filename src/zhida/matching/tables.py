@@ -6,11 +6,13 @@ A `prefix` (tests) or `schema` keeps several sets of tables apart in one databas
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 
 
 class MatchTables:
-    """The three tables; services open the transactions, this class only names the tables."""
+    """The tables; services open the transactions, this class only names the tables."""
 
     def __init__(self, engine: sa.Engine, prefix: str = "", schema: str | None = None) -> None:
         self.engine = engine
@@ -46,6 +48,13 @@ class MatchTables:
             sa.Column("policy_id", sa.String(200), nullable=True),     # a published policy version, if any
             sa.Column("policy_version", sa.String(64), nullable=True),
         )
+        # which enterprises each enterprise-scoped update re-matched: an enterprise's current
+        # results read only the updates that touched it (and those of every enterprise, "*")
+        self.update_scope = sa.Table(
+            f"{prefix}match_update_enterprises", self.metadata,
+            sa.Column("uscc", sa.String(18), primary_key=True),
+            sa.Column("update_id", sa.Integer, primary_key=True),
+        )
         self.events = sa.Table(
             f"{prefix}match_events", self.metadata,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -71,6 +80,18 @@ class MatchTables:
 
     def create(self) -> None:
         self.metadata.create_all(self.engine)
+        self._index_earlier_updates()
+
+    def _index_earlier_updates(self) -> None:
+        """Scope rows for updates committed before the scope table existed (idempotent)."""
+        u, scope = self.updates, self.update_scope
+        missing = sa.select(u.c.id, u.c.enterprises).where(
+            (u.c.enterprises != "*") & ~sa.exists().where(scope.c.update_id == u.c.id))
+        with self.engine.begin() as conn:
+            rows = [{"uscc": uscc, "update_id": update_id}
+                    for update_id, enterprises in conn.execute(missing) for uscc in json.loads(enterprises)]
+            if rows:
+                conn.execute(sa.insert(scope), rows)
 
     def drop(self) -> None:
         self.metadata.drop_all(self.engine)

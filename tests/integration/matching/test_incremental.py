@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import polars as pl
+import sqlalchemy as sa
 
 from zhida.matching.incremental import current_results, publish_policy, rematch_enterprises
 from zhida.matching.outbox import Outbox
@@ -94,3 +95,24 @@ def test_delivered_events_leave_the_pending_queue(store, policies, schema, table
     outbox.mark_delivered([e.id for e in pending[:2]], datetime(2024, 7, 2, tzinfo=UTC))
     assert [e.id for e in outbox.pending()] == [e.id for e in pending[2:]]
     assert outbox.for_enterprise(pending[0].uscc)[0].delivered_at is not None
+
+
+def test_an_enterprises_current_results_read_only_its_updates_also_in_a_database_from_before_the_scope_index(
+        store, city_store, policies, schema, tables, data_dir):
+    run = run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir)
+    relief = "cn-mof-sat-2023-12-small-low-profit/income-tax-relief"
+    losers = (run_results(run, data_dir).filter((pl.col("clause") == relief) & (pl.col("status") == "eligible"))
+              .get_column("uscc").head(2).to_list())
+    _redeliver(city_store, store, data_dir / "tax-fix.csv", set(losers), _negate_taxable_income)
+    for uscc in losers:  # one update each
+        rematch_enterprises(tables, data_dir, run, store, schema, [uscc], fields=["taxable_income"])
+    everyone = current_results(tables, run, data_dir)
+    for uscc in losers:
+        mine = current_results(tables, run, data_dir, [uscc])
+        assert mine.equals(everyone.filter(pl.col("uscc") == uscc))
+        assert mine.filter(pl.col("clause") == relief).is_empty()  # the update applied: no longer eligible
+    with tables.engine.begin() as conn:  # a database whose updates were committed before the index
+        conn.execute(sa.delete(tables.update_scope))
+    tables.create()
+    for uscc in losers:
+        assert current_results(tables, run, data_dir, [uscc]).equals(everyone.filter(pl.col("uscc") == uscc))
