@@ -11,10 +11,10 @@ own near misses over every clause, on demand (report.py).
 
 Results come in two forms. `Matched` is what a run stores: integer codes (the enterprise's
 index in the sorted USCC list, the clause's index in the sorted clause keys) sorted by
-(enterprise, clause), with the two dictionaries beside them; `Matched.named()` and
-`match_frame` give the same rows with USCCs and clause keys (RESULT_SCHEMA), for small scopes
-and consumers. Both orders are (USCC, clause key): independent of the frame's row order and
-of the order policies were given in.
+(clause, enterprise) — the order the engine produces them in, so nothing is sorted — with the
+two dictionaries beside them; `Matched.named()` and `match_frame` give the same rows with USCCs
+and clause keys (RESULT_SCHEMA), for small scopes and consumers. Both orders are (clause key,
+USCC): independent of the frame's row order and of the order policies were given in.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
 import polars as pl
 
 from zhida.rules import frame
@@ -87,7 +86,7 @@ def clause_table(compiled: CompiledPolicies) -> pl.DataFrame:
 class Matched:
     """A population's sparse results as integer codes, and the dictionaries that name them."""
 
-    results: pl.DataFrame     # CODED_SCHEMA, sorted by (enterprise, clause)
+    results: pl.DataFrame     # CODED_SCHEMA, sorted by (clause, enterprise)
     enterprises: pl.Series    # USCCs, sorted: an enterprise code is its position here
     clauses: pl.DataFrame     # clause_table(): a clause code is its row
 
@@ -118,14 +117,15 @@ def near_miss_orders(compiled: CompiledPolicies, near_misses: str | Collection[i
 
 def match_codes(compiled: CompiledPolicies, df: pl.DataFrame, *, near_misses: str | Collection[int] = "marked",
                 progress: Progress | None = None, method: str = "batch") -> Matched:
-    """Every clause over every row of `df`, as codes sorted by (enterprise, clause): equal
+    """Every clause over every row of `df`, as codes sorted by (clause, enterprise): equal
     inputs give identical output, whatever the frame's row order.
 
     `near_misses`: `marked`, `all`, `none`, or the compile orders of the clauses whose near
     misses to keep. `method`: CompiledPolicies.evaluate's (`auto` for a few enterprises)."""
     compiled = by_key(compiled)
     df = compiled.prepare(df)
-    ids = df.get_column(frame.ID_COLUMN).cast(pl.String)
+    if not df.get_column(frame.ID_COLUMN).cast(pl.String).is_sorted():
+        df = df.sort(pl.col(frame.ID_COLUMN).cast(pl.String), maintain_order=True)  # row = enterprise code
     total = len(compiled.clauses)
     out = compiled.evaluate(df, near_misses=near_miss_orders(compiled, near_misses), method=method,
                             progress=None if progress is None else lambda done: progress("match", done, total))
@@ -133,29 +133,20 @@ def match_codes(compiled: CompiledPolicies, df: pl.DataFrame, *, near_misses: st
         progress("write", 0, 1)
     if "atom" not in out.columns:
         out = out.with_columns(atom=pl.lit(None, dtype=pl.Int16))
-    rows = out.get_column("row")
-    if ids.is_sorted() and ids.n_unique() == ids.len():
-        usccs, enterprise = ids, rows
-    else:  # enterprise code = rank of the USCC; the frame's row order does not matter
-        order = ids.arg_sort()
-        rank = np.empty(ids.len(), dtype=np.uint32)
-        rank[order.to_numpy()] = np.arange(ids.len(), dtype=np.uint32)
-        usccs, enterprise = ids.gather(order), pl.Series(rank).gather(rows)
+    # evaluate gives its rows by clause (in key order), then by row: (clause, enterprise)
     coded = pl.DataFrame({
-        "enterprise": enterprise, "clause": out.get_column("clause").to_physical(),
+        "enterprise": out.get_column("row"), "clause": out.get_column("clause").to_physical(),
         "status": out.get_column("status"), "amount_fen": out.get_column("amount_fen"),
         "atom": out.get_column("atom"),
     }).cast(CODED_SCHEMA)  # type: ignore[arg-type]
-    # evaluate gives clause-major rows (rows ascending in each clause): a stable sort by
-    # enterprise leaves each enterprise's clauses in key order
-    coded = coded.sort("enterprise", maintain_order=True)
+    usccs = df.get_column(frame.ID_COLUMN).cast(pl.String)
     return Matched(coded, usccs.rename(frame.ID_COLUMN), clause_table(compiled))
 
 
 def match_frame(compiled: CompiledPolicies, df: pl.DataFrame, *, near_misses: str | Collection[int] = "marked",
                 progress: Progress | None = None, keys: Sequence[str] | None = None,
                 method: str = "batch") -> pl.DataFrame:
-    """match_codes() with USCCs and clause keys (RESULT_SCHEMA), sorted by (uscc, clause).
+    """match_codes() with USCCs and clause keys (RESULT_SCHEMA), sorted by (clause, uscc).
     `keys` keeps only those clauses' pairs (incremental updates of part of a set)."""
     matched = match_codes(compiled, df, near_misses=near_misses, progress=progress, method=method)
     coded = matched.results

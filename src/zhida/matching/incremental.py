@@ -65,7 +65,7 @@ def _apply(base: pl.DataFrame, delta: pl.DataFrame, enterprises: list[str] | str
     scope = pl.col("clause").is_in(clauses)
     if enterprises != ALL:
         scope = scope & pl.col("uscc").is_in(list(enterprises))
-    return pl.concat([base.filter(~scope), delta]).sort(["uscc", "clause"])
+    return pl.concat([base.filter(~scope), delta]).sort(["clause", "uscc"])  # the stored order
 
 
 def _scan(path: Path, enterprises: Sequence[str] | None, policies: Sequence[str] | None) -> pl.DataFrame:

@@ -1,14 +1,18 @@
 """Run results on disk: one directory per run under `<data dir>/match/runs/<run id>/`.
 
-    results.arrow        sparse results as codes (evaluate.CODED_SCHEMA), sorted by (enterprise,
-                         clause): Arrow IPC, LZ4, record batches of RECORD_BATCH rows
-                         (decision 0007; runs written before it have results.parquet)
-    enterprises.parquet  uscc, name, district, industry, size of every enterprise matched, and
-                         where its results are (results_start, results_count), sorted by uscc:
-                         an enterprise code is a row number here
-    clauses.parquet      clause, policy, policy_version: a clause code is a row number here
+    results.arrow        sparse results as codes (evaluate.CODED_SCHEMA), sorted by (clause,
+                         enterprise): Arrow IPC, uncompressed, one record batch, read through a
+                         memory map (decision 0007; runs written before it have results.parquet,
+                         sorted by enterprise)
+    enterprises.parquet  uscc, name, district, industry, size of every enterprise matched, sorted
+                         by uscc: an enterprise code is a row number here
+    clauses.parquet      clause, policy, policy_version, and where the clause's results are
+                         (results_start, results_count): a clause code is a row number here
     updates/<n>.parquet  incremental updates (see incremental.py; evaluate.RESULT_SCHEMA, named),
                          listed in the database
+
+A clause's results are one slice of the file (a whitelist); an enterprise's are found by a
+binary search in every clause's slice at once (its codes ascend there).
 
 Policy versions are archived by content hash under `<data dir>/match/policies/<hash>.json`
 (the validated policy document), so a run can be reproduced after its YAML file changed.
@@ -20,17 +24,19 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.ipc
 
 from zhida.matching.errors import NotReproducible
 from zhida.rules.policy import Policy, parse_policy
 
 ROW_GROUP = 50_000
-RECORD_BATCH = 65_536
 RESULTS = "results.arrow"
 LEGACY_RESULTS = "results.parquet"  # runs recorded before decision 0007
 
@@ -76,50 +82,109 @@ def write_atomic(df: pl.DataFrame, path: Path) -> None:
 
 
 def write_run(target: Path, results: pl.DataFrame, enterprises: pl.DataFrame, clauses: pl.DataFrame) -> None:
-    """A run's three files. `results` are coded and sorted by enterprise; the enterprise table
-    gets the position of each enterprise's results, so that reading them is one slice."""
-    counts = np.bincount(results.get_column("enterprise").to_numpy(), minlength=enterprises.height)
-    if counts.size != enterprises.height:
-        raise ValueError("the results name enterprises the enterprise table does not have")
+    """A run's three files. `results` are coded and sorted by (clause, enterprise); the clause
+    table gets the position of each clause's results."""
+    counts = np.bincount(results.get_column("clause").to_numpy(), minlength=clauses.height)
+    if counts.size != clauses.height:
+        raise ValueError("the results name clauses the clause table does not have")
     starts = np.zeros(counts.size, dtype=np.uint64)
     np.cumsum(counts[:-1], out=starts[1:])
     target.mkdir(parents=True, exist_ok=True)
     tmp = target / f"{RESULTS}.tmp"
-    results.write_ipc(tmp, compression="lz4", record_batch_size=RECORD_BATCH)
+    results.write_ipc(tmp, compression="uncompressed", record_batch_size=max(results.height, 1))
     os.replace(tmp, target / RESULTS)
-    write_atomic(enterprises.with_columns(results_start=pl.Series(starts), results_count=pl.Series(counts,
-                                          dtype=pl.UInt32)), target / "enterprises.parquet")
-    write_atomic(clauses, target / "clauses.parquet")
+    write_atomic(enterprises, target / "enterprises.parquet")
+    write_atomic(clauses.with_columns(results_start=pl.Series(starts), results_count=pl.Series(counts,
+                                      dtype=pl.UInt32)), target / "clauses.parquet")
+
+
+def legacy(where: Path) -> bool:
+    """Whether a run was stored before decision 0007 (Parquet, sorted by enterprise)."""
+    return not (where / RESULTS).exists() and (where / LEGACY_RESULTS).exists()
 
 
 def read_results(where: Path, enterprises: Sequence[int] | None = None,
                  clauses: Sequence[int] | None = None) -> pl.DataFrame:
-    """A run's coded results, or only some enterprises' (by code: one slice each) or some
-    clauses' rows."""
-    legacy = not (where / RESULTS).exists()
-    lf = pl.scan_parquet(where / LEGACY_RESULTS) if legacy else pl.scan_ipc(where / RESULTS)
-    if enterprises is not None:
-        _, _, index = dictionaries(str(where))
-        if index is None:  # a legacy run: row-group statistics prune
-            lf = lf.filter(pl.col("enterprise").is_in(list(enterprises)))
-        else:
-            codes = sorted(set(enterprises))
-            lf = pl.concat([lf.slice(int(index[0][e]), int(index[1][e])) for e in codes]) if codes else lf.head(0)
+    """A run's coded results in (clause, enterprise) order, or only some enterprises' (by
+    code) or some clauses' rows."""
+    if legacy(where):
+        lf = pl.scan_parquet(where / LEGACY_RESULTS)
+        if enterprises is not None:
+            lf = lf.filter(pl.col("enterprise").is_in(list(enterprises)))  # row-group statistics prune
+        if clauses is not None:
+            lf = lf.filter(pl.col("clause").is_in(list(clauses)))
+        return lf.collect().sort("clause", "enterprise")
+    mapped = _mapped(str(where))
+    rows = mapped.table
     if clauses is not None:
-        lf = lf.filter(pl.col("clause").is_in(list(clauses)))
-    return lf.collect()
+        wanted = sorted(set(clauses))
+        rows = pa.concat_tables([rows.slice(int(mapped.starts[c]), int(mapped.counts[c])) for c in wanted]
+                                or [rows.slice(0, 0)])
+    if enterprises is not None:
+        codes = np.array(sorted(set(enterprises)), dtype=np.uint32)
+        if codes.size > MANY:  # one pass over the file is cheaper than this many searches
+            frame = pl.from_arrow(rows)
+            assert isinstance(frame, pl.DataFrame)
+            return frame.filter(pl.col("enterprise").is_in(codes.tolist()))
+        if clauses is not None:  # search only the clauses read
+            return read_results(where, enterprises).filter(pl.col("clause").is_in(sorted(set(clauses))))
+        rows = rows.take(pa.array(mapped.find(codes)))
+    frame = pl.from_arrow(rows)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+MANY = 64  # enterprises looked up by binary search at most; more: one filtered pass
+
+
+@dataclass(frozen=True)
+class _Mapped:
+    """A run's results, memory-mapped (nothing is read until used), and where each clause's
+    rows are."""
+
+    table: pa.Table
+    enterprise: np.ndarray   # the enterprise column, a view of the map
+    starts: np.ndarray
+    counts: np.ndarray
+
+    def find(self, codes: np.ndarray) -> np.ndarray:
+        """Row numbers of the results of these (sorted) enterprise codes, in file order: one
+        vectorised binary search over every (clause, code) pair, within the clause's slice."""
+        lo = np.repeat(self.starts.astype(np.int64), codes.size)
+        hi = lo + np.repeat(self.counts.astype(np.int64), codes.size)
+        want = np.tile(codes, self.starts.size)
+        end = hi.copy()
+        while True:
+            open_ = lo < hi
+            if not open_.any():
+                break
+            mid = (lo + hi) // 2
+            below = np.zeros(lo.size, dtype=bool)
+            below[open_] = self.enterprise[mid[open_]] < want[open_]
+            lo = np.where(open_ & below, mid + 1, lo)
+            hi = np.where(open_ & ~below, mid, hi)
+        found = lo < end
+        found[found] = self.enterprise[lo[found]] == want[found]
+        return lo[found]
+
+
+@lru_cache(maxsize=8)
+def _mapped(where: str) -> _Mapped:
+    table = pa.ipc.open_file(pa.memory_map(str(Path(where) / RESULTS))).read_all()
+    column = table.column("enterprise")
+    enterprise = (column.chunk(0).to_numpy(zero_copy_only=True) if column.num_chunks == 1
+                  else column.to_numpy())
+    index = pl.read_parquet(Path(where) / "clauses.parquet", columns=["results_start", "results_count"])
+    return _Mapped(table, enterprise, index.get_column("results_start").to_numpy(),
+                   index.get_column("results_count").to_numpy())
 
 
 @lru_cache(maxsize=4)
-def dictionaries(where: str) -> tuple[pl.Series, pl.DataFrame, tuple[np.ndarray, np.ndarray] | None]:
-    """A run's enterprise and clause dictionaries, and where each enterprise's results are
-    (None for a legacy run). A run's files never change once recorded (the directory name is
-    the run id), so they are read once per process."""
-    table = pl.read_parquet(Path(where) / "enterprises.parquet")
-    index = None
-    if "results_start" in table.columns:
-        index = (table.get_column("results_start").to_numpy(), table.get_column("results_count").to_numpy())
-    return table.get_column("uscc"), pl.read_parquet(Path(where) / "clauses.parquet"), index
+def dictionaries(where: str) -> tuple[pl.Series, pl.DataFrame]:
+    """A run's enterprise and clause dictionaries; a run's files never change once recorded
+    (the directory name is the run id), so they are read once per process."""
+    usccs = pl.read_parquet(Path(where) / "enterprises.parquet", columns=["uscc"]).get_column("uscc")
+    return usccs, pl.read_parquet(Path(where) / "clauses.parquet", columns=["clause", "policy", "policy_version"])
 
 
 def archive_policies(data_dir: Path, policies: Iterable[Policy]) -> None:

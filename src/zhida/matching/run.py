@@ -157,9 +157,11 @@ def run_match(
     return run
 
 
-def results_digest(matched: Matched) -> str:
-    """The run's fingerprint: its results and both dictionaries that name them."""
-    return files.digest([("results", matched.results), ("enterprises", matched.enterprises.to_frame()),
+def results_digest(matched: Matched, *, by_enterprise: bool = False) -> str:
+    """The run's fingerprint: its results (in stored order: by clause; `by_enterprise` for a
+    run stored before decision 0007) and both dictionaries that name them."""
+    results = matched.results.sort("enterprise", "clause") if by_enterprise else matched.results
+    return files.digest([("results", results), ("enterprises", matched.enterprises.to_frame()),
                          ("clauses", matched.clauses)])
 
 
@@ -204,7 +206,8 @@ def reproduce_run(run: MatchRun, *, schema: Schema, data_dir: Path,
     compiled = archived_pack(data_dir, [h for _, h in run.policies], schema, run.as_of)
     _, _, matched = evaluate_snapshot(run.snapshot.open(), compiled, schema, run.as_of, zones_dir=zones_dir,
                                       near_misses=run.near_misses)
-    return Reproduction(run, results_digest(matched)), matched.named()
+    stored_by_enterprise = files.legacy(files.run_dir(data_dir, run.id))
+    return Reproduction(run, results_digest(matched, by_enterprise=stored_by_enterprise)), matched.named()
 
 
 def archived_pack(data_dir: Path, versions: Sequence[str], schema: Schema, as_of: date) -> CompiledPolicies:
@@ -221,10 +224,10 @@ def archived_pack(data_dir: Path, versions: Sequence[str], schema: Schema, as_of
 def run_results(run: MatchRun, data_dir: Path, *, enterprises: Sequence[str] | None = None,
                 policies: Sequence[str] | None = None) -> pl.DataFrame:
     """The results as the run wrote them (without later incremental updates), named
-    (evaluate.RESULT_SCHEMA); only some enterprises' or policies' rows when asked (an
-    enterprise's rows are one slice of the sorted results)."""
+    (evaluate.RESULT_SCHEMA), in (clause, uscc) order; only some enterprises' or policies' rows
+    when asked (results.py finds them without reading the rest)."""
     where = files.run_dir(data_dir, run.id)
-    usccs, table, _ = files.dictionaries(str(where))
+    usccs, table = files.dictionaries(str(where))
     codes = None
     if enterprises is not None:
         wanted = pl.Series(sorted(set(enterprises)), dtype=pl.String)

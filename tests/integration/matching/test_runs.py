@@ -7,6 +7,7 @@ import shutil
 import polars as pl
 
 from zhida.matching.evaluate import STATUSES
+from zhida.matching.results import digest
 from zhida.matching.run import list_runs, load_run, reproduce_run, run_match, run_results
 from zhida.profiles.load import load_feed
 from zhida.rules.policy import parse_policy
@@ -89,22 +90,35 @@ def test_a_run_without_near_misses_says_so_and_is_reproduced_and_updated_the_sam
     assert current_results(tables, run, data_dir).equals(results)
 
 
-def test_one_enterprises_results_are_its_slice_and_runs_stored_as_parquet_still_read(
+def test_some_enterprises_or_policies_results_are_read_alone_and_runs_stored_as_parquet_still_read(
         store, policies, schema, tables, data_dir):
     run = run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir)
     everything = run_results(run, data_dir)
+    assert everything.select("clause", "uscc").equals(everything.select("clause", "uscc").sort("clause", "uscc"))
     some = everything.get_column("uscc").unique().sort().gather([0, 5, 17]).to_list()
     want = everything.filter(pl.col("uscc").is_in(some))
     assert run_results(run, data_dir, enterprises=[*some, "91330300MA000000X0"]).equals(want)  # unknown: none
     assert run_results(run, data_dir, enterprises=[]).is_empty()
-    # a run recorded before results were Arrow IPC: results.parquet, no results index
+    many = everything.get_column("uscc").unique().sort().head(100).to_list()  # past the binary searches
+    assert run_results(run, data_dir, enterprises=many).equals(everything.filter(pl.col("uscc").is_in(many)))
+    one_policy = everything.get_column("policy").mode().sort()[0]
+    assert run_results(run, data_dir, policies=[one_policy]).equals(everything.filter(pl.col("policy") == one_policy))
+    assert run_results(run, data_dir, enterprises=some, policies=[one_policy]).equals(
+        want.filter(pl.col("policy") == one_policy))
+
+    # a run recorded before decision 0007: Parquet sorted by enterprise, no clause index, and a
+    # digest over that order
     where = data_dir / "match" / "runs" / run.id
-    legacy = dataclasses.replace(run, id=run.id + "-parquet")
-    old = data_dir / "match" / "runs" / legacy.id
+    coded = pl.read_ipc(where / "results.arrow").sort("enterprise", "clause")
+    old = data_dir / "match" / "runs" / (run.id + "-parquet")
     old.mkdir()
-    pl.read_ipc(where / "results.arrow").write_parquet(old / "results.parquet")
-    pl.read_parquet(where / "enterprises.parquet").drop("results_start", "results_count").write_parquet(
-        old / "enterprises.parquet")
-    shutil.copy(where / "clauses.parquet", old / "clauses.parquet")
+    coded.write_parquet(old / "results.parquet", row_group_size=50)
+    shutil.copy(where / "enterprises.parquet", old / "enterprises.parquet")
+    clauses = pl.read_parquet(where / "clauses.parquet").drop("results_start", "results_count")
+    clauses.write_parquet(old / "clauses.parquet")
+    usccs = pl.read_parquet(old / "enterprises.parquet").select("uscc")
+    legacy = dataclasses.replace(run, id=old.name, results_sha256=digest(
+        [("results", coded), ("enterprises", usccs), ("clauses", clauses)]))
     assert run_results(legacy, data_dir).equals(everything)
     assert run_results(legacy, data_dir, enterprises=some).equals(want)
+    assert reproduce_run(legacy, schema=schema, data_dir=data_dir)[0].identical

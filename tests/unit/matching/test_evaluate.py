@@ -98,7 +98,7 @@ def test_results_are_sorted_and_identical_for_equal_inputs():
     df = build_frame(facts, compiled.requirements, SCHEMA, AS_OF)
     first, second = match_frame(compiled, df), match_frame(compiled, df.sample(fraction=1.0, shuffle=True, seed=3))
     assert first.equals(second)
-    assert first.select("uscc", "clause").equals(first.select("uscc", "clause").sort("uscc", "clause"))
+    assert first.select("uscc", "clause").equals(first.select("uscc", "clause").sort("clause", "uscc"))
 
 
 def test_events_name_who_became_eligible_who_stopped_and_whose_amount_changed():
