@@ -10,7 +10,6 @@ from polars.testing import assert_frame_equal
 
 from zhida import catalog
 from zhida.profiles.frame import build_population_frame
-from zhida.profiles.load import load_feed
 from zhida.profiles.registry import load_registry
 from zhida.profiles.store import ProfileStore
 from zhida.rules.engine import compile_policies
@@ -18,6 +17,7 @@ from zhida.rules.frame import Requirements
 from zhida.rules.policy import load_policies
 
 from .conftest import CITY_AS_OF
+from .feeds import MARKET, STATS, TAX, load
 
 REG = load_registry()
 ZONES = Path(__file__).parents[3] / "zones"
@@ -34,46 +34,27 @@ def assert_subset_equals_filtered(store, req, as_of, usccs, full=None, zones_dir
 
 # -- a hand-built store: precedence, as-of visibility, missing: zero, dated lists ------------------
 
-def write(tmp_path, name, text):
-    p = tmp_path / name
-    p.write_text(text, encoding="utf-8")
-    return p
-
-
 @pytest.fixture
 def store(tmp_path):
     s = ProfileStore(tmp_path / "store")
-    market = write(tmp_path, "m.yaml", "source: market\nkey: 代码\nfields:\n  status: 状态\n"
-                   "  district_code: 区县\n  industry_code: 行业\n")
-    load_feed(s, "market", write(tmp_path, "m1.csv", f"代码,状态,区县,行业\n{A},存续,330302,3411\n"),
-              mapping_path=market, known_on=date(2024, 1, 31))
-    load_feed(s, "market", write(tmp_path, "m2.csv", f"代码,状态,区县,行业\n{A},注销,330302,3411\n"
-                                 f"{B},存续,330381,5212\n{C},存续,330302,6513\n{D},存续,330303,3411\n"),
-              mapping_path=market, known_on=date(2024, 6, 30))
-    tax = write(tmp_path, "t.yaml", "source: tax\nkey: 代码\nperiod: year\nperiod_column: 年度\n"
-                "fields:\n  employees: 人数\n  revenue: 营收\n")
-    load_feed(s, "tax", write(tmp_path, "t.csv", f"代码,年度,人数,营收\n{A},2023,50,100\n{B},2023,8,5\n"
-                              f"{OUTSIDE},2023,3,7\n"),
-              mapping_path=tax, known_on=date(2024, 5, 31))
-    stats = write(tmp_path, "s.yaml", "source: stats\nkey: 代码\nperiod: year\nperiod_column: 年度\n"
-                  "fields:\n  employees: 从业人员\n  industry_code: 行业\n")
-    load_feed(s, "stats", write(tmp_path, "s.csv", f"代码,年度,从业人员,行业\n{A},2023,45,3412\n"),
-              mapping_path=stats, known_on=date(2024, 3, 31))
+    load(s, tmp_path, MARKET, "m1.csv", f"代码,状态,区县,行业\n{A},存续,330302,3411\n", date(2024, 1, 31))
+    load(s, tmp_path, MARKET, "m2.csv", f"代码,状态,区县,行业\n{A},注销,330302,3411\n{B},存续,330381,5212\n"
+         f"{C},存续,330302,6513\n{D},存续,330303,3411\n", date(2024, 6, 30))
+    load(s, tmp_path, TAX, "t.csv", f"代码,年度,人数,营收\n{A},2023,50,100\n{B},2023,8,5\n{OUTSIDE},2023,3,7\n",
+         date(2024, 5, 31))
+    load(s, tmp_path, STATS, "s.csv", f"代码,年度,从业人员,行业\n{A},2023,45,3412\n", date(2024, 3, 31))
     # 人社 reports months 2024-01..2024-06 (missing: zero): C only in January to March, D every month
-    hrss = write(tmp_path, "h.yaml", "source: hrss\nkey: 代码\nperiod: month\nperiod_column: 所属期\n"
-                 "period_format: '%Y%m'\nfields:\n  insured: 参保人数\n")
+    hrss = ("source: hrss\nkey: 代码\nperiod: month\nperiod_column: 所属期\n"
+            "period_format: '%Y%m'\nfields:\n  insured: 参保人数\n")
     rows = [f"{C},2024{m:02d},{10 + m}" for m in (1, 2, 3)] + [f"{D},2024{m:02d},5" for m in range(1, 7)]
-    load_feed(s, "hrss", write(tmp_path, "h.csv", "代码,所属期,参保人数\n" + "\n".join(rows) + "\n"),
-              mapping_path=hrss, known_on=date(2024, 7, 5))
-    credit = write(tmp_path, "c.yaml", "source: credit\nkey: 代码\nlists:\n  - name_column: 类别\n"
-                   "    names: {经营异常名录: 经营异常名录, 行政处罚: 行政处罚}\n"
-                   "    listed_on: 列入\n    removed_on: 移出\n")
-    load_feed(s, "credit", write(tmp_path, "c1.csv", f"代码,类别,列入,移出\n{A},经营异常名录,2023-05-01,\n"
-                                 f"{D},行政处罚,2023-02-01,\n"),
-              mapping_path=credit, known_on=date(2024, 2, 1))
-    load_feed(s, "credit", write(tmp_path, "c2.csv", f"代码,类别,列入,移出\n{A},经营异常名录,2023-05-01,2024-04-15\n"
-                                 f"{D},行政处罚,2023-02-01,\n{D},行政处罚,2024-06-01,\n"),
-              mapping_path=credit, known_on=date(2024, 7, 1))
+    load(s, tmp_path, hrss, "h.csv", "代码,所属期,参保人数\n" + "\n".join(rows) + "\n", date(2024, 7, 5))
+    credit = ("source: credit\nkey: 代码\nlists:\n  - name_column: 类别\n"
+              "    names: {经营异常名录: 经营异常名录, 行政处罚: 行政处罚}\n"
+              "    listed_on: 列入\n    removed_on: 移出\n")
+    load(s, tmp_path, credit, "c1.csv", f"代码,类别,列入,移出\n{A},经营异常名录,2023-05-01,\n"
+         f"{D},行政处罚,2023-02-01,\n", date(2024, 2, 1))
+    load(s, tmp_path, credit, "c2.csv", f"代码,类别,列入,移出\n{A},经营异常名录,2023-05-01,2024-04-15\n"
+         f"{D},行政处罚,2023-02-01,\n{D},行政处罚,2024-06-01,\n", date(2024, 7, 1))
     return s
 
 

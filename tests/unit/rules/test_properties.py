@@ -158,17 +158,22 @@ def enterprise(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
+ROUNDINGS = [{"unit": "fen", "mode": "half_up"}, {"unit": "yuan", "mode": "down"}, {"unit": "fen", "mode": "half_even"},
+             {"unit": "hundred_yuan", "mode": "ceil"}, {"unit": "wan", "mode": "floor"},
+             {"unit": "hundred_yuan", "mode": "up"}]
+
+
+@st.composite
+def random_clause(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
+    """A random condition and amount, and the clause's other keys: a rounding, maybe a cap."""
+    when, amount, cap = draw(boolean(2)), draw(money(2)), draw(st.one_of(st.none(), money_literal()))
+    return when, amount, {"rounding": draw(st.sampled_from(ROUNDINGS))} | ({"cap": cap} if cap is not None else {})
+
+
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    when=boolean(2),
-    amount=money(2),
-    cap=st.one_of(st.none(), money_literal()),
-    rounding=st.sampled_from([{"unit": "fen", "mode": "half_up"}, {"unit": "yuan", "mode": "down"},
-                              {"unit": "fen", "mode": "half_even"}, {"unit": "hundred_yuan", "mode": "ceil"}]),
-    firms=st.lists(enterprise(), min_size=1, max_size=12),
-)
-def test_batch_and_explanation_agree_on_random_rules(when, amount, cap, rounding, firms):
-    extra = {"rounding": rounding} | ({"cap": cap} if cap is not None else {})
+@given(rule=random_clause(), firms=st.lists(enterprise(), min_size=1, max_size=12))
+def test_batch_and_explanation_agree_on_random_rules(rule, firms):
+    when, amount, extra = rule
     batch, explained = run(policy([clause(when, amount, **extra)]), firms)
     for row, explanations in enumerate(explained):
         e = explanations["demo/c"]
@@ -197,18 +202,11 @@ def test_money_times_rate_is_exact_to_the_fen(amount, rate):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    when=boolean(2),
-    amount=money(2),
-    cap=st.one_of(st.none(), money_literal()),
-    rounding=st.sampled_from([{"unit": "fen", "mode": "half_up"}, {"unit": "wan", "mode": "floor"},
-                              {"unit": "fen", "mode": "half_even"}, {"unit": "hundred_yuan", "mode": "up"}]),
-    firms=st.lists(enterprise(), min_size=1, max_size=8),
-)
-def test_row_by_row_evaluation_equals_the_batch_on_random_rules(when, amount, cap, rounding, firms):
+@given(rule=random_clause(), firms=st.lists(enterprise(), min_size=1, max_size=8))
+def test_row_by_row_evaluation_equals_the_batch_on_random_rules(rule, firms):
     """The interpreter path a few enterprises take (rowwise.py) gives the batch's rows exactly:
     statuses, amounts, near-miss atoms and order."""
-    extra = {"rounding": rounding} | ({"cap": cap} if cap is not None else {})
+    when, amount, extra = rule
     compiled, df = compile_frame(policy([clause(when, amount, **extra)]), firms)
     near = compiled.near_miss_orders("all")
     batch = compiled.evaluate(df, method="batch", near_misses=near)
