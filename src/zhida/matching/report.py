@@ -28,7 +28,8 @@ from zhida.matching.run import DATA_USE_BASIS, population_frame
 from zhida.profiles.datause import DataUseLog, requirement_fields
 from zhida.profiles.registry import Registry, load_registry
 from zhida.profiles.store import ProfileStore
-from zhida.rules.engine import CompiledClause, compile_policies
+from zhida.rules.clause import CompiledClause
+from zhida.rules.engine import compile_policies
 from zhida.rules.explain import ClauseExplanation, explain_frame
 from zhida.rules.policy import Policy
 from zhida.rules.schema import Schema

@@ -20,7 +20,8 @@ from zhida.matching.run import MatchRun, run_enterprises
 from zhida.profiles.frame import build_population_frame
 from zhida.profiles.industry import section
 from zhida.profiles.registry import Registry, load_registry
-from zhida.rules.engine import CompiledClause, compile_policies
+from zhida.rules.clause import CompiledClause
+from zhida.rules.engine import compile_policies
 from zhida.rules.facts import display
 from zhida.rules.numbers import yuan_text
 from zhida.rules.policy import money_fen

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 if TYPE_CHECKING:
-    from zhida.rules.engine import CompiledClause, CompiledPolicies
+    from zhida.rules.clause import CompiledClause
+    from zhida.rules.engine import CompiledPolicies
 
 # near_miss: the condition fails on exactly one atom (engine.near_miss_atom); never paid, so
 # exclusivity and caps leave such pairs alone.

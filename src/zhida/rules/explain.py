@@ -15,8 +15,9 @@ import polars as pl
 
 from zhida.rules import ast, frame
 from zhida.rules.allocate import STATUS
+from zhida.rules.clause import CompiledClause, atoms
 from zhida.rules.document import MODE_LABELS
-from zhida.rules.engine import CompiledClause, CompiledPolicies, atoms
+from zhida.rules.engine import CompiledPolicies
 from zhida.rules.facts import display
 from zhida.rules.interpret import Interpreter, Value
 from zhida.rules.numbers import decimal_text, round_fraction, yuan_text

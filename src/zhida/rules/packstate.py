@@ -21,8 +21,9 @@ from typing import Any
 import polars as pl
 
 from zhida.rules import ast, frame
+from zhida.rules.clause import CompiledClause, atoms
 from zhida.rules.document import PolicySpec
-from zhida.rules.engine import CompiledClause, CompiledPolicies, atoms
+from zhida.rules.engine import CompiledPolicies
 from zhida.rules.params import Parameter
 from zhida.rules.policy import Clause, Path_, Policy
 from zhida.rules.rounding import RawAmount

@@ -24,7 +24,8 @@ from zhida.rules.policy import Clause
 from zhida.rules.rounding import ROUNDING_DIGITS
 
 if TYPE_CHECKING:
-    from zhida.rules.engine import CompiledClause, CompiledPolicies
+    from zhida.rules.clause import CompiledClause
+    from zhida.rules.engine import CompiledPolicies
 
 ROWWISE_MAX = 16  # frames of at most this many rows are evaluated row by row ("auto")
 
