@@ -9,7 +9,7 @@ store and are shown by `zhida data show` (see `profile.trace`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 import polars as pl
@@ -40,6 +40,10 @@ class FactView:
 
     Batch metadata (which batches are visible, which sources are loaded, list freshness) and
     the periods a source reports are properties of whole batches and stay the same either way.
+
+    A view of a few enterprises reads each batch once (`prefetch`): their handful of rows, with
+    every column the build will ask for, kept in memory; the many small queries of a build then
+    run on those rows instead of scanning the batch's `uscc` column again for each of them.
     """
 
     def __init__(self, store: ProfileStore, registry: Registry, as_of: date,
@@ -50,6 +54,8 @@ class FactView:
         self.batches = store.batches(known_by=as_of)
         self.usccs = None if usccs is None else sorted(set(usccs))
         self._coverage: dict[tuple[str, ...], tuple[pl.DataFrame, str | None, str | None]] = {}
+        self._rows: dict[str, pl.DataFrame] = {}     # batch id -> the wanted enterprises' facts
+        self._entries: dict[str, pl.DataFrame] = {}  # batch id -> their list entries
 
     def restrict(self, lf: pl.LazyFrame) -> pl.LazyFrame:
         """`lf` (with a `uscc` column) reduced to the wanted enterprises, if any were named."""
@@ -57,15 +63,51 @@ class FactView:
 
     def scan(self, batch: Batch, columns: list[str]) -> pl.LazyFrame:
         """Some columns of a batch's facts (`uscc` among them), only the wanted enterprises' rows."""
+        rows = self._rows.get(batch.id)
+        if rows is not None and set(columns) <= set(rows.columns):
+            return rows.lazy().select(columns)
         return self.restrict(self.store.facts(batch, columns))
+
+    def list_entries(self, batch: Batch) -> pl.DataFrame:
+        """The list entries a batch carries (every list), only the wanted enterprises'; read once."""
+        if batch.id not in self._entries:
+            self._entries[batch.id] = self.restrict(self.store.lists(batch)).collect()
+        return self._entries[batch.id]
+
+    def prefetch(self, fields: Iterable[str], list_batches: Iterable[Batch] = ()) -> None:
+        """Read the wanted enterprises' rows once, for all the reads a build will make.
+
+        The facts of the population's batches and of every batch carrying one of `fields`
+        (with `uscc`, `period`, `_row` and those fields), and the list entries of
+        `list_batches`, all in one parallel pass; later reads of them are served from memory.
+        A whole-population view reads nothing here: its scans stay lazy, pushed down per read.
+        """
+        if self.usccs is None:
+            return
+        columns: dict[str, dict[str, None]] = {b.id: {"uscc": None} for b in self.population_batches()}
+        for fid in fields:
+            for b in self.batches_with_field(fid):
+                columns.setdefault(b.id, {"uscc": None}).update(dict.fromkeys(["period", "_row", fid]))
+        by_id = {b.id: b for b in self.batches}
+        facts = [bid for bid, cols in columns.items()
+                 if bid not in self._rows or not set(cols) <= set(self._rows[bid].columns)]
+        lists = list({b.id: b for b in list_batches if b.id not in self._entries}.values())
+        frames = pl.collect_all([*(self.restrict(self.store.facts(by_id[bid], list(columns[bid]))) for bid in facts),
+                                 *(self.restrict(self.store.lists(b)) for b in lists)])
+        self._rows.update(zip(facts, frames[:len(facts)], strict=True))
+        self._entries.update(zip((b.id for b in lists), frames[len(facts):], strict=True))
 
     def batches_with_field(self, field_id: str) -> list[Batch]:
         return [b for b in self.batches if field_id in b.fields]
 
+    def population_batches(self) -> list[Batch]:
+        """The batches of the population source; all batches with facts if it was never loaded."""
+        chosen = [b for b in self.batches if b.source == self.registry.population_source]
+        return chosen or [b for b in self.batches if b.fields]
+
     def population(self) -> pl.DataFrame:
         """Enterprises of the population source; the union of all sources if it was never loaded."""
-        chosen = [b for b in self.batches if b.source == self.registry.population_source]
-        chosen = chosen or [b for b in self.batches if b.fields]
+        chosen = self.population_batches()
         if not chosen:
             return pl.DataFrame(schema={"uscc": pl.String})
         frames = [self.scan(b, ["uscc"]) for b in chosen]

@@ -8,7 +8,7 @@ frame filtered to them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from zhida.profiles.facts import FactView
 from zhida.profiles.lists import ListView
 from zhida.profiles.registry import Registry, load_registry
 from zhida.profiles.store import ProfileStore
-from zhida.profiles.zones import zone_membership
+from zhida.profiles.zones import COORDINATES, zone_membership
 from zhida.rules.frame import (
     ID_COLUMN,
     Requirements,
@@ -37,6 +37,8 @@ DTYPES = {"money": pl.Int64, "count": pl.Int64, "number": pl.Int64, "percent": p
 
 
 class _Builder:
+    """Plans the columns first, then reads: a few enterprises' rows are read once per batch."""
+
     def __init__(self, store: ProfileStore, registry: Registry, as_of: date, zones_dir: Path | None,
                  usccs: Sequence[str] | None = None) -> None:
         self.registry = registry
@@ -44,8 +46,9 @@ class _Builder:
         self.lists = ListView(self.facts)
         self.as_of = as_of
         self.zones_dir = zones_dir
-        self.spine = self.facts.population()
-        self.parts: list[pl.DataFrame] = []        # uscc-keyed frames to join
+        self.spine = pl.DataFrame()  # read once the columns are planned
+        self.parts: list[Callable[[], pl.DataFrame]] = []  # uscc-keyed frames to join, made after planning
+        self.list_names: set[str] = set()  # lists and tags the parts read
         self.derived: list[tuple[str, pl.Expr]] = []  # in dependency order
         self.have: set[str] = {ID_COLUMN}
         self.stored: dict[str, dict[str | None, str]] = {}  # field -> period -> column
@@ -53,23 +56,26 @@ class _Builder:
         self.loaded = frozenset(b.source for b in self.facts.batches)
 
     def need(self, need: tuple[str, ...]) -> None:
-        kind = need[0]
+        kind, name = need[0], need[1]
         if kind == "field":
-            self.field(need[1], need[2] or None)
+            self.field(name, need[2] or None)
         elif kind == "member":
-            self._add(list_column(need[1]), lambda c: self.lists.member(need[1], self.spine, c))
+            self._add(list_column(name), name, lambda c: self.lists.member(name, self.spine, c))
+        elif kind == "tag":
+            self._add(tag_column(name), name, lambda c: self.lists.member(name, self.spine, c))
         elif kind == "since":
-            self._add(list_since_column(need[1]), lambda c: self.lists.since(need[1], c))
+            self._add(list_since_column(name), name, lambda c: self.lists.since(name, c))
         elif kind == "pick":
-            self._add("__" + "|".join(need), lambda c: self.lists.pick(need[1], need[2], need[3], c))
+            self._add("__" + "|".join(need), name, lambda c: self.lists.pick(name, need[2], need[3], c))
         elif kind == "count":
-            self._add("__" + "|".join(need), lambda c: self.lists.count_between(
-                need[1], date.fromisoformat(need[2]), date.fromisoformat(need[3]), c, self.spine))
+            self._add("__" + "|".join(need), name, lambda c: self.lists.count_between(
+                name, date.fromisoformat(need[2]), date.fromisoformat(need[3]), c, self.spine))
 
-    def _add(self, column: str, make: Any) -> None:
+    def _add(self, column: str, list_name: str, make: Callable[[str], pl.DataFrame]) -> None:
         if column not in self.have:
             self.have.add(column)
-            self.parts.append(make(column))
+            self.list_names.add(list_name)
+            self.parts.append(lambda: make(column))
 
     def field(self, field_id: str, period: str | None) -> None:
         self.fields_batch(field_id, [period])
@@ -96,8 +102,9 @@ class _Builder:
                 self.derived.append((c, expr.cast(DTYPES[f.type]).alias(c)))
         elif f.from_list:
             fl = f.from_list
-            c = cols[periods[0]]
-            self.parts.append(self.lists.pick(fl["list"], fl["attr"], fl.get("pick", "latest"), c))
+            self.list_names.add(fl["list"])
+            self.parts.append(lambda: self.lists.pick(fl["list"], fl["attr"], fl.get("pick", "latest"),
+                                                      cols[periods[0]]))
         else:
             self.stored.setdefault(f.id, {}).update(todo)
 
@@ -154,12 +161,17 @@ class _Builder:
         for n in sorted(requirements.list_since):
             self.need(("since", n))
         for n in sorted(requirements.tags):
-            self._add(tag_column(n), lambda c, n=n: self.lists.member(n, self.spine, c))
+            self.need(("tag", n))
+        coordinates = list(COORDINATES) if requirements.zones else []
+        self.facts.prefetch([*self.stored, *coordinates],
+                            [b for n in sorted(self.list_names) if (b := self.lists.snapshot(n)) is not None])
+        self.spine = self.facts.population()
+        parts = [make() for make in self.parts]
         self._load_stored()
         # align every part to the spine on its own (narrow joins), then one horizontal concat
         keys = self.spine.select(ID_COLUMN)
         aligned = [keys.join(part, on=ID_COLUMN, how="left", maintain_order="left").drop(ID_COLUMN)
-                   for part in self.parts]
+                   for part in parts]
         frame = pl.concat([self.spine, *self.aligned, *aligned], how="horizontal")
         pending = list(self.derived)
         while pending:  # in waves: a derived field may read another derived field

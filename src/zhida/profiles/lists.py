@@ -17,6 +17,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from zhida.profiles.facts import FactView
+from zhida.profiles.store import Batch
 
 ENTRY_SCHEMA = {"uscc": pl.String, "listed_on": pl.Date, "expires_on": pl.Date,
                 "removed_on": pl.Date, "kind": pl.String, "reason": pl.String, "ref": pl.String}
@@ -34,7 +35,8 @@ class ListView:
             self._cache[name] = self._load(name)
         return self._cache[name]
 
-    def _load(self, name: str) -> pl.DataFrame | None:
+    def snapshot(self, name: str) -> Batch | None:
+        """The batch whose snapshot of the list decides on `as_of`; None if never loaded or stale."""
         carrying = [b for b in self.facts.batches if name in b.lists]
         if not carrying:
             return None
@@ -43,8 +45,13 @@ class ListView:
         fresh = info.freshness_days if info else None
         if fresh is not None and (self.as_of - latest.known_date) > timedelta(days=fresh):
             return None
-        entries = self.facts.restrict(self.facts.store.lists(latest).filter(pl.col("list") == name))
-        df = entries.select(list(ENTRY_SCHEMA)).collect()
+        return latest
+
+    def _load(self, name: str) -> pl.DataFrame | None:
+        latest = self.snapshot(name)
+        if latest is None:
+            return None
+        df = self.facts.list_entries(latest).filter(pl.col("list") == name).select(list(ENTRY_SCHEMA))
         return df.filter(pl.col("listed_on").is_null() | (pl.col("listed_on") <= self.as_of))
 
     def active(self, name: str) -> pl.DataFrame | None:

@@ -14,6 +14,8 @@ from shapely.geometry import shape
 
 from zhida.profiles.errors import ProfileError
 
+COORDINATES = ("longitude", "latitude")  # the fields of the registered location, micro-degrees
+
 
 def zone_names(zones_dir: Path) -> list[str]:
     return sorted(p.stem for p in zones_dir.glob("*.geojson")) if zones_dir.is_dir() else []
@@ -54,7 +56,7 @@ def zone_membership(frame: pl.DataFrame, name: str, zones_dir: Path | None, spin
 def _coordinates(frame: pl.DataFrame, spine: pl.DataFrame, facts: Any) -> pl.DataFrame:
     """longitude/latitude (micro-degrees, scale 6) aligned with `frame` rows."""
     out = frame.select("uscc")
-    for fid in ("longitude", "latitude"):
+    for fid in COORDINATES:
         if fid in frame.columns:
             out = out.with_columns(frame.get_column(fid).cast(pl.Float64).alias(fid))
             continue
