@@ -188,8 +188,15 @@ class FactView:
                       .unique(subset=["uscc"], keep="first").select("uscc", f).collect())
             pieces.append(keys.join(latest, on="uscc", how="left", maintain_order="left").drop("uscc"))
         if periodic and periods:
-            # one join to find each record's row in `keys`, then scatter each period's values
             df = lf.filter(pl.col("period").is_in(periods)).select("uscc", "period", *periodic).collect()
+            if self.usccs is not None:  # a few rows: one pivot (the scatter below is ~100 tiny ops)
+                wide = df.pivot(on="period", index="uscc", values=periodic, separator="@")
+                if len(periodic) == 1:  # one field: Polars names the columns by period alone
+                    wide = wide.rename({c: f"{periodic[0]}@{c}" for c in wide.columns if c != "uscc"})
+                if wide.width > 1:
+                    pieces.append(keys.join(wide, on="uscc", how="left", maintain_order="left").drop("uscc"))
+                return pl.concat(pieces, how="horizontal") if pieces else pl.DataFrame()
+            # one join to find each record's row in `keys`, then scatter each period's values
             df = df.join(keys.with_row_index("_i"), on="uscc", how="inner")
             columns = []
             for (period,), part in df.partition_by("period", as_dict=True, include_key=False).items():

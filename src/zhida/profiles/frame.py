@@ -123,32 +123,26 @@ class _Builder:
         for bid, fids in wanted.items():
             periods = sorted({p for fid in fids for p in self.stored[fid] if p is not None})
             wide[bid] = self.facts.batch_columns(by_id[bid], fids, periods, keys)
+        columns = []
         for fid, todo in self.stored.items():
-            columns = []
-            for c in todo.values():
-                found = [wide[bid].get_column(c) for bid in ordered[fid] if c in wide[bid].columns]
-                if len(found) == 1:
-                    columns.append(found[0])
-                elif found:
-                    columns.append(pl.select(pl.coalesce(found).alias(c)).to_series())
-            part = pl.DataFrame(columns) if columns else pl.DataFrame()
-            self.aligned.append(self._finish(self.registry.field(fid), todo, part))
+            f = self.registry.field(fid)
+            reported, lo, hi = self._reported(f)
+            for p, c in todo.items():
+                found = [pl.lit(wide[bid].get_column(c)) for bid in ordered[fid] if c in wide[bid].columns]
+                value = pl.coalesce(found) if found else pl.lit(None, DTYPES[f.type])
+                if reported is not None and (p is None or (lo is not None and lo <= p <= (hi or p))):
+                    value = pl.when(reported).then(value.fill_null(0)).otherwise(value)
+                columns.append(value.alias(c))
+        # one query for all stored columns (not a few small ones per field)
+        self.aligned.append(keys.with_columns(columns).drop(ID_COLUMN))
 
-    def _finish(self, f: Any, todo: dict[str | None, str], df: pl.DataFrame) -> pl.DataFrame:
-        """Spine-aligned columns of one field: absent periods as nulls, `missing: zero` applied."""
-        keys = self.spine.select(ID_COLUMN)
-        if df.width and df.height == keys.height:  # else: nothing of this field in the batch
-            keys = keys.hstack(df)
-        df = keys.with_columns([pl.lit(None, DTYPES[f.type]).alias(c) for c in todo.values()
-                                if c not in keys.columns]).select(list(todo.values()))
-        if f.missing == "zero":
-            covered, lo, hi = self.facts.coverage(f)
-            fill = [c for p, c in todo.items() if p is None or (lo is not None and lo <= p <= (hi or p))]
-            if fill:
-                reported = self.spine.get_column(ID_COLUMN).is_in(covered.get_column(ID_COLUMN).implode())
-                df = df.with_columns([pl.when(pl.lit(reported)).then(pl.col(c).fill_null(0)).otherwise(pl.col(c))
-                                      for c in fill])
-        return df
+    def _reported(self, f: Any) -> tuple[pl.Expr | None, str | None, str | None]:
+        """For `missing: zero`: whether the field's sources report each spine row, and the first
+        and last period they report (a missing value of a reported row inside them is 0)."""
+        if f.missing != "zero":
+            return None, None, None
+        covered, lo, hi = self.facts.coverage(f)
+        return pl.lit(self.spine.get_column(ID_COLUMN).is_in(covered.get_column(ID_COLUMN).implode())), lo, hi
 
     def build(self, requirements: Requirements) -> pl.DataFrame:
         by_field: dict[str, list[str | None]] = {}
