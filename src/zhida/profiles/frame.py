@@ -47,7 +47,7 @@ class _Builder:
         self.as_of = as_of
         self.zones_dir = zones_dir
         self.spine = pl.DataFrame()  # read once the columns are planned
-        self.parts: list[Callable[[], pl.DataFrame]] = []  # uscc-keyed frames to join, made after planning
+        self.parts: list[tuple[bool, Callable[[], pl.DataFrame]]] = []  # (spine-aligned?, uscc-keyed frame)
         self.list_names: set[str] = set()  # lists and tags the parts read
         self.derived: list[tuple[str, pl.Expr]] = []  # in dependency order
         self.have: set[str] = {ID_COLUMN}
@@ -60,22 +60,23 @@ class _Builder:
         if kind == "field":
             self.field(name, need[2] or None)
         elif kind == "member":
-            self._add(list_column(name), name, lambda c: self.lists.member(name, self.spine, c))
+            self._add(list_column(name), name, lambda c: self.lists.member(name, self.spine, c), aligned=True)
         elif kind == "tag":
-            self._add(tag_column(name), name, lambda c: self.lists.member(name, self.spine, c))
+            self._add(tag_column(name), name, lambda c: self.lists.member(name, self.spine, c), aligned=True)
         elif kind == "since":
             self._add(list_since_column(name), name, lambda c: self.lists.since(name, c))
         elif kind == "pick":
             self._add("__" + "|".join(need), name, lambda c: self.lists.pick(name, need[2], need[3], c))
         elif kind == "count":
             self._add("__" + "|".join(need), name, lambda c: self.lists.count_between(
-                name, date.fromisoformat(need[2]), date.fromisoformat(need[3]), c, self.spine))
+                name, date.fromisoformat(need[2]), date.fromisoformat(need[3]), c, self.spine), aligned=True)
 
-    def _add(self, column: str, list_name: str, make: Callable[[str], pl.DataFrame]) -> None:
+    def _add(self, column: str, list_name: str, make: Callable[[str], pl.DataFrame], aligned: bool = False) -> None:
+        """Plan a list column; `aligned` when `make` returns it row by row with the spine (no join)."""
         if column not in self.have:
             self.have.add(column)
             self.list_names.add(list_name)
-            self.parts.append(lambda: make(column))
+            self.parts.append((aligned, lambda: make(column)))
 
     def field(self, field_id: str, period: str | None) -> None:
         self.fields_batch(field_id, [period])
@@ -103,8 +104,8 @@ class _Builder:
         elif f.from_list:
             fl = f.from_list
             self.list_names.add(fl["list"])
-            self.parts.append(lambda: self.lists.pick(fl["list"], fl["attr"], fl.get("pick", "latest"),
-                                                      cols[periods[0]]))
+            self.parts.append((False, lambda: self.lists.pick(fl["list"], fl["attr"], fl.get("pick", "latest"),
+                                                              cols[periods[0]])))
         else:
             self.stored.setdefault(f.id, {}).update(todo)
 
@@ -160,13 +161,15 @@ class _Builder:
         self.facts.prefetch([*self.stored, *coordinates],
                             [b for n in sorted(self.list_names) if (b := self.lists.snapshot(n)) is not None])
         self.spine = self.facts.population()
-        parts = [make() for make in self.parts]
         self._load_stored()
         # align every part to the spine on its own (narrow joins), then one horizontal concat
         keys = self.spine.select(ID_COLUMN)
-        aligned = [keys.join(part, on=ID_COLUMN, how="left", maintain_order="left").drop(ID_COLUMN)
-                   for part in parts]
-        frame = pl.concat([self.spine, *self.aligned, *aligned], how="horizontal")
+        for aligned, make in self.parts:
+            part = make()
+            if not aligned:
+                part = keys.join(part, on=ID_COLUMN, how="left", maintain_order="left")
+            self.aligned.append(part.drop(ID_COLUMN))
+        frame = pl.concat([self.spine, *self.aligned], how="horizontal")
         pending = list(self.derived)
         while pending:  # in waves: a derived field may read another derived field
             ready = [(c, e) for c, e in pending if not set(e.meta.root_names()) & {d for d, _ in pending}]

@@ -65,12 +65,11 @@ class ListView:
         )
 
     def member(self, name: str, spine: pl.DataFrame, column: str) -> pl.DataFrame:
-        """uscc + Boolean `column`: true/false once loaded, null when unknown."""
+        """uscc + Boolean `column`, row by row with `spine`: true/false once loaded, null when unknown."""
         act = self.active(name)
         if act is None:
             return spine.select("uscc", pl.lit(None, pl.Boolean).alias(column))
-        ids = act.select("uscc").unique().with_columns(pl.lit(True).alias(column))
-        return spine.select("uscc").join(ids, on="uscc", how="left").with_columns(pl.col(column).fill_null(False))
+        return spine.select("uscc", pl.col("uscc").is_in(act.get_column("uscc").implode()).alias(column))
 
     def since(self, name: str, column: str) -> pl.DataFrame:
         """uscc + the first listed_on (any entry, active or not) as `column`."""
@@ -91,10 +90,11 @@ class ListView:
 
     def count_between(self, name: str, start: date, end: date, column: str,
                       spine: pl.DataFrame) -> pl.DataFrame:
-        """uscc + number of entries with start <= listed_on <= end (0 once loaded; null if unknown)."""
+        """uscc + number of entries with start <= listed_on <= end (0 once loaded; null if unknown),
+        row by row with `spine`."""
         e = self.entries(name)
         if e is None:
             return spine.select("uscc", pl.lit(None, pl.Int64).alias(column))
         counts = e.filter(pl.col("listed_on").is_between(start, end)).group_by("uscc").len(name=column)
-        return spine.select("uscc").join(counts, on="uscc", how="left").with_columns(
+        return spine.select("uscc").join(counts, on="uscc", how="left", maintain_order="left").with_columns(
             pl.col(column).cast(pl.Int64).fill_null(0))
