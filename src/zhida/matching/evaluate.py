@@ -124,8 +124,10 @@ def match_codes(compiled: CompiledPolicies, df: pl.DataFrame, *, near_misses: st
     misses to keep. `method`: CompiledPolicies.evaluate's (`auto` for a few enterprises)."""
     compiled = by_key(compiled)
     df = compiled.prepare(df)
-    if not df.get_column(frame.ID_COLUMN).cast(pl.String).is_sorted():
-        df = df.sort(pl.col(frame.ID_COLUMN).cast(pl.String), maintain_order=True)  # row = enterprise code
+    usccs = df.get_column(frame.ID_COLUMN).cast(pl.String)
+    if not usccs.is_sorted():  # sorted by USCC, a row number is the enterprise code
+        order = usccs.arg_sort()
+        df, usccs = df[order], usccs.gather(order)
     total = len(compiled.clauses)
     out = compiled.evaluate(df, near_misses=near_miss_orders(compiled, near_misses), method=method,
                             progress=None if progress is None else lambda done: progress("match", done, total))
@@ -139,7 +141,6 @@ def match_codes(compiled: CompiledPolicies, df: pl.DataFrame, *, near_misses: st
         "status": out.get_column("status"), "amount_fen": out.get_column("amount_fen"),
         "atom": out.get_column("atom"),
     }).cast(CODED_SCHEMA)  # type: ignore[arg-type]
-    usccs = df.get_column(frame.ID_COLUMN).cast(pl.String)
     return Matched(coded, usccs.rename(frame.ID_COLUMN), clause_table(compiled))
 
 

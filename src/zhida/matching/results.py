@@ -116,20 +116,21 @@ def read_results(where: Path, enterprises: Sequence[int] | None = None,
         return lf.collect().sort("clause", "enterprise")
     mapped = _mapped(str(where))
     rows = mapped.table
-    if clauses is not None:
-        wanted = sorted(set(clauses))
-        rows = pa.concat_tables([rows.slice(int(mapped.starts[c]), int(mapped.counts[c])) for c in wanted]
-                                or [rows.slice(0, 0)])
     if enterprises is not None:
         codes = np.array(sorted(set(enterprises)), dtype=np.uint32)
         if codes.size > MANY:  # one pass over the file is cheaper than this many searches
-            frame = pl.from_arrow(rows)
-            assert isinstance(frame, pl.DataFrame)
-            return frame.filter(pl.col("enterprise").is_in(codes.tolist()))
-        if clauses is not None:  # search only the clauses read
-            return read_results(where, enterprises).filter(pl.col("clause").is_in(sorted(set(clauses))))
-        rows = rows.take(pa.array(mapped.find(codes)))
-    frame = pl.from_arrow(rows)
+            found = _frame(rows).filter(pl.col("enterprise").is_in(codes.tolist()))
+        else:
+            found = _frame(rows.take(pa.array(mapped.find(codes))))
+        return found if clauses is None else found.filter(pl.col("clause").is_in(sorted(set(clauses))))
+    if clauses is not None:  # one slice per clause
+        rows = pa.concat_tables([rows.slice(int(mapped.starts[c]), int(mapped.counts[c]))
+                                 for c in sorted(set(clauses))] or [rows.slice(0, 0)])
+    return _frame(rows)
+
+
+def _frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
 

@@ -243,7 +243,7 @@ def run_results(run: MatchRun, data_dir: Path, *, enterprises: Sequence[str] | N
 
 
 def run_enterprises(run: MatchRun, data_dir: Path) -> pl.DataFrame:
-    """uscc, name, district, industry, size of the run's enterprises (evaluate order)."""
+    """uscc, name, district, industry, size of the run's enterprises, sorted by uscc."""
     return pl.read_parquet(files.run_dir(data_dir, run.id) / "enterprises.parquet",
                            columns=["uscc", "name", "district", "industry", "size"])
 

@@ -96,8 +96,8 @@ class Interpreter:
         return None if v is None else not v
 
     def _bool_op(self, node: ast.BoolOp) -> Value:
-        """Kleene and/or, stopping at the first decisive value (evaluation has no effects,
-        so the result is kleene() of all the items)."""
+        """Kleene and/or: a decisive value (false for and, true for or) wins over unknown.
+        Evaluation has no effects, so it stops at the first decisive value."""
         decisive = node.op == "or"
         unknown = False
         for item in node.items:
@@ -244,16 +244,6 @@ _EVAL: dict[type[ast.Node], Callable[[Interpreter, Any], Value]] = {
     ast.Arith: Interpreter._arith, ast.Compare: Interpreter._compare, ast.In: Interpreter._in,
     ast.If: Interpreter._if, ast.Call: Interpreter._call,
 }
-
-
-def kleene(op: str, values: list[Value]) -> bool | None:
-    """Three-valued and/or: a decisive value wins over unknown."""
-    decisive = op == "or"
-    if any(v is decisive for v in values):
-        return decisive
-    if any(v is None for v in values):
-        return None
-    return not decisive
 
 
 def arith(op: str, a: Value, b: Value) -> Fraction | None:
