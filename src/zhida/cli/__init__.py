@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zhida.cli import data, match, policy, run
+from zhida.cli import data, db, match, policy, run, user
 
 app = typer.Typer(
     name="zhida",
@@ -15,6 +15,8 @@ app = typer.Typer(
 app.add_typer(policy.app, name="policy", help="政策规则：校验、测试、单企业测算。")
 app.add_typer(data.app, name="data", help="企业画像数据：生成、导入、质量。")
 app.add_typer(match.app, name="match", help="匹配服务：全量匹配、复现、企业匹配报告、白名单。")
+app.add_typer(db.app, name="db", help="数据库：结构版本与迁移。")
+app.add_typer(user.app, name="user", help="用户、角色与部门。")
 app.command("run", help="一键运行：演示城市 × 政策包，打印匹配摘要并写出结果。")(run.run)
 
 

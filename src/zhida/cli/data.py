@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from zhida.cli.context import app as make_app
 from zhida.cli.errors import parse_date
 from zhida.errors import ZhidaError
+from zhida.profiles.store import ProfileStore
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -50,11 +52,8 @@ def _progress(total: int, title: str) -> Iterator[Callable[[str], None]]:
         bar.update(task, completed=total, description=f"{title}：完成")
 
 
-def _store(data_dir: Path | None):
-    from zhida.profiles.paths import store_dir
-    from zhida.profiles.store import ProfileStore
-
-    return ProfileStore(store_dir(data_dir))
+def _store(data_dir: Path | None) -> ProfileStore:
+    return make_app(data_dir).profile_store()
 
 
 @app.command("generate", help="生成合成城市：每个部门一份数据，使用该部门自己的列名与格式。")
@@ -96,9 +95,7 @@ def load(
                           mapping_name=None if as_path else mapping,
                           known_on=parse_date(known_on) if known_on else None, progress=step)
     if report is None and r.batch.rows_rejected and not r.already_loaded:
-        from zhida.profiles.paths import data_dir as default_dir
-
-        report = (data_dir or default_dir()) / "reports" / f"{r.batch.id}-rejects.csv"
+        report = make_app(data_dir).data_dir / "reports" / f"{r.batch.id}-rejects.csv"
         report.parent.mkdir(parents=True, exist_ok=True)
     _print_load(r, report)
 
@@ -174,8 +171,7 @@ def show(
     as_of: AsOf = None,
     data_dir: DataDir = None,
 ) -> None:
-    from zhida.profiles.datause import DataUseLog
-    from zhida.profiles.paths import database_url
+    from zhida.profiles.datause import record_use
     from zhida.profiles.profile import trace
     from zhida.profiles.registry import load_registry
 
@@ -183,8 +179,8 @@ def show(
         df = trace(_store(data_dir), load_registry(), uscc.upper(), parse_date(as_of))
         if df.is_empty():
             raise typer.BadParameter(f"画像库中没有企业 {uscc}")
-        DataUseLog.from_url(database_url(data_dir)).record(
-            uscc=uscc.upper(), fields=df["field"].unique().to_list(), purpose=purpose,
+        record_use(
+            make_app(data_dir).uow(), uscc=uscc.upper(), fields=df["field"].unique().to_list(), purpose=purpose,
             actor=getpass.getuser(), legal_basis=basis, used_at=datetime.now(UTC), as_of=parse_date(as_of))
     t = Table("字段", "所属期", "值", "来源", "记录", "文件", "导入时间", "采用", title=f"企业画像 {uscc}")
     for r in df.iter_rows(named=True):
@@ -195,11 +191,10 @@ def show(
 
 @app.command("uses", help="列出一家企业的全部数据使用记录。")
 def uses(uscc: Annotated[str, typer.Argument()], data_dir: DataDir = None) -> None:
-    from zhida.profiles.datause import DataUseLog
-    from zhida.profiles.paths import database_url
+    from zhida.profiles.datause import uses_of_enterprise
 
     with _errors():
-        rows = DataUseLog.from_url(database_url(data_dir)).for_enterprise(uscc.upper())
+        rows = uses_of_enterprise(make_app(data_dir).uow(), uscc.upper())
     t = Table("时间", "范围", "用途", "使用人", "依据/授权", "字段")
     for u in rows:
         t.add_row(f"{u.used_at:%Y-%m-%d %H:%M}", "全体企业" if u.scope == "population" else "本企业",

@@ -18,8 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from zhida.bootstrap import App
+from zhida.cli.context import app as make_app
 from zhida.cli.errors import parse_date, translate_errors
+from zhida.profiles.store import ProfileStore
 from zhida.rules.numbers import yuan_text
+from zhida.rules.policy import Policy
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -35,41 +39,20 @@ PHASES = {"compile": "编译政策", "frame": "读取画像", "match": "逐条�
 
 
 
-def _root(data_dir: Path | None) -> Path:
-    from zhida.profiles.paths import data_dir as default
-
-    root = data_dir or default()
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+def _app(data_dir: Path | None) -> App:
+    return make_app(data_dir)
 
 
-def _tables(root: Path):  # type: ignore[no-untyped-def]
-    from zhida.matching.tables import MatchTables
-    from zhida.profiles.paths import database_url
-
-    return MatchTables.from_url(database_url(root))
-
-
-def _uses(root: Path):  # type: ignore[no-untyped-def]
-    from zhida.profiles.datause import DataUseLog
-    from zhida.profiles.paths import database_url
-
-    return DataUseLog.from_url(database_url(root))
-
-
-def _store(root: Path, demo: int | None, seed: int, on: date):  # type: ignore[no-untyped-def]
+def _store(a: App, demo: int | None, seed: int, on: date) -> ProfileStore:
     from zhida.profiles.demo import demo_store
-    from zhida.profiles.paths import store_dir
-    from zhida.profiles.store import ProfileStore
 
-    return demo_store(on, base=root, enterprises=demo, seed=seed) if demo else ProfileStore(store_dir(root))
+    return demo_store(on, base=a.data_dir, enterprises=demo, seed=seed) if demo else a.profile_store()
 
 
-def _policies():  # type: ignore[no-untyped-def]
-    from zhida import catalog
+def _policies(a: App) -> list[Policy]:
     from zhida.rules.policy import load_policies
 
-    return load_policies([catalog.policies_dir()]), catalog.load_schema()
+    return load_policies([a.policies_dir])
 
 
 @contextmanager
@@ -85,34 +68,39 @@ def _bar() -> Iterator[object]:
         yield step
 
 
-@app.command("run", help="全量匹配：每个有效条款 × 每家企业，结果与批次记录可复现。")
+@app.command("run", help="全量匹配：已发布的每个有效条款 × 每家企业，结果与批次记录可复现。")
 @translate_errors
 def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: DataDir = None,
         near: Annotated[str, typer.Option(
             "--near-misses", help="记录哪些条款的“差一点符合”：marked（政策中标注 near_misses: true 的条款，默认）、"
                                   "all（全部条款，结果会接近稠密）或 none")] = "marked",
+        drafts: Annotated[bool, typer.Option(
+            "--drafts", help="试算政策目录中的文件（草稿，未发布）；默认只匹配已发布的政策版本")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出批次记录")] = False) -> None:
-    from zhida import catalog
     from zhida.matching.results import pack_cache_dir
     from zhida.matching.run import run_match
+    from zhida.published import published_pack
     from zhida.rules.engine import NEAR_MISS_MODES
-    from zhida.rules.packcache import load_or_compile_files
+    from zhida.rules.packcache import load_or_compile, load_or_compile_files
 
     if near not in NEAR_MISS_MODES:
         raise typer.BadParameter(f"--near-misses 只能是 {'、'.join(NEAR_MISS_MODES)}，而不是 {near}")
-    on, root = parse_date(as_of), _root(data_dir)
-    store = _store(root, demo, seed, on)
-    schema = catalog.load_schema()
-    pack = load_or_compile_files([catalog.policies_dir()], schema, on, pack_cache_dir(root), freeze=True)
+    on, a = parse_date(as_of), _app(data_dir)
+    store = _store(a, demo, seed, on)
+    if drafts:
+        pack = load_or_compile_files([a.policies_dir], a.schema, on, pack_cache_dir(a.data_dir), freeze=True)
+        published = None
+    else:
+        documents, published = published_pack(a.uow())
+        pack = load_or_compile(documents, a.schema, on, pack_cache_dir(a.data_dir))
     with _bar() as step:
-        r = run_match(store, pack, schema, on, tables=_tables(root), data_dir=root, uses=_uses(root),
-                      actor=f"zhida match run ({getpass.getuser()})", progress=step,  # type: ignore[arg-type]
-                      near_misses=near)
+        r = run_match(a.uow(), a.match_setup, store, pack, on, published=published,
+                      actor=f"zhida match run ({getpass.getuser()})", progress=step, near_misses=near)
     if as_json:
         console.print_json(json.dumps(_run_dict(r), ensure_ascii=False))
         return
     console.print(f"匹配批次 [bold]{r.id}[/]：评估日 {r.as_of}，{r.enterprises:,} 家企业 × {r.clauses:,} 个条款，"
-                  f"用时 {r.seconds:.1f} 秒")
+                  f"用时 {r.seconds:.1f} 秒" + ("（政策草稿试算）" if r.drafts else ""))
     console.print(f"符合 {r.eligible:,} · 待补充数据 {r.unknown:,} · 差一点符合 {r.near_miss:,} · "
                   f"同一事项不重复享受而排除 {r.excluded:,}（结果校验值 {r.results_sha256[:16]}）")
 
@@ -122,7 +110,7 @@ def _run_dict(r) -> dict[str, object]:  # type: ignore[no-untyped-def]
             "finished_at": r.finished_at.isoformat(), "enterprises": r.enterprises, "clauses": r.clauses,
             "eligible": r.eligible, "unknown": r.unknown, "near_miss": r.near_miss, "excluded": r.excluded,
             "results_sha256": r.results_sha256, "policies": [list(p) for p in r.policies],
-            "batches": len(r.snapshot.batches)}
+            "drafts": r.drafts, "batches": len(r.snapshot.batches)}
 
 
 @app.command("runs", help="列出最近的匹配批次。")
@@ -131,7 +119,7 @@ def runs(data_dir: DataDir = None) -> None:
     from zhida.matching.run import list_runs
 
     t = Table("批次", "类型", "评估日", "企业", "条款", "符合", "待补充", "差一点", "用时（秒）", "结果校验值")
-    for r in list_runs(_tables(_root(data_dir))):
+    for r in list_runs(_app(data_dir).uow()):
         t.add_row(r.id, r.kind, str(r.as_of), f"{r.enterprises:,}", f"{r.clauses:,}", f"{r.eligible:,}",
                   f"{r.unknown:,}", f"{r.near_miss:,}", f"{r.seconds:.1f}", r.results_sha256[:16])
     console.print(t)
@@ -140,11 +128,10 @@ def runs(data_dir: DataDir = None) -> None:
 @app.command("reproduce", help="按批次记录（政策版本 + 画像快照）重新计算，逐字节核对结果。")
 @translate_errors
 def reproduce(run_id: Annotated[str, typer.Argument(help="匹配批次编号")], data_dir: DataDir = None) -> None:
-    from zhida import catalog
     from zhida.matching.run import load_run, reproduce_run
 
-    root = _root(data_dir)
-    rep, _ = reproduce_run(load_run(_tables(root), run_id), schema=catalog.load_schema(), data_dir=root)
+    a = _app(data_dir)
+    rep, _ = reproduce_run(a.match_setup, load_run(a.uow(), run_id))
     if not rep.identical:
         err.print(f"[bold red]结果不一致[/]：记录 {rep.run.results_sha256}，重算 {rep.results_sha256}")
         raise typer.Exit(1)
@@ -165,10 +152,9 @@ def report(
 ) -> None:
     from zhida.matching.report import SECTIONS, enterprise_report
 
-    on, root = parse_date(as_of), _root(data_dir)
-    policies, schema = _policies()
-    rep = enterprise_report(_store(root, demo, seed, on), policies, schema, on, uscc.upper(), uses=_uses(root),
-                            actor=getpass.getuser(), purpose=purpose)
+    on, a = parse_date(as_of), _app(data_dir)
+    rep = enterprise_report(a.uow(), _store(a, demo, seed, on), _policies(a), a.schema, on, uscc.upper(),
+                            actor=getpass.getuser(), purpose=purpose, zones_dir=a.zones_dir)
     if as_json:
         sys.stdout.write(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return
@@ -199,18 +185,16 @@ def whitelist(
     out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("."),
     fmt: Annotated[str, typer.Option("--format", help="csv、xlsx 或 both")] = "both",
 ) -> None:
-    from zhida import catalog
     from zhida.matching import whitelist as wl_mod
     from zhida.matching.incremental import current_results
     from zhida.matching.run import load_run
 
     if fmt not in ("csv", "xlsx", "both"):
         raise typer.BadParameter("--format 只能是 csv、xlsx 或 both")
-    root = _root(data_dir)
-    tables = _tables(root)
-    r = load_run(tables, run_id)
-    wl = wl_mod.whitelist(r, clause, current_results(tables, r, root, policies=[clause.split("/")[0]]),
-                          schema=catalog.load_schema(), data_dir=root)
+    a = _app(data_dir)
+    r = load_run(a.uow(), run_id)
+    wl = wl_mod.whitelist(r, clause, current_results(a.uow(), r, a.data_dir, policies=[clause.split("/")[0]]),
+                          schema=a.schema, data_dir=a.data_dir, zones_dir=a.zones_dir)
     written = []
     if fmt in ("csv", "both"):
         written += wl_mod.write_csv(wl, out)
@@ -231,35 +215,35 @@ def rematch(
     fields: Annotated[str | None, typer.Option("--fields", help="变更的字段，逗号分隔（名单写 list:名称）")] = None,
     run_id: RunId = None, data_dir: DataDir = None,
 ) -> None:
-    from zhida import catalog
     from zhida.matching.incremental import rematch_enterprises
     from zhida.matching.run import load_run
-    from zhida.profiles.store import ProfileStore
 
-    root = _root(data_dir)
-    tables = _tables(root)
-    r = load_run(tables, run_id)
-    update = rematch_enterprises(tables, root, r, ProfileStore(Path(r.snapshot.root)), catalog.load_schema(),
-                                 [u.upper() for u in usccs],
+    a = _app(data_dir)
+    r = load_run(a.uow(), run_id)
+    update = rematch_enterprises(a.uow(), a.match_setup, r, ProfileStore(Path(r.snapshot.root)),
+                                 [u.strip().upper() for u in usccs],
                                  fields=[f.strip() for f in fields.split(",")] if fields else None)
     _print_update(update)
 
 
-@app.command("publish", help="发布政策新版本：全体企业 × 该政策条款增量重算，变化写入事件发件箱。")
+@app.command("publish", help="发布政策新版本并增量重算：全体企业 × 该政策条款，"
+                             "变化写入事件发件箱（与发布记录同一事务）。")
 @translate_errors
 def publish(policy_file: Annotated[Path, typer.Argument(help="政策 YAML 文件")], run_id: RunId = None,
             data_dir: DataDir = None) -> None:
-    from zhida import catalog
     from zhida.matching.incremental import publish_policy
     from zhida.matching.run import load_run
-    from zhida.profiles.store import ProfileStore
+    from zhida.published import publish as publish_version
     from zhida.rules.policy import load_policy_file
 
-    root = _root(data_dir)
-    tables = _tables(root)
-    r = load_run(tables, run_id)
-    update = publish_policy(tables, root, r, ProfileStore(Path(r.snapshot.root)), catalog.load_schema(),
-                            load_policy_file(policy_file))
+    a = _app(data_dir)
+    policy = load_policy_file(policy_file)
+    r = load_run(a.uow(), run_id)
+    uow = a.uow()
+    with uow:  # the published version and the re-match commit together
+        publish_version(uow, [policy], actor=getpass.getuser())
+        update = publish_policy(uow, a.match_setup, r, ProfileStore(Path(r.snapshot.root)), policy)
+        uow.commit()
     _print_update(update)
 
 
@@ -276,10 +260,10 @@ def _print_update(update) -> None:  # type: ignore[no-untyped-def]
 @app.command("events", help="列出事件发件箱中待通知的匹配变化（新符合、不再符合、金额变化）。")
 @translate_errors
 def events(data_dir: DataDir = None, limit: Annotated[int, typer.Option("--limit")] = 50) -> None:
-    from zhida.matching.outbox import KIND_LABELS, Outbox
+    from zhida.matching.outbox import KIND_LABELS, pending_events
 
     t = Table("#", "时间", "企业", "条款", "变化", "原金额", "新金额")
-    for e in Outbox(_tables(_root(data_dir))).pending(limit):
+    for e in pending_events(_app(data_dir).uow(), limit):
         t.add_row(str(e.id), e.created_at.isoformat(timespec="seconds"), e.uscc, e.clause,
                   KIND_LABELS.get(e.kind, e.kind),
                   "—" if e.old_amount_fen is None else yuan_text(e.old_amount_fen),
@@ -287,21 +271,23 @@ def events(data_dir: DataDir = None, limit: Annotated[int, typer.Option("--limit
     console.print(t)
 
 
-@app.command("sandbox", help="政策沙盘：草稿对全体企业试算（不发布）：覆盖、成本与预算、分组、与已发布版本的差异。")
+@app.command("sandbox", help="政策沙盘：草稿对全体企业试算（不发布）：覆盖、成本与预算、分组、"
+                             "与已发布版本（同一政策编号）的差异。")
 @translate_errors
 def sandbox(
-    draft_file: Annotated[Path, typer.Argument(help="草稿政策 YAML 文件（同 id 的已发布版本取自政策包）")],
+    draft_file: Annotated[Path, typer.Argument(help="草稿政策 YAML 文件（同 id 的已发布版本取自发布记录）")],
     as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: DataDir = None,
     top: Annotated[int, typer.Option("--top", help="列出得失最大的企业数")] = 10,
 ) -> None:
     from zhida.matching.sandbox import simulate
-    from zhida.rules.policy import load_policy_file
+    from zhida.published import published_set
+    from zhida.rules.policy import load_policy_file, parse_policy
 
-    on, root = parse_date(as_of), _root(data_dir)
-    policies, schema = _policies()
+    on, a = parse_date(as_of), _app(data_dir)
     draft = load_policy_file(draft_file)
-    published = next((p for p in policies if p.id == draft.id), None)
-    sim = simulate(_store(root, demo, seed, on), schema, on, draft, published)
+    current = next((v for v in published_set(a.uow()) if v.policy_id == draft.id), None)
+    published = None if current is None else parse_policy(current.document, f"已发布版本 {current.content_hash[:12]}")
+    sim = simulate(_store(a, demo, seed, on), a.schema, on, draft, published, zones_dir=a.zones_dir)
     t = Table("", "草稿", "已发布", title=f"政策沙盘 · {draft.spec.title} · {sim.enterprises:,} 家企业 · 评估日 {on}")
     rows: list[tuple[str, str, Callable[[int], str]]] = [
         ("符合企业", "eligible_enterprises", str), ("待补充数据企业", "unknown_enterprises", str),

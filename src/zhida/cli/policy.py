@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from zhida import catalog
+from zhida.cli.context import app as make_app
 from zhida.cli.errors import fail, parse_date, translate_errors
 from zhida.rules.cases import evaluate_doc, run_cases
 from zhida.rules.lint import lint_policies
@@ -22,6 +22,7 @@ app = typer.Typer(no_args_is_help=True)
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 STATUS_LABELS = {"eligible": "符合", "unknown": "待补充数据", "ineligible": "不符合", "excluded": "不重复享受"}
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="数据目录（默认 ./.zhida 或 $ZHIDA_DATA_DIR）")]
 Paths = Annotated[list[Path] | None, typer.Argument(help="政策文件或目录，默认 policies/")]
 
 
@@ -29,8 +30,9 @@ Paths = Annotated[list[Path] | None, typer.Argument(help="政策文件或目录�
 @translate_errors
 def lint(paths: Paths = None, strict: Annotated[bool, typer.Option(help="警告也视为失败")] = False) -> None:
     """静态检查：未知字段/名单/参数/区域、类型与期间错误、恒假条件、缺少测试、条款重叠。"""
-    policies = load_policies(paths or [catalog.policies_dir()])
-    problems = lint_policies(policies, catalog.load_schema())
+    a = make_app()
+    policies = load_policies(paths or [a.policies_dir])
+    problems = lint_policies(policies, a.schema)
     for p in problems:
         console.print(p.render(), style="red" if p.severity == "error" else "yellow", markup=False)
     errors = sum(p.severity == "error" for p in problems)
@@ -45,8 +47,9 @@ def lint(paths: Paths = None, strict: Annotated[bool, typer.Option(help="警告�
 @translate_errors
 def test(paths: Paths = None) -> None:
     """运行政策文件中的测试用例；失败时显示期望与实际的差异并以非零状态退出。"""
-    policies = load_policies(paths or [catalog.policies_dir()])
-    results = run_cases(policies, catalog.load_schema())
+    a = make_app()
+    policies = load_policies(paths or [a.policies_dir])
+    results = run_cases(policies, a.schema)
     failed = [r for r in results if not r.ok]
     for r in failed:
         console.print(f"✗ {r.where} {r.policy.id}/{r.clause} 「{r.name}」", style="red", markup=False)
@@ -67,8 +70,8 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """测算一家企业：逐条款给出状态、金额与逐项条件解释。"""
-    on = parse_date(as_of)
-    policies = [p for p in load_policies([policies_path or catalog.policies_dir()]) if p.id == policy_id]
+    on, a = parse_date(as_of), make_app()
+    policies = [p for p in load_policies([policies_path or a.policies_dir]) if p.id == policy_id]
     if not policies:
         fail(f"找不到政策 “{policy_id}”", "用 zhida policy lint 列出的政策编号")
     try:
@@ -77,7 +80,7 @@ def eval_(
         fail(f"无法读取事实文件 {facts}：{err}", "提供 UTF-8 编码的 JSON，格式见 docs/rules.md「事实文件」")
     if not isinstance(doc, dict) or "facts" not in doc:
         fail(f"{facts}：缺少 \"facts\" 对象", "格式：{\"facts\": {...}, \"lists\": {...}}")
-    explanations, _batch = evaluate_doc(policies, catalog.load_schema(), doc, on)
+    explanations, _batch = evaluate_doc(policies, a.schema, doc, on)
     if as_json:
         print(json.dumps({"policy": policy_id, "as_of": on.isoformat(),
                           "clauses": [e.to_dict() for e in explanations]}, ensure_ascii=False, indent=2))
@@ -101,6 +104,54 @@ def eval_(
         if item.missing:
             console.print(f"  待补充：{'、'.join(item.missing)}", markup=False)
 
+
+
+@app.command("publish")
+@translate_errors
+def publish(
+    paths: Paths = None,
+    data_dir: DataDir = None,
+    by: Annotated[str | None, typer.Option("--by", help="发布人（默认当前系统用户）")] = None,
+) -> None:
+    """发布政策：校验后把每个文件的内容存为已发布版本（同一内容再次发布不产生新版本）；匹配只使用已发布版本。"""
+    import getpass
+
+    from zhida.published import publish as publish_versions
+
+    a = make_app(data_dir)
+    policies = load_policies(paths or [a.policies_dir])
+    errors = [p for p in lint_policies(policies, a.schema) if p.severity == "error"]
+    for p in errors:
+        console.print(p.render(), style="red", markup=False)
+    if errors:
+        fail(f"{len(errors)} 个校验错误，未发布任何政策", "修正后重新运行 zhida policy publish")
+    outcome = publish_versions(a.uow(), policies, actor=by or getpass.getuser())
+    for v in outcome.published:
+        console.print(f"已发布 {v.policy_id} 版本 {v.content_hash[:12]}（{v.title}）", markup=False)
+    console.print(f"新发布 {len(outcome.published)} 个版本，未变化 {len(outcome.unchanged)} 个，"
+                  f"被替换的旧版本 {len(outcome.retired)} 个")
+
+
+@app.command("versions")
+@translate_errors
+def versions(
+    policy_id: Annotated[str | None, typer.Argument(help="政策编号（默认全部）")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """列出政策的已发布版本：内容哈希、有效期、发布与停用的时间和人员。"""
+    from zhida.published import versions as list_versions
+
+    rows = list_versions(make_app(data_dir).uow(), policy_id)
+    if not rows:
+        console.print("还没有已发布的政策版本；用 zhida policy publish 发布。")
+        return
+    t = Table("政策", "版本（内容哈希）", "标题", "有效期", "发布", "状态")
+    for v in rows:
+        validity = f"{v.valid_from or ''} 至 {v.valid_to or '长期'}"
+        state = "现行" if v.in_force else f"已停用 {v.retired_at:%Y-%m-%d %H:%M} {v.retired_by}"
+        t.add_row(v.policy_id, v.content_hash[:16], v.title, validity,
+                  f"{v.published_at:%Y-%m-%d %H:%M} {v.published_by}", state)
+    console.print(t)
 
 
 @app.command("generate")

@@ -1,12 +1,17 @@
-"""`zhida run`: the main job on embedded defaults — demo city × policy pack."""
+"""`zhida run`: the main job on embedded defaults — demo city → publish the pack → match run → summary.
+
+The same services as `zhida policy publish` and `zhida match run`, in one command: the run is
+recorded (with the published versions it used) and can be reproduced, reported and updated
+like any other.
+"""
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 import time
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,17 +19,22 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from zhida import catalog
+from zhida.cli.context import app as make_app
 from zhida.cli.errors import translate_errors
-from zhida.matching.population import match_population, summarize
+from zhida.matching.results import pack_cache_dir, run_dir
+from zhida.matching.run import run_match, run_results
+from zhida.matching.summary import PolicySummary, summarize
 from zhida.profiles.demo import DEMO_ENTERPRISES, DEMO_SEED, demo_store
-from zhida.profiles.paths import data_dir
+from zhida.published import publish, published_pack
 from zhida.rules.document import MODE_LABELS
 from zhida.rules.numbers import yuan_text
+from zhida.rules.packcache import load_or_compile
 from zhida.rules.policy import load_policies
 
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 DEMO_AS_OF = "2024-06-30"
+PHASES = {"compile": "编译政策……", "frame": "读取画像……", "match": "逐条匹配……", "near_miss": "计算差一点符合……",
+          "write": "写出结果……"}
 
 
 @translate_errors
@@ -32,26 +42,44 @@ def run(
     as_of: Annotated[str, typer.Option("--as-of", help="评估日期（默认为演示政策包多数有效的日期）")] = DEMO_AS_OF,
     enterprises: Annotated[int, typer.Option(help="演示城市企业数")] = DEMO_ENTERPRISES,
     seed: Annotated[int, typer.Option(help="演示城市随机种子")] = DEMO_SEED,
-    out: Annotated[Path | None, typer.Option(help="结果目录，默认 .zhida/runs/<日期>")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出批次与各政策摘要")] = False,
 ) -> None:
     on = date.fromisoformat(as_of)
+    a = make_app()
     started = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True) as progress:
+                  transient=True, disable=as_json) as progress:
         task = progress.add_task("准备演示城市……")
 
         def step(message: str) -> None:
             progress.update(task, description=message)
 
-        store = demo_store(on, enterprises=enterprises, seed=seed, progress=step)
-        step("载入政策包……")
-        policies = load_policies([catalog.policies_dir()])
-        step(f"匹配 {len(policies)} 份政策 × {enterprises:,} 家企业……")
-        outcome = match_population(store, policies, catalog.load_schema(), on)
-    summaries = summarize(outcome)
-    elapsed = time.perf_counter() - started
+        store = demo_store(on, base=a.data_dir, enterprises=enterprises, seed=seed, progress=step)
+        step("发布政策包……")
+        publication = publish(a.uow(), load_policies([a.policies_dir]), actor=f"zhida run ({getpass.getuser()})")
+        documents, published = published_pack(a.uow())
+        pack = load_or_compile(documents, a.schema, on, pack_cache_dir(a.data_dir))
+        step(f"匹配 {len(pack.policies)} 份政策 × {enterprises:,} 家企业……")
+        r = run_match(a.uow(), a.match_setup, store, pack, on, published=published, actor="zhida run",
+                      progress=lambda what, _done, _total: step(PHASES.get(what, what)))
+    summaries = summarize(r, run_results(r, a.data_dir), pack.policies)
+    target = run_dir(a.data_dir, r.id) / "summary.json"
+    target.write_text(json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=2), encoding="utf-8")
+    if as_json:
+        sys.stdout.write(json.dumps({"run": r.id, "as_of": on.isoformat(), "enterprises": r.enterprises,
+                                     "policies": [s.to_dict() for s in summaries]}, ensure_ascii=False) + "\n")
+        return
+    _print(summaries, r.enterprises, on)
+    console.print(f"政策发布：新版本 {len(publication.published)} 个，未变化 {len(publication.unchanged)} 个"
+                  f"（zhida policy versions 查看）")
+    console.print(f"匹配批次 {r.id}：{r.eligible + r.unknown + r.near_miss:,} 条（企业, 条款）结果，"
+                  f"用时 {time.perf_counter() - started:.1f} 秒；摘要已写入 {target}")
+    console.print("下一步：zhida match report <统一社会信用代码> --as-of 2024-06-30 查看单个企业的匹配报告；"
+                  "zhida match whitelist <条款> 导出白名单")
 
-    table = Table(title=f"政策直达 · 演示城市（温州，{outcome.enterprises:,} 家企业）· 评估日 {on}", show_lines=False)
+
+def _print(summaries: list[PolicySummary], enterprises: int, on: date) -> None:
+    table = Table(title=f"政策直达 · 演示城市（温州，{enterprises:,} 家企业）· 评估日 {on}", show_lines=False)
     for col, justify in [("政策", "left"), ("方式", "left"), ("符合", "right"), ("待补充数据", "right"),
                          ("金额合计", "right"), ("预算", "right")]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
@@ -67,18 +95,3 @@ def run(
         table.add_row(s.policy.spec.title, modes, f"{s.eligible_enterprises:,}", f"{s.unknown_enterprises:,}",
                       amount, budget)
     console.print(table)
-
-    target = out or data_dir() / "runs" / on.isoformat()
-    target.mkdir(parents=True, exist_ok=True)
-    outcome.with_ids().write_parquet(target / "results.parquet")
-    (target / "summary.json").write_text(json.dumps([{
-        "policy": s.policy.id, "title": s.policy.spec.title, "content_hash": s.policy.content_hash,
-        "in_force": s.in_force, "eligible_enterprises": s.eligible_enterprises,
-        "unknown_enterprises": s.unknown_enterprises, "amount_fen": s.amount_fen,
-        "report_only_fen": s.report_only_fen, "budget_fen": s.budget_fen} for s in summaries],
-        ensure_ascii=False, indent=2), encoding="utf-8")
-    pairs = outcome.results.height
-    console.print(f"共 {pairs:,} 条（企业, 条款）结果，用时 {elapsed:.1f} 秒；"
-                  f"结果已写入 {target}/results.parquet 与 summary.json")
-    console.print("查看单个企业的逐条解释：zhida policy eval POLICY_ID --facts FILE.json --as-of 2024-06-30")
-

@@ -19,3 +19,7 @@ class NotReproducible(MatchError):
 
 class EnterpriseNotFound(MatchError):
     """The enterprise is not in the population of the run."""
+
+
+class UnpublishedVersions(MatchError):
+    """A run over published versions was given a policy version that was never published."""

@@ -12,7 +12,8 @@ from datetime import datetime
 import polars as pl
 import sqlalchemy as sa
 
-from zhida.matching.tables import MatchTables
+from zhida.db.tables import match_events
+from zhida.db.uow import UnitOfWork
 
 NEWLY_ELIGIBLE = "newly_eligible"
 NO_LONGER_ELIGIBLE = "no_longer_eligible"
@@ -59,35 +60,38 @@ def diff_events(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     return both.with_columns(kind=kind).filter(pl.col("kind").is_not_null()).sort(key)
 
 
-class Outbox:
-    def __init__(self, tables: MatchTables) -> None:
-        self.tables = tables
+def append_events(uow: UnitOfWork, events: pl.DataFrame, *, update_id: int, run_id: str, at: datetime) -> int:
+    """Write events inside the caller's transaction (the update that caused them)."""
+    if events.is_empty():
+        return 0
+    rows = [{**r, "update_id": update_id, "run_id": run_id, "created_at": at}
+            for r in events.select("kind", "uscc", "clause", "policy_version", "old_status", "new_status",
+                                   "old_amount_fen", "new_amount_fen").iter_rows(named=True)]
+    uow.conn.execute(sa.insert(match_events), rows)
+    return len(rows)
 
-    def append(self, conn: sa.Connection, events: pl.DataFrame, *, update_id: int, run_id: str,
-               at: datetime) -> int:
-        """Write events inside the caller's transaction."""
-        if events.is_empty():
-            return 0
-        rows = [{**r, "update_id": update_id, "run_id": run_id, "created_at": at}
-                for r in events.select("kind", "uscc", "clause", "policy_version", "old_status", "new_status",
-                                       "old_amount_fen", "new_amount_fen").iter_rows(named=True)]
-        conn.execute(sa.insert(self.tables.events), rows)
-        return len(rows)
 
-    def pending(self, limit: int = 1000) -> list[Event]:
-        t = self.tables.events
-        return self._select(sa.select(t).where(t.c.delivered_at.is_(None)).order_by(t.c.id).limit(limit))
+def pending_events(uow: UnitOfWork, limit: int = 1000) -> list[Event]:
+    """Events not yet delivered, oldest first."""
+    t = match_events
+    return _select(uow, sa.select(t).where(t.c.delivered_at.is_(None)).order_by(t.c.id).limit(limit))
 
-    def for_enterprise(self, uscc: str) -> list[Event]:
-        t = self.tables.events
-        return self._select(sa.select(t).where(t.c.uscc == uscc).order_by(t.c.id))
 
-    def mark_delivered(self, ids: Sequence[int], at: datetime) -> None:
-        t = self.tables.events
-        with self.tables.engine.begin() as conn:
-            conn.execute(sa.update(t).where(t.c.id.in_(list(ids)) & t.c.delivered_at.is_(None))
-                         .values(delivered_at=at))
+def events_of_enterprise(uow: UnitOfWork, uscc: str) -> list[Event]:
+    t = match_events
+    return _select(uow, sa.select(t).where(t.c.uscc == uscc).order_by(t.c.id))
 
-    def _select(self, q: sa.Select) -> list[Event]:  # type: ignore[type-arg]
-        with self.tables.engine.connect() as conn:
-            return [Event(**r) for r in conn.execute(q).mappings()]
+
+def mark_delivered(uow: UnitOfWork, ids: Sequence[int], at: datetime) -> int:
+    """Mark events delivered (an event already delivered keeps its first time); returns how many changed."""
+    t = match_events
+    with uow:
+        changed = uow.conn.execute(sa.update(t).where(t.c.id.in_(list(ids)) & t.c.delivered_at.is_(None))
+                                   .values(delivered_at=at)).rowcount
+        uow.commit()
+    return int(changed)
+
+
+def _select(uow: UnitOfWork, q: sa.Select) -> list[Event]:  # type: ignore[type-arg]
+    with uow:
+        return [Event(**r) for r in uow.conn.execute(q).mappings()]

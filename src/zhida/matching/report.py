@@ -22,10 +22,11 @@ from typing import Any
 
 import polars as pl
 
+from zhida.db.uow import UnitOfWork
 from zhida.matching.errors import EnterpriseNotFound
 from zhida.matching.evaluate import match_frame
 from zhida.matching.run import DATA_USE_BASIS, population_frame
-from zhida.profiles.datause import DataUseLog, requirement_fields
+from zhida.profiles.datause import record_use, requirement_fields
 from zhida.profiles.registry import Registry, load_registry
 from zhida.profiles.store import ProfileStore
 from zhida.rules.clause import CompiledClause
@@ -129,13 +130,13 @@ def _missing_columns(e: ClauseExplanation, c: CompiledClause, row: dict[str, Any
 
 
 def enterprise_report(
+    uow: UnitOfWork,
     store: ProfileStore,
     policies: Sequence[Policy],
     schema: Schema,
     as_of: date,
     uscc: str,
     *,
-    uses: DataUseLog,
     actor: str,
     purpose: str = "企业匹配报告",
     registry: Registry | None = None,
@@ -150,8 +151,8 @@ def enterprise_report(
     if one.is_empty():
         raise EnterpriseNotFound(f"画像库中没有统一社会信用代码为 {uscc} 的企业（评估日 {as_of}）；"
                                  "请核对代码，或先导入该企业的登记信息。")
-    uses.record(uscc=uscc, fields=requirement_fields(compiled.requirements.columns()), purpose=purpose,
-                actor=actor, legal_basis=DATA_USE_BASIS, used_at=clock(), as_of=as_of)
+    record_use(uow, uscc=uscc, fields=requirement_fields(compiled.requirements.columns()), purpose=purpose,
+               actor=actor, legal_basis=DATA_USE_BASIS, used_at=clock(), as_of=as_of)
     explanations = {e.key: e for e in explain_frame(compiled, one)}
     batch = {r["clause"]: r for r in match_frame(compiled, one, near_misses="all").iter_rows(named=True)}
     row = compiled.prepare(one).row(0, named=True)

@@ -7,7 +7,6 @@ of its results. `reproduce_run` evaluates the same inputs again and compares the
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +18,10 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from zhida.db.tables import match_run_versions, match_runs
+from zhida.db.uow import UnitOfWork
 from zhida.matching import results as files
-from zhida.matching.errors import NotReproducible, RunNotFound
+from zhida.matching.errors import NotReproducible, RunNotFound, UnpublishedVersions
 from zhida.matching.evaluate import (
     CODED_SCHEMA,
     Matched,
@@ -31,8 +32,7 @@ from zhida.matching.evaluate import (
     size_column,
 )
 from zhida.matching.snapshot import Snapshot
-from zhida.matching.tables import MatchTables
-from zhida.profiles.datause import DataUseLog, requirement_fields
+from zhida.profiles.datause import record_use, requirement_fields
 from zhida.profiles.frame import build_population_frame
 from zhida.profiles.store import ProfileStore
 from zhida.rules.engine import CompiledPolicies
@@ -42,6 +42,22 @@ from zhida.rules.policy import Policy
 from zhida.rules.schema import Schema
 
 DATA_USE_BASIS = "政策直达平台职责：惠企政策精准匹配（政策找企业）"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class MatchSetup:
+    """What every matching service needs from the application (wired once by the bootstrap):
+    the data directory (results, archived policy versions, pack cache), the schema the rules
+    are checked against, the zones directory and the clock."""
+
+    data_dir: Path
+    schema: Schema
+    zones_dir: Path | None = None
+    clock: Callable[[], datetime] = utcnow
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,7 @@ class MatchRun:
     excluded: int
     results_sha256: str
     near_misses: str = "marked"   # evaluate.NEAR_MISS_MODES
+    drafts: bool = False          # evaluated policy files that were not published
 
     @property
     def seconds(self) -> float:
@@ -124,34 +141,40 @@ def evaluate_snapshot(store: ProfileStore, pack: Pack, schema: Schema, as_of: da
 
 
 def run_match(
+    uow: UnitOfWork,
+    setup: MatchSetup,
     store: ProfileStore,
     pack: Pack,
-    schema: Schema,
     as_of: date,
     *,
-    tables: MatchTables,
-    data_dir: Path,
-    zones_dir: Path | None = None,
-    uses: DataUseLog | None = None,
+    published: Mapping[str, int] | None = None,
     actor: str = "zhida match run",
-    progress: Progress | None = None,
     near_misses: str = "marked",
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    progress: Progress | None = None,
 ) -> MatchRun:
     """Match every clause in force on `as_of` against every enterprise, store the sparse
-    results under the data directory and commit the run record. `pack`: the policies
-    (compiled through the data directory's pack cache) or a pack compiled for `as_of`.
-    `near_misses` says whose near misses are kept (evaluate.py): recorded, so that
-    reproduction and incremental updates of the run do the same."""
-    started = clock()
+    results under the data directory and commit the run record, the versions it used and its
+    whole-population data use in one transaction.
+
+    `pack`: the policies (compiled through the data directory's pack cache) or a pack compiled
+    for `as_of`. `published` maps each policy's content hash to its published version's id
+    (zhida.matching.published): the run then names those versions; without it the run is
+    marked as a run of drafts. `near_misses` says whose near misses are kept (evaluate.py):
+    recorded, so that reproduction and incremental updates of the run do the same."""
+    started = setup.clock()
     snapshot = Snapshot.of(store, as_of)
-    compiled, df, matched = evaluate_snapshot(snapshot.open(), pack, schema, as_of, zones_dir=zones_dir,
+    compiled, df, matched = evaluate_snapshot(snapshot.open(), pack, setup.schema, as_of, zones_dir=setup.zones_dir,
                                               progress=progress, near_misses=near_misses,
-                                              cache_dir=files.pack_cache_dir(data_dir))
+                                              cache_dir=files.pack_cache_dir(setup.data_dir))
+    if published is not None:
+        unpublished = [p.id for p in compiled.policies if p.content_hash not in published]
+        if unpublished:
+            raise UnpublishedVersions(f"以下政策的这一版本尚未发布：{'、'.join(unpublished)}；"
+                                      "请先运行 zhida policy publish，或以 --drafts 试算草稿。")
     if progress:
         progress("write", 0, 1)
-    run = record_run(tables, data_dir, compiled, df, matched, snapshot, started, uses=uses, actor=actor,
-                     clock=clock, near_misses=near_misses)
+    run = record_run(uow, setup, compiled, df, matched, snapshot, started, actor=actor, near_misses=near_misses,
+                     published=published)
     if progress:
         progress("write", 1, 1)
     return run
@@ -166,47 +189,50 @@ def results_digest(matched: Matched, *, by_enterprise: bool = False) -> str:
 
 
 def record_run(
-    tables: MatchTables, data_dir: Path, compiled: CompiledPolicies, df: pl.DataFrame, matched: Matched,
-    snapshot: Snapshot, started: datetime, *, uses: DataUseLog | None = None, actor: str = "zhida match run",
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC), near_misses: str = "marked",
+    uow: UnitOfWork, setup: MatchSetup, compiled: CompiledPolicies, df: pl.DataFrame, matched: Matched,
+    snapshot: Snapshot, started: datetime, *, actor: str = "zhida match run", near_misses: str = "marked",
+    published: Mapping[str, int] | None = None,
 ) -> MatchRun:
-    """Store a run's results, enterprises and clauses, archive its policy versions, commit its
-    record (and its whole-population data use, when a log is given) in one transaction."""
+    """Store a run's results, enterprises and clauses, archive its policy versions, and commit
+    its record, the published versions it used and its whole-population data use together.
+    The files are written first: without the committed record they are never read."""
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    target = files.run_dir(data_dir, run_id)
+    target = files.run_dir(setup.data_dir, run_id)
     enterprises = enterprises_table(df, compiled.as_of)
     if not enterprises.get_column("uscc").equals(matched.enterprises.cast(pl.String), check_names=False):
         raise ValueError("the frame's enterprises are not those of the results")
     with ThreadPoolExecutor(max_workers=1) as pool:  # hashing and writing overlap (both release the GIL)
         digest = pool.submit(results_digest, matched)
         files.write_run(target, matched.results, enterprises, matched.clauses)
-        files.archive_policies(data_dir, compiled.policies)
+        files.archive_policies(setup.data_dir, compiled.policies)
         counts = matched.counts()
         results_sha256 = digest.result()
     run = MatchRun(
-        id=run_id, kind="full", as_of=compiled.as_of, started_at=started, finished_at=clock(),
+        id=run_id, kind="full", as_of=compiled.as_of, started_at=started, finished_at=setup.clock(),
         policies=tuple((p.id, p.content_hash) for p in compiled.policies),
         snapshot=snapshot, enterprises=df.height, clauses=len(compiled.clauses),
         eligible=counts["eligible"], unknown=counts["unknown"],
         near_miss=counts["near_miss"], excluded=counts["excluded"],
-        results_sha256=results_sha256, near_misses=near_misses,
+        results_sha256=results_sha256, near_misses=near_misses, drafts=published is None,
     )
-    with tables.engine.begin() as conn:
-        conn.execute(sa.insert(tables.runs).values(**_row(run)))
-        if uses is not None:
-            uses.record(fields=requirement_fields(compiled.requirements.columns()), purpose="全量政策匹配",
-                        actor=actor, legal_basis=DATA_USE_BASIS, used_at=started, as_of=compiled.as_of,
-                        enterprises=df.height, conn=conn)
+    with uow:
+        uow.conn.execute(sa.insert(match_runs).values(**_row(run)))
+        if published is not None and compiled.policies:
+            uow.conn.execute(sa.insert(match_run_versions), [
+                {"run_id": run_id, "version_id": published[p.content_hash]} for p in compiled.policies])
+        record_use(uow, fields=requirement_fields(compiled.requirements.columns()), purpose="全量政策匹配",
+                   actor=actor, legal_basis=DATA_USE_BASIS, used_at=started, as_of=compiled.as_of,
+                   enterprises=df.height)
+        uow.commit()
     return run
 
 
-def reproduce_run(run: MatchRun, *, schema: Schema, data_dir: Path,
-                  zones_dir: Path | None = None) -> tuple[Reproduction, pl.DataFrame]:
+def reproduce_run(setup: MatchSetup, run: MatchRun) -> tuple[Reproduction, pl.DataFrame]:
     """Evaluate a run's recorded inputs again (archived policy versions, the same batches)."""
-    compiled = archived_pack(data_dir, [h for _, h in run.policies], schema, run.as_of)
-    _, _, matched = evaluate_snapshot(run.snapshot.open(), compiled, schema, run.as_of, zones_dir=zones_dir,
-                                      near_misses=run.near_misses)
-    stored_by_enterprise = files.legacy(files.run_dir(data_dir, run.id))
+    compiled = archived_pack(setup.data_dir, [h for _, h in run.policies], setup.schema, run.as_of)
+    _, _, matched = evaluate_snapshot(run.snapshot.open(), compiled, setup.schema, run.as_of,
+                                      zones_dir=setup.zones_dir, near_misses=run.near_misses)
+    stored_by_enterprise = files.legacy(files.run_dir(setup.data_dir, run.id))
     return Reproduction(run, results_digest(matched, by_enterprise=stored_by_enterprise)), matched.named()
 
 
@@ -251,44 +277,38 @@ def run_enterprises(run: MatchRun, data_dir: Path) -> pl.DataFrame:
 def _row(run: MatchRun) -> dict[str, object]:
     return {
         "id": run.id, "kind": run.kind, "started_at": run.started_at, "finished_at": run.finished_at,
-        "as_of": run.as_of, "policies": json.dumps([list(p) for p in run.policies]),
-        "snapshot": json.dumps(run.snapshot.to_json(), ensure_ascii=False), "enterprises": run.enterprises,
-        "clauses": run.clauses, "eligible": run.eligible, "unknown": run.unknown, "near_miss": run.near_miss,
-        "excluded": run.excluded, "results_sha256": run.results_sha256, "near_misses": run.near_misses,
+        "as_of": run.as_of, "policies": [list(p) for p in run.policies], "snapshot": run.snapshot.to_json(),
+        "enterprises": run.enterprises, "clauses": run.clauses, "eligible": run.eligible, "unknown": run.unknown,
+        "near_miss": run.near_miss, "excluded": run.excluded, "results_sha256": run.results_sha256,
+        "near_misses": run.near_misses, "drafts": run.drafts,
     }
-
-
-def utc(t: datetime) -> datetime:
-    """SQLite returns naive datetimes: every time stored here is UTC."""
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def _run(r: sa.RowMapping) -> MatchRun:
     return MatchRun(
-        id=r["id"], kind=r["kind"], as_of=r["as_of"], started_at=utc(r["started_at"]),
-        finished_at=utc(r["finished_at"]),
-        policies=tuple((p[0], p[1]) for p in json.loads(r["policies"])),
-        snapshot=Snapshot.from_json(json.loads(r["snapshot"])), enterprises=r["enterprises"],
-        clauses=r["clauses"], eligible=r["eligible"], unknown=r["unknown"], near_miss=r["near_miss"],
-        excluded=r["excluded"], results_sha256=r["results_sha256"], near_misses=r["near_misses"],
+        id=r["id"], kind=r["kind"], as_of=r["as_of"], started_at=r["started_at"], finished_at=r["finished_at"],
+        policies=tuple((p[0], p[1]) for p in r["policies"]), snapshot=Snapshot.from_json(r["snapshot"]),
+        enterprises=r["enterprises"], clauses=r["clauses"], eligible=r["eligible"], unknown=r["unknown"],
+        near_miss=r["near_miss"], excluded=r["excluded"], results_sha256=r["results_sha256"],
+        near_misses=r["near_misses"], drafts=r["drafts"],
     )
 
 
-def load_run(tables: MatchTables, run_id: str | None = None) -> MatchRun:
+def load_run(uow: UnitOfWork, run_id: str | None = None) -> MatchRun:
     """A run by id, or the latest full run."""
-    t = tables.runs
+    t = match_runs
     q = sa.select(t).where(t.c.id == run_id) if run_id else (
         sa.select(t).where(t.c.kind == "full").order_by(t.c.started_at.desc(), t.c.id.desc()).limit(1))
-    with tables.engine.connect() as conn:
-        row = conn.execute(q).mappings().first()
+    with uow:
+        row = uow.conn.execute(q).mappings().first()
     if row is None:
         raise RunNotFound(f"找不到匹配批次 {run_id}；用 zhida match runs 查看已有批次。" if run_id else
                           "还没有任何匹配批次；先运行 zhida match run。")
     return _run(row)
 
 
-def list_runs(tables: MatchTables, limit: int = 20) -> list[MatchRun]:
-    t = tables.runs
-    with tables.engine.connect() as conn:
-        rows = conn.execute(sa.select(t).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(limit)).mappings()
+def list_runs(uow: UnitOfWork, limit: int = 20) -> list[MatchRun]:
+    t = match_runs
+    with uow:
+        rows = uow.conn.execute(sa.select(t).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(limit)).mappings()
         return [_run(r) for r in rows]

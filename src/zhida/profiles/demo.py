@@ -8,7 +8,6 @@ from pathlib import Path
 
 from zhida.profiles.generate import LOAD_ORDER, CityManifest, generate_city
 from zhida.profiles.load import LoadReport, load_feed
-from zhida.profiles.paths import data_dir
 from zhida.profiles.store import ProfileStore
 
 DEMO_ENTERPRISES = 20_000
@@ -30,7 +29,7 @@ def load_city(store: ProfileStore, manifest: CityManifest,
 
 def demo_store(
     as_of: date,
-    base: Path | None = None,
+    base: Path,
     enterprises: int = DEMO_ENTERPRISES,
     seed: int = DEMO_SEED,
     progress: Callable[[str], None] | None = None,
@@ -41,8 +40,7 @@ def demo_store(
     to `store/` inside it, so demo data never mixes with feeds loaded by `zhida data load`.
     Calling it again reuses both: loading the same files changes nothing.
     """
-    root = base or data_dir()
-    city = root / "demo-city" / f"{seed}-{enterprises}-{as_of.isoformat()}"
+    city = base / "demo-city" / f"{seed}-{enterprises}-{as_of.isoformat()}"
     if (city / "manifest.json").exists():
         manifest = CityManifest.read(city)
     else:

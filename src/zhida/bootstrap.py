@@ -1,0 +1,71 @@
+"""Composition in one place: settings in, the application's typed parts out.
+
+Entrypoints (the CLI, the web app) build `Settings` once and call `bootstrap`; everything
+below them receives what it needs as arguments (the database, directories, the schema) and
+never reads the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from zhida import catalog
+from zhida.db import Database
+from zhida.db.uow import UnitOfWork
+from zhida.matching.run import MatchSetup
+from zhida.profiles.paths import store_dir
+from zhida.profiles.store import ProfileStore
+from zhida.rules.schema import Schema
+from zhida.settings import Settings
+
+
+@dataclass
+class App:
+    """The wired application: the store, the profile store, the schema, the directories."""
+
+    settings: Settings
+    _opened: list[Database] = field(default_factory=list, repr=False)
+
+    @property
+    def data_dir(self) -> Path:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.settings.data_dir
+
+    @property
+    def policies_dir(self) -> Path:
+        return self.settings.policies
+
+    @property
+    def zones_dir(self) -> Path:
+        return self.settings.zones
+
+    @cached_property
+    def database(self) -> Database:
+        db = Database.open(self.settings.database(), upgrade=self.settings.auto_upgrade)
+        self._opened.append(db)
+        return db
+
+    def uow(self) -> UnitOfWork:
+        return self.database.uow()
+
+    @cached_property
+    def schema(self) -> Schema:
+        return catalog.load_schema(self.zones_dir)
+
+    @cached_property
+    def match_setup(self) -> MatchSetup:
+        return MatchSetup(data_dir=self.data_dir, schema=self.schema, zones_dir=self.zones_dir)
+
+    def profile_store(self) -> ProfileStore:
+        """The profile store loaded by `zhida data load` (under the data directory)."""
+        return ProfileStore(store_dir(self.data_dir))
+
+    def close(self) -> None:
+        for db in self._opened:
+            db.dispose()
+
+
+def bootstrap(settings: Settings) -> App:
+    return App(settings)

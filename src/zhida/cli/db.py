@@ -1,0 +1,7 @@
+"""`zhida db`: the transactional store's schema (migrations)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

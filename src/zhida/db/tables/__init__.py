@@ -1,0 +1,21 @@
+"""Every table of the transactional store, declared on the one `zhida.db.metadata.metadata`.
+
+Import from here: importing this package registers all tables, so the metadata is complete
+(migrations compare against it).
+"""
+
+from zhida.db.tables.datause import data_use
+from zhida.db.tables.matching import (
+    match_events,
+    match_run_versions,
+    match_runs,
+    match_update_enterprises,
+    match_updates,
+)
+from zhida.db.tables.policies import policy_versions
+from zhida.db.tables.users import departments, user_roles, users
+
+__all__ = [
+    "data_use", "departments", "match_events", "match_run_versions", "match_runs", "match_update_enterprises",
+    "match_updates", "policy_versions", "user_roles", "users",
+]

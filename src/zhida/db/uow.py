@@ -1,0 +1,73 @@
+"""The unit of work: one transaction that a service opens, writes through and commits.
+
+Services own the transaction (cosmicpython's pattern, on SQLAlchemy Core):
+
+    def approve(uow: UnitOfWork, ...) -> ...:
+        with uow:
+            uow.conn.execute(...)      # repositories take uow.conn and never commit
+            uow.conn.execute(...)
+            uow.commit()               # both writes, or (on any error before this) neither
+
+Leaving the block without `commit()` rolls everything back. A service called inside another
+service's `with uow:` joins that transaction: its `commit()` is left to the outermost block,
+so composed services commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import sqlalchemy as sa
+
+
+class UnitOfWork:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._conn: sa.Connection | None = None
+        self._tx: sa.RootTransaction | None = None
+        self._depth = 0
+
+    @property
+    def conn(self) -> sa.Connection:
+        """The connection of the open transaction (only inside `with uow:`)."""
+        if self._conn is None:
+            raise RuntimeError("no transaction is open: use the unit of work as `with uow: ...`")
+        return self._conn
+
+    @property
+    def active(self) -> bool:
+        return self._conn is not None
+
+    def __enter__(self) -> UnitOfWork:
+        if self._depth == 0:
+            self._conn = self.engine.connect()
+            self._tx = self._conn.begin()
+        self._depth += 1
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._depth -= 1
+        if self._depth > 0:
+            return
+        conn, tx = self._conn, self._tx
+        self._conn, self._tx = None, None
+        try:
+            if tx is not None and tx.is_active:
+                tx.rollback()
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def commit(self) -> None:
+        """Commit, when this is the outermost block; inside another service's block, the
+        outermost commit decides."""
+        if self._tx is None:
+            raise RuntimeError("commit() outside `with uow:`")
+        if self._depth == 1:
+            self._tx.commit()
+
+    def rollback(self) -> None:
+        """Undo everything written in this transaction (the whole one, when nested)."""
+        if self._tx is not None and self._tx.is_active:
+            self._tx.rollback()

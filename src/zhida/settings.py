@@ -1,0 +1,32 @@
+"""The application's settings: one typed object, read from `ZHIDA_*` environment variables and
+an optional `.env` file, built only by entrypoints (CLI, web) and handed down as arguments.
+
+Every setting is listed in docs/settings.md (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZHIDA_", env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore")
+
+    data_dir: Path = Field(Path(".zhida"), description="embedded stores, demo city, run results, pack cache")
+    database_url: str | None = Field(
+        None, description="transactional store; unset: SQLite file zhida.sqlite in the data directory")
+    policies: Path = Field(Path("policies"), description="the policy pack (YAML files) read by publish and drafts")
+    zones: Path = Field(Path("zones"), description="GeoJSON zones for within(\"…\")")
+    auto_upgrade: bool | None = Field(
+        None, description="migrate the schema on first use; unset: yes for SQLite, no for a server database")
+
+    def database(self) -> str:
+        """The transactional store's URL (the embedded SQLite file by default)."""
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir.resolve() / 'zhida.sqlite'}"
