@@ -12,7 +12,7 @@ export ZHIDA_TEST_DATABASE_URL
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24"
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev,bench]"
 	touch $(STAMP)
 
 ## Set everything up and run the main job on embedded defaults (demo city × policy pack).
