@@ -56,7 +56,7 @@ def _policies(a: App) -> list[Policy]:
 
 
 @contextmanager
-def _bar() -> Iterator[object]:
+def _bar() -> Iterator[Callable[[str, int, int], None]]:
     with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                   console=err, transient=True) as bar:

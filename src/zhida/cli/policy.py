@@ -96,8 +96,9 @@ def eval_(
         table.add_column("判定")
         table.add_column("数据")
         table.add_column("说明")
-        for a in item.atoms:
-            table.add_row(a.text, a.verdict_text, "；".join(f"{f.label}={f.value}" for f in a.facts), a.hint)
+        for atom in item.atoms:
+            table.add_row(atom.text, atom.verdict_text, "；".join(f"{f.label}={f.value}" for f in atom.facts),
+                          atom.hint)
         console.print(table)
         for r in item.reasons:
             console.print(f"  原因：{r}", markup=False)
