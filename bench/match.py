@@ -92,15 +92,15 @@ def child_publish(workdir: Path) -> dict[str, float]:
 
 
 def child_full(workdir: Path) -> dict[str, float]:
+    from zhida.db import Database
     from zhida.matching.evaluate import match_codes
     from zhida.matching.results import pack_cache_dir
-    from zhida.matching.run import record_run
+    from zhida.matching.run import MatchSetup, record_run
     from zhida.matching.snapshot import Snapshot
-    from zhida.matching.tables import MatchTables
     from zhida.rules.packcache import PackCache
 
     schema, docs = _inputs(workdir)
-    tables = MatchTables.from_url(f"sqlite:///{workdir / 'zhida.sqlite'}")
+    database = Database.open(f"sqlite:///{workdir / 'zhida.sqlite'}")
     cache = PackCache(pack_cache_dir(workdir / "data"), freeze=True)
     fig: dict[str, float] = {}
     started = datetime.now(UTC)
@@ -116,7 +116,8 @@ def child_full(workdir: Path) -> dict[str, float]:
     fig["match_s"] = time.perf_counter() - t
     t = time.perf_counter()
     snapshot = Snapshot(str(workdir), (("profiles.parquet", "bench"),))
-    run = record_run(tables, workdir / "data", compiled, df, matched, snapshot, started)
+    setup = MatchSetup(data_dir=workdir / "data", schema=schema)
+    run = record_run(database.uow(), setup, compiled, df, matched, snapshot, started)
     fig["store_s"] = time.perf_counter() - t
     fig["full_run_s"] = time.perf_counter() - t0
     fig |= {f"{k}_pairs": v for k, v in matched.counts().items()}
@@ -129,15 +130,16 @@ def child_full(workdir: Path) -> dict[str, float]:
 
 def child_incremental(workdir: Path, n: int) -> dict[str, float]:
     import zhida_io
+    from zhida.db import Database
     from zhida.matching.incremental import rematch_enterprises
-    from zhida.matching.run import load_run
-    from zhida.matching.tables import MatchTables
+    from zhida.matching.run import MatchSetup, load_run
 
     with open(workdir / "workload.pkl", "rb") as f:
         w = pickle.load(f)
     schema = zhida_io.schema(w.population)
-    tables = MatchTables.from_url(f"sqlite:///{workdir / 'zhida.sqlite'}")
-    run = load_run(tables)
+    database = Database.open(f"sqlite:///{workdir / 'zhida.sqlite'}")
+    setup = MatchSetup(data_dir=workdir / "data", schema=schema)
+    run = load_run(database.uow())
     df = pl.read_parquet(workdir / "profiles.parquet")
     numeric = [c for c, dtype in df.schema.items() if dtype == pl.Int64]
     rng = np.random.default_rng(5)
@@ -149,7 +151,7 @@ def child_incremental(workdir: Path, n: int) -> dict[str, float]:
         col = numeric[int(rng.integers(len(numeric)))]
         row = row.with_columns(pl.col(col) * 2)          # the enterprise's new fact
         t = time.perf_counter()
-        update = rematch_enterprises(tables, workdir / "data", run, None, schema, [row["uscc"][0]], frame=row)
+        update = rematch_enterprises(database.uow(), setup, run, None, [row["uscc"][0]], frame=row)
         elapsed = time.perf_counter() - t
         if k == 0:
             first_s = elapsed                             # loads the pack once per process

@@ -16,10 +16,10 @@ ZHIDA = Path(sys.executable).parent / "zhida"
 AS_OF = "2024-06-30"
 
 
-def zhida(*args, data_dir):
+def zhida(*args, data_dir, group="match"):
     env = {**os.environ, "ZHIDA_DATA_DIR": str(data_dir), "COLUMNS": "200"}
     env.pop("ZHIDA_DATABASE_URL", None)
-    return subprocess.run([str(ZHIDA), "match", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([str(ZHIDA), group, *args], capture_output=True, text=True, env=env,
                           cwd=Path(__file__).parents[2])
 
 
@@ -34,6 +34,8 @@ def stored(data, run_id):
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
+    published = zhida("publish", data_dir=data, group="policy")
+    assert published.returncode == 0 and "新发布 11 个版本" in published.stdout, published.stdout + published.stderr
     done = zhida("run", "--demo", "300", "--seed", "3", "--as-of", AS_OF, "--json", data_dir=data)
     assert done.returncode == 0, done.stderr
     return data, json.loads(done.stdout)

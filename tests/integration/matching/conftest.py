@@ -1,23 +1,22 @@
-"""A small generated city (a few hundred enterprises), the real policy pack, and the match
-tables on SQLite — and on PostgreSQL too when ZHIDA_TEST_DATABASE_URL is set."""
+"""A small generated city (a few hundred enterprises), the real policy pack, and the store on
+SQLite and PostgreSQL (the `database` fixture of tests/conftest.py)."""
 
-import os
 import shutil
-import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from zhida import catalog
-from zhida.matching.tables import MatchTables
-from zhida.profiles.datause import DataUseLog
+from zhida.matching.run import MatchSetup
 from zhida.profiles.demo import demo_store
 from zhida.profiles.store import ProfileStore
 from zhida.rules.policy import load_policies
 
 AS_OF = date(2024, 6, 30)
-URLS = ["sqlite"] + (["postgres"] if os.environ.get("ZHIDA_TEST_DATABASE_URL") else [])
+ROOT = Path(__file__).resolve().parents[3]
+POLICIES = ROOT / "policies"
+ZONES = ROOT / "zones"
 
 
 @pytest.fixture(scope="session")
@@ -35,38 +34,18 @@ def store(city_store, tmp_path):
 
 @pytest.fixture(scope="session")
 def policies():
-    return load_policies([catalog.policies_dir()])
+    return load_policies([POLICIES])
 
 
 @pytest.fixture(scope="session")
 def schema():
-    return catalog.load_schema()
-
-
-@pytest.fixture(params=URLS)
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        eng = sa.create_engine(f"sqlite:///{tmp_path / 'match.sqlite'}")
-    else:
-        eng = sa.create_engine(os.environ["ZHIDA_TEST_DATABASE_URL"])
-    yield eng
-    eng.dispose()
+    return catalog.load_schema(ZONES)
 
 
 @pytest.fixture
-def tables(engine):
-    t = MatchTables(engine, prefix=f"t{uuid.uuid4().hex[:10]}_")  # unique per test: runs never collide
-    t.create()
-    yield t
-    t.drop()
-
-
-@pytest.fixture
-def uses(engine):
-    log = DataUseLog(engine, table_name=f"data_use_t{uuid.uuid4().hex[:10]}")
-    log.create()
-    yield log
-    log.drop()
+def uow(database):
+    """A unit of work for a service call (a test makes a new one per call with database.uow())."""
+    return database.uow()
 
 
 @pytest.fixture
@@ -74,3 +53,8 @@ def data_dir(tmp_path):
     d = tmp_path / "data"
     d.mkdir()
     return d
+
+
+@pytest.fixture
+def setup(data_dir, schema):
+    return MatchSetup(data_dir=data_dir, schema=schema, zones_dir=ZONES)

@@ -4,7 +4,6 @@ enterprises exactly as a fresh compile does."""
 
 from ruamel.yaml import YAML
 
-from zhida import catalog
 from zhida.matching.evaluate import match_frame
 from zhida.matching.run import population_frame
 from zhida.rules.engine import compile_policies
@@ -12,11 +11,11 @@ from zhida.rules.explain import explain_frame
 from zhida.rules.packcache import PackCache
 from zhida.rules.policy import parse_policy, policy_files
 
-from .conftest import AS_OF
+from .conftest import AS_OF, POLICIES
 
 
 def test_a_cached_pack_matches_and_explains_the_city_like_a_fresh_compile(city_store, schema, tmp_path):
-    files = policy_files([catalog.policies_dir()])
+    files = policy_files([POLICIES])
     yaml = YAML(typ="safe")
     docs = [yaml.load(f.read_text(encoding="utf-8")) for f in files]
     sources = [str(f) for f in files]

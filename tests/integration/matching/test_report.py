@@ -6,13 +6,14 @@ import pytest
 from zhida.matching.errors import EnterpriseNotFound
 from zhida.matching.report import enterprise_report
 from zhida.matching.run import run_match, run_results
+from zhida.profiles.datause import uses_of_enterprise
 
 from .conftest import AS_OF
 
 
 @pytest.fixture
-def results(store, policies, schema, tables, data_dir):
-    return run_results(run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir), data_dir)
+def results(store, policies, uow, setup, data_dir):
+    return run_results(run_match(uow, setup, store, policies, AS_OF), data_dir)
 
 
 def _richest(results):
@@ -21,9 +22,9 @@ def _richest(results):
             .sort(["n", "k", "uscc"], descending=[True, True, False]).get_column("uscc")[0])
 
 
-def test_report_sections_agree_with_the_run_and_carry_explanations(store, policies, schema, uses, results):
+def test_report_sections_agree_with_the_run_and_carry_explanations(store, policies, schema, results, uow):
     uscc = _richest(results)
-    rep = enterprise_report(store, policies, schema, AS_OF, uscc, uses=uses, actor="officer1")
+    rep = enterprise_report(uow, store, policies, schema, AS_OF, uscc, actor="officer1")
     mine = {r["clause"]: r for r in results.filter(pl.col("uscc") == uscc).iter_rows(named=True)}
     listed = {i.clause: i for s in (rep.eligible, rep.report_only) for i in s}
     assert listed.keys() == {k for k, r in mine.items() if r["status"] == "eligible"}
@@ -45,18 +46,19 @@ def test_report_sections_agree_with_the_run_and_carry_explanations(store, polici
     assert set(doc) >= {"eligible", "possibly_eligible", "near_misses", "report_only"}
 
 
-def test_missing_facts_name_the_department_that_supplies_them(store, policies, schema, uses, results):
+def test_missing_facts_name_the_department_that_supplies_them(store, policies, schema, results, uow):
     uscc = results.filter(pl.col("status") == "unknown").sort("uscc").get_column("uscc")[0]
-    rep = enterprise_report(store, policies, schema, AS_OF, uscc, uses=uses, actor="officer1")
+    rep = enterprise_report(uow, store, policies, schema, AS_OF, uscc, actor="officer1")
     suppliers = [by for i in rep.possibly_eligible for s in i.missing for by in s.by]
     assert any("局" in by or "自行申报" in by or "计算" in by for by in suppliers)
 
 
-def test_a_report_records_the_data_use_and_an_unknown_enterprise_is_refused(store, policies, schema, uses, results):
+def test_a_report_records_the_data_use_and_an_unknown_enterprise_is_refused(store, policies, schema, results, uow):
     uscc = results.get_column("uscc")[0]
-    enterprise_report(store, policies, schema, AS_OF, uscc, uses=uses, actor="officer1", purpose="企业咨询答复")
-    [use] = uses.for_enterprise(uscc)
+    enterprise_report(uow, store, policies, schema, AS_OF, uscc, actor="officer1", purpose="企业咨询答复")
+    use, population = sorted(uses_of_enterprise(uow, uscc), key=lambda u: u.scope)  # enterprise < population
+    assert population.scope == "population" and population.purpose == "全量政策匹配"
     assert use.uscc == uscc and use.purpose == "企业咨询答复" and use.actor == "officer1" and use.fields
     with pytest.raises(EnterpriseNotFound, match="91330300MA00000000"):
-        enterprise_report(store, policies, schema, AS_OF, "91330300MA00000000", uses=uses, actor="officer1")
-    assert uses.for_enterprise("91330300MA00000000") == []
+        enterprise_report(uow, store, policies, schema, AS_OF, "91330300MA00000000", actor="officer1")
+    assert [u.scope for u in uses_of_enterprise(uow, "91330300MA00000000")] == ["population"]  # no report use

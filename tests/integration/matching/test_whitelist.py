@@ -14,8 +14,8 @@ from .conftest import AS_OF
 
 
 @pytest.fixture
-def run(store, policies, schema, tables, data_dir):
-    return run_match(store, policies, schema, AS_OF, tables=tables, data_dir=data_dir)
+def run(store, policies, uow, setup, data_dir):
+    return run_match(uow, setup, store, policies, AS_OF)
 
 
 def _busiest_clause(results):
@@ -60,9 +60,9 @@ def test_csv_and_summary_by_district_industry_and_size(run, schema, data_dir, tm
     assert sum(int(r[3].replace(".", "")) for r in by_size) == wl.total_fen
 
 
-def test_cost_is_compared_with_the_policy_budget(store, policies, schema, tables, data_dir):
+def test_cost_is_compared_with_the_policy_budget(store, policies, schema, uow, setup, data_dir):
     budgeted = [parse_policy({**p.spec.model_dump(mode="json"), "budget": "1万"}) for p in policies]
-    run = run_match(store, budgeted, schema, AS_OF, tables=tables, data_dir=data_dir)
+    run = run_match(uow, setup, store, budgeted, AS_OF)
     results = run_results(run, data_dir)
     paid_clauses = [c.key for p in budgeted for c in p.clauses if c.spec.mode != "report_only"]
     clause = _busiest_clause(results.filter(pl.col("clause").is_in(paid_clauses)))

@@ -1,30 +1,30 @@
-"""Data-use records on SQLite, and on PostgreSQL when ZHIDA_TEST_DATABASE_URL is set."""
+"""Data-use records on SQLite and PostgreSQL."""
 
-import os
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
-from zhida.profiles.datause import DataUseError, DataUseLog
+from zhida.profiles.datause import DataUseError, record_use, uses_of_enterprise
 
 A, B = "914403001922038216", "91440300708461136T"
-URLS = ["sqlite"] + (["postgres"] if os.environ.get("ZHIDA_TEST_DATABASE_URL") else [])
 
 
-@pytest.fixture(params=URLS)
-def log(request, tmp_path):
-    if request.param == "sqlite":
-        engine = sa.create_engine(f"sqlite:///{tmp_path / 'uses.sqlite'}")
-    else:
-        engine = sa.create_engine(os.environ["ZHIDA_TEST_DATABASE_URL"])
-    table = f"data_use_test_{uuid.uuid4().hex[:10]}"  # unique per run: runs never collide
-    log = DataUseLog(engine, table_name=table)
-    log.create()
-    yield log
-    log.drop()
-    engine.dispose()
+class Log:
+    """The data-use services over one database, each call its own unit of work."""
+
+    def __init__(self, database):
+        self.database = database
+
+    def record(self, **kw):
+        return record_use(self.database.uow(), **kw)
+
+    def for_enterprise(self, uscc):
+        return uses_of_enterprise(self.database.uow(), uscc)
+
+
+@pytest.fixture
+def log(database):
+    return Log(database)
 
 
 def test_uses_are_listed_per_enterprise_with_population_wide_uses(log):
@@ -52,8 +52,9 @@ def test_a_use_without_basis_or_purpose_is_refused_and_nothing_is_written(log):
 
 
 def test_recording_joins_the_callers_transaction(log):
-    with pytest.raises(RuntimeError), log.engine.begin() as conn:
-        log.record(uscc=A, fields=["revenue"], purpose="p", actor="a", legal_basis="b",
-                   used_at=datetime.now(UTC), conn=conn)
+    uow = log.database.uow()
+    with pytest.raises(RuntimeError), uow:
+        record_use(uow, uscc=A, fields=["revenue"], purpose="p", actor="a", legal_basis="b",
+                   used_at=datetime.now(UTC))
         raise RuntimeError("the caller's work failed")
     assert log.for_enterprise(A) == []

@@ -28,13 +28,14 @@ from zhida.rules.packcache import SUFFIX, PackCache, load_or_compile, load_or_co
 from zhida.rules.policy import load_policies, parse_policy, policy_files
 from zhida.rules.schema import Field, Schema
 
+POLICIES = Path(__file__).resolve().parents[3] / "policies"
 AS_OF = date(2024, 6, 30)
 SCHEMA = catalog.load_schema()
 
 
 def real_docs() -> tuple[list[dict[str, Any]], list[str]]:
     """The documents of policies/ as plain dicts, as a loader hands them over."""
-    files = policy_files([catalog.policies_dir()])
+    files = policy_files([POLICIES])
     yaml = YAML(typ="safe")
     return [yaml.load(f.read_text(encoding="utf-8")) for f in files], [str(f) for f in files]
 
@@ -276,7 +277,7 @@ def test_a_load_leaves_objects_the_process_froze_frozen(tmp_path):
 
 def copy_of_real_pack(directory: Path) -> Path:
     directory.mkdir()
-    for f in policy_files([catalog.policies_dir()]):
+    for f in policy_files([POLICIES]):
         (directory / f.name).write_bytes(f.read_bytes())
     return directory
 
@@ -305,7 +306,7 @@ def test_an_edited_policy_file_misses_and_an_invalid_one_reports_its_problems(tm
     assert (cache.hits, cache.misses) == (0, 2)
     assert edited.policies[0].spec.title.startswith("修订版")
     assert edited.policies[0].content_hash != compile_policies(
-        load_policies([catalog.policies_dir()]), SCHEMA, AS_OF).policies[0].content_hash
+        load_policies([POLICIES]), SCHEMA, AS_OF).policies[0].content_hash
     first.write_text(text.replace("valid_from:", "valid_from: 不是日期 #", 1), encoding="utf-8")
     with pytest.raises(PolicyError) as raised:
         cache.load_or_compile_files([pack], SCHEMA, AS_OF)
