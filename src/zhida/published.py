@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from zhida.accounts import Permission, User, require
 from zhida.db.tables import policy_versions
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
@@ -60,9 +61,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def publish(uow: UnitOfWork, policies: Sequence[Policy], *, actor: str,
+def publish(uow: UnitOfWork, policies: Sequence[Policy], *, actor: User,
             clock: Callable[[], datetime] = _now) -> Publication:
-    """Publish validated policies (as `load_policies` returns them) in one transaction."""
+    """Publish validated policies (as `load_policies` returns them) in one transaction; the
+    actor needs the policy officer's permission."""
+    require(actor, Permission.PUBLISH_POLICY)
     if not policies:
         raise PublishError("没有可发布的政策文件；请给出政策 YAML 文件或目录。")
     duplicates = sorted({p.id for p in policies if sum(q.id == p.id for q in policies) > 1})
@@ -78,18 +81,20 @@ def publish(uow: UnitOfWork, policies: Sequence[Policy], *, actor: str,
                 unchanged.append(current)
                 continue
             if current is not None:
-                uow.conn.execute(sa.update(t).where(t.c.id == current.id).values(retired_at=at, retired_by=actor))
+                uow.conn.execute(sa.update(t).where(t.c.id == current.id)
+                                 .values(retired_at=at, retired_by=actor.username))
                 retired.append(_one(uow, t.c.id == current.id))
             earlier = _one(uow, (t.c.policy_id == p.id) & (t.c.content_hash == p.content_hash))
             if earlier is not None:  # the same content again: back in force, with who brought it back
                 uow.conn.execute(sa.update(t).where(t.c.id == earlier.id).values(
-                    retired_at=None, retired_by=None, published_at=at, published_by=actor, source_file=p.source))
+                    retired_at=None, retired_by=None, published_at=at, published_by=actor.username,
+                    source_file=p.source))
                 version_id = earlier.id
             else:
                 version_id = int(uow.conn.execute(sa.insert(t).values(
                     policy_id=p.id, content_hash=p.content_hash, title=p.spec.title,
                     document=p.spec.model_dump(mode="json"), source_file=p.source, valid_from=p.spec.valid_from,
-                    valid_to=p.spec.valid_to, published_at=at, published_by=actor,
+                    valid_to=p.spec.valid_to, published_at=at, published_by=actor.username,
                 ).returning(t.c.id)).scalar_one())
             published.append(_one(uow, t.c.id == version_id))
         uow.commit()

@@ -231,6 +231,7 @@ def rematch(
 @translate_errors
 def publish(policy_file: Annotated[Path, typer.Argument(help="政策 YAML 文件")], run_id: RunId = None,
             data_dir: DataDir = None) -> None:
+    from zhida.accounts import SYSTEM
     from zhida.matching.incremental import publish_policy
     from zhida.matching.run import load_run
     from zhida.published import publish as publish_version
@@ -241,7 +242,7 @@ def publish(policy_file: Annotated[Path, typer.Argument(help="政策 YAML 文件
     r = load_run(a.uow(), run_id)
     uow = a.uow()
     with uow:  # the published version and the re-match commit together
-        publish_version(uow, [policy], actor=getpass.getuser())
+        publish_version(uow, [policy], actor=SYSTEM)
         update = publish_policy(uow, a.match_setup, r, ProfileStore(Path(r.snapshot.root)), policy)
         uow.commit()
     _print_update(update)

@@ -112,21 +112,23 @@ def eval_(
 def publish(
     paths: Paths = None,
     data_dir: DataDir = None,
-    by: Annotated[str | None, typer.Option("--by", help="发布人（默认当前系统用户）")] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="以哪个用户的名义发布（须有政策主管部门角色；默认本机操作员）")] = None,
 ) -> None:
     """发布政策：校验后把每个文件的内容存为已发布版本（同一内容再次发布不产生新版本）；匹配只使用已发布版本。"""
-    import getpass
-
+    from zhida.accounts import SYSTEM
+    from zhida.accounts.service import get_user
     from zhida.published import publish as publish_versions
 
     a = make_app(data_dir)
+    actor = get_user(a.uow(), by) if by else SYSTEM
     policies = load_policies(paths or [a.policies_dir])
     errors = [p for p in lint_policies(policies, a.schema) if p.severity == "error"]
     for p in errors:
         console.print(p.render(), style="red", markup=False)
     if errors:
         fail(f"{len(errors)} 个校验错误，未发布任何政策", "修正后重新运行 zhida policy publish")
-    outcome = publish_versions(a.uow(), policies, actor=by or getpass.getuser())
+    outcome = publish_versions(a.uow(), policies, actor=actor)
     for v in outcome.published:
         console.print(f"已发布 {v.policy_id} 版本 {v.content_hash[:12]}（{v.title}）", markup=False)
     console.print(f"新发布 {len(outcome.published)} 个版本，未变化 {len(outcome.unchanged)} 个，"

@@ -7,18 +7,20 @@ like any other.
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 import time
 from datetime import date
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from zhida.accounts import SYSTEM
+from zhida.accounts.demo import DemoAccount, create_demo_accounts
 from zhida.cli.context import app as make_app
 from zhida.cli.errors import translate_errors
 from zhida.matching.results import pack_cache_dir, run_dir
@@ -56,24 +58,30 @@ def run(
 
         store = demo_store(on, base=a.data_dir, enterprises=enterprises, seed=seed, progress=step)
         step("发布政策包……")
-        publication = publish(a.uow(), load_policies([a.policies_dir]), actor=f"zhida run ({getpass.getuser()})")
+        publication = publish(a.uow(), load_policies([a.policies_dir]), actor=SYSTEM)
         documents, published = published_pack(a.uow())
         pack = load_or_compile(documents, a.schema, on, pack_cache_dir(a.data_dir))
         step(f"匹配 {len(pack.policies)} 份政策 × {enterprises:,} 家企业……")
         r = run_match(a.uow(), a.match_setup, store, pack, on, published=published, actor="zhida run",
                       progress=lambda what, _done, _total: step(PHASES.get(what, what)))
-    summaries = summarize(r, run_results(r, a.data_dir), pack.policies)
+    results = run_results(r, a.data_dir)
+    summaries = summarize(r, results, pack.policies)
+    firms = results.filter(pl.col("status") == "eligible").get_column("uscc").unique().sort().to_list()
+    accounts = create_demo_accounts(a.uow(), usccs=firms)
     target = run_dir(a.data_dir, r.id) / "summary.json"
     target.write_text(json.dumps([s.to_dict() for s in summaries], ensure_ascii=False, indent=2), encoding="utf-8")
     if as_json:
         sys.stdout.write(json.dumps({"run": r.id, "as_of": on.isoformat(), "enterprises": r.enterprises,
-                                     "policies": [s.to_dict() for s in summaries]}, ensure_ascii=False) + "\n")
+                                     "policies": [s.to_dict() for s in summaries],
+                                     "accounts": [{"username": d.username, "role": d.role.value, "bound_to": d.bound_to}
+                                                  for d in accounts]}, ensure_ascii=False) + "\n")
         return
     _print(summaries, r.enterprises, on)
     console.print(f"政策发布：新版本 {len(publication.published)} 个，未变化 {len(publication.unchanged)} 个"
                   f"（zhida policy versions 查看）")
     console.print(f"匹配批次 {r.id}：{r.eligible + r.unknown + r.near_miss:,} 条（企业, 条款）结果，"
                   f"用时 {time.perf_counter() - started:.1f} 秒；摘要已写入 {target}")
+    _print_accounts(accounts)
     console.print("下一步：zhida match report <统一社会信用代码> --as-of 2024-06-30 查看单个企业的匹配报告；"
                   "zhida match whitelist <条款> 导出白名单")
 
@@ -95,3 +103,12 @@ def _print(summaries: list[PolicySummary], enterprises: int, on: date) -> None:
         table.add_row(s.policy.spec.title, modes, f"{s.eligible_enterprises:,}", f"{s.unknown_enterprises:,}",
                       amount, budget)
     console.print(table)
+
+
+def _print_accounts(accounts: list[DemoAccount]) -> None:
+    t = Table(title="演示账号（仅供演示，密码勿用于正式环境）", show_lines=False)
+    for col in ("用户名", "密码", "角色", "企业 / 部门"):
+        t.add_column(col)
+    for d in accounts:
+        t.add_row(d.username, d.password, d.role.label, d.bound_to)
+    console.print(t)

@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
+from zhida.accounts import NotAllowed, Role, User
 from zhida.db import tables as t
 from zhida.matching.errors import EnterpriseNotFound, UnpublishedVersions
 from zhida.matching.incremental import rematch_enterprises
@@ -22,7 +23,11 @@ POLICY = "cn-mof-sat-2023-12-small-low-profit"
 CLOCK = iter(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=h) for h in range(1000))
 
 
-def _publish(database, policies, actor="officer1"):
+OFFICER1 = User(id=1, username="officer1", display_name="政策科", roles=frozenset({Role.POLICY_OFFICER}))
+OFFICER2 = User(id=2, username="officer2", display_name="政策科", roles=frozenset({Role.POLICY_OFFICER}))
+
+
+def _publish(database, policies, actor=OFFICER1):
     return publish(database.uow(), policies, actor=actor, clock=lambda: next(CLOCK))
 
 
@@ -55,13 +60,20 @@ def test_the_same_bytes_twice_are_one_version_and_a_change_retires_the_old_one(d
     assert len(versions(database.uow())) == 11
 
     _stricter(pack_dir / f"{POLICY}.yaml")
-    changed = _publish(database, [load_policy_file(pack_dir / f"{POLICY}.yaml")], actor="officer2")
+    changed = _publish(database, [load_policy_file(pack_dir / f"{POLICY}.yaml")], actor=OFFICER2)
     [new], [old] = changed.published, changed.retired
     assert new.policy_id == old.policy_id == POLICY and new.content_hash != old.content_hash
     assert old.retired_by == "officer2" and old.retired_at is not None and new.in_force
     history = versions(database.uow(), POLICY)
     assert [v.content_hash for v in history] == [new.content_hash, old.content_hash]
     assert [v.policy_id for v in published_set(database.uow())].count(POLICY) == 1
+
+
+def test_only_a_policy_officer_publishes(database, pack_dir):
+    reviewer = User(id=3, username="rev", display_name="审核员", roles=frozenset({Role.REVIEWER}), department="hrss")
+    with pytest.raises(NotAllowed, match="发布政策"):
+        _publish(database, load_policies([pack_dir]), actor=reviewer)
+    assert versions(database.uow()) == []
 
 
 def test_publishing_nothing_or_one_policy_twice_is_refused(database, pack_dir):
