@@ -2,8 +2,18 @@
 
 import pytest
 
-from zhida.accounts import PERMISSIONS, SYSTEM, NotAllowed, Permission, Role, User, can, require
-from zhida.accounts import require_department, require_enterprise
+from zhida.accounts import (
+    PERMISSIONS,
+    SYSTEM,
+    NotAllowed,
+    Permission,
+    Role,
+    User,
+    can,
+    require,
+    require_department,
+    require_enterprise,
+)
 from zhida.accounts.errors import AccountError
 from zhida.accounts.passwords import check_password_rule, hash_password, needs_rehash, verify_password
 
