@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 import typer
@@ -24,6 +24,10 @@ from zhida.cli.errors import parse_date, translate_errors
 from zhida.profiles.store import ProfileStore
 from zhida.rules.numbers import yuan_text
 from zhida.rules.policy import Policy
+
+if TYPE_CHECKING:
+    from zhida.matching.incremental import Update
+    from zhida.matching.run import MatchRun
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -105,7 +109,7 @@ def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: Data
                   f"同一事项不重复享受而排除 {r.excluded:,}（结果校验值 {r.results_sha256[:16]}）")
 
 
-def _run_dict(r) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _run_dict(r: MatchRun) -> dict[str, object]:
     return {"id": r.id, "as_of": r.as_of.isoformat(), "started_at": r.started_at.isoformat(),
             "finished_at": r.finished_at.isoformat(), "enterprises": r.enterprises, "clauses": r.clauses,
             "eligible": r.eligible, "unknown": r.unknown, "near_miss": r.near_miss, "excluded": r.excluded,
@@ -248,7 +252,7 @@ def publish(policy_file: Annotated[Path, typer.Argument(help="政策 YAML 文件
     _print_update(update)
 
 
-def _print_update(update) -> None:  # type: ignore[no-untyped-def]
+def _print_update(update: Update) -> None:
     from zhida.matching.outbox import KIND_LABELS
 
     who = "全部企业" if update.enterprises is None else f"{len(update.enterprises)} 家企业"
