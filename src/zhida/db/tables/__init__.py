@@ -12,10 +12,24 @@ from zhida.db.tables.matching import (
     match_update_enterprises,
     match_updates,
 )
+from zhida.db.tables.money import budgets, ledger_entries, offer_events, offers, payments
 from zhida.db.tables.policies import policy_versions
 from zhida.db.tables.users import departments, user_roles, users
 
 __all__ = [
-    "data_use", "departments", "match_events", "match_run_versions", "match_runs", "match_update_enterprises",
-    "match_updates", "policy_versions", "user_roles", "users",
+    "budgets",
+    "data_use",
+    "departments",
+    "ledger_entries",
+    "match_events",
+    "match_run_versions",
+    "match_runs",
+    "match_update_enterprises",
+    "match_updates",
+    "offer_events",
+    "offers",
+    "payments",
+    "policy_versions",
+    "user_roles",
+    "users",
 ]

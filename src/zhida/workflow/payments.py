@@ -1,0 +1,144 @@
+"""Disbursement: budgets, scheduling a confirmed offer for payment, and the bank's result.
+
+* Funding a budget moves money treasury → budget:<policy>:<year>.
+* Scheduling commits money budget → payable in the same transaction as the offer's move to
+  拨付中 and a payment row whose idempotency key exists before any attempt at the bank. The
+  budget row is decremented by one conditional update, so concurrent schedulers can never
+  overspend; the offer's conditional update and the unique live-payment index mean a firm is
+  never paid twice for one offer (one clause and period).
+* Settling is idempotent by key: a result already recorded is returned as it is. Paid moves
+  payable → paid; failed reverses payable → budget and releases the commitment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from zhida.accounts import Permission, User, require
+from zhida.db.tables import budgets, payments
+from zhida.db.uow import UnitOfWork
+from zhida.errors import ZhidaError
+from zhida.workflow import ledger
+from zhida.workflow.offers import get_offer, transition
+from zhida.workflow.states import OfferAction, OfferState
+
+Clock = Callable[[], datetime]
+
+
+class BudgetExceeded(ZhidaError):
+    """Scheduling this payment would spend more than the budget holds."""
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: int
+    offer_id: int
+    idempotency_key: str
+    amount_fen: int
+    state: str          # pending | paid | failed
+    failure_reason: str | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def fund_budget(uow: UnitOfWork, policy_id: str, year: int, amount_fen: int, *, actor: User,
+                clock: Clock = _now) -> int:
+    """Add money to a policy's budget for a year; returns the amount funded in all."""
+    require(actor, Permission.PREPARE_PAYMENTS)
+    if amount_fen <= 0:
+        raise BudgetExceeded(f"预算金额应为正数（分），实为 {amount_fen}。")
+    with uow:
+        grown = uow.conn.execute(sa.update(budgets).where((budgets.c.policy_id == policy_id) & (budgets.c.year == year))
+                                 .values(funded_fen=budgets.c.funded_fen + amount_fen)).rowcount
+        if not grown:
+            uow.conn.execute(sa.insert(budgets).values(policy_id=policy_id, year=year, funded_fen=amount_fen,
+                                                       committed_fen=0))
+        ledger.post(uow, [(ledger.TREASURY, -amount_fen), (ledger.budget_account(policy_id, year), amount_fen)],
+                    at=clock(), memo=f"预算下达 {policy_id} {year}年（{actor.username}）")
+        funded = int(uow.conn.execute(sa.select(budgets.c.funded_fen).where(
+            (budgets.c.policy_id == policy_id) & (budgets.c.year == year))).scalar_one())
+        uow.commit()
+    return funded
+
+
+def schedule_payment(uow: UnitOfWork, offer_id: int, *, actor: User, clock: Clock = _now) -> Payment:
+    """Put a confirmed offer (or a failed payment, retried) into payment: money committed from
+    the budget, the idempotency key made, the offer 拨付中 — together or not at all."""
+    require(actor, Permission.PREPARE_PAYMENTS)
+    with uow:
+        offer = get_offer(uow, offer_id)
+        action = OfferAction.RETRY if offer.state is OfferState.PAYMENT_FAILED else OfferAction.SCHEDULE
+        transition(uow, offer_id, action, actor=actor, clock=clock)
+        year = int(offer.period[:4])
+        b = budgets.c
+        committed = uow.conn.execute(sa.update(budgets).where(
+            (b.policy_id == offer.policy_id) & (b.year == year) & (b.funded_fen - b.committed_fen >= offer.amount_fen))
+            .values(committed_fen=b.committed_fen + offer.amount_fen)).rowcount
+        if committed != 1:
+            raise BudgetExceeded(f"政策 {offer.policy_id} {year}年预算余额不足以拨付事项 {offer_id}"
+                                 f"（{offer.amount_fen} 分）；请追加预算或调整批次。")
+        ledger.post(uow, [(ledger.budget_account(offer.policy_id, year), -offer.amount_fen),
+                          (ledger.payable_account(offer.policy_id, year), offer.amount_fen)],
+                    at=clock(), memo=f"事项 {offer_id} 纳入拨付", offer_id=offer_id)
+        attempt = 1 + int(uow.conn.execute(sa.select(sa.func.count()).select_from(payments)
+                                           .where(payments.c.offer_id == offer_id)).scalar_one())
+        key = f"offer-{offer_id}-{attempt}"
+        uow.conn.execute(sa.insert(payments).values(offer_id=offer_id, idempotency_key=key, amount_fen=offer.amount_fen,
+                                                    state="pending", created_at=clock()))
+        payment = get_payment(uow, key)
+        uow.commit()
+    return payment
+
+
+def settle_payment(uow: UnitOfWork, idempotency_key: str, *, paid: bool, actor: User, reason: str | None = None,
+                   clock: Clock = _now) -> Payment:
+    """Record the bank's result for one payment (again: no change)."""
+    require(actor, Permission.PREPARE_PAYMENTS)
+    if not paid and not (reason and reason.strip()):
+        raise ZhidaError("拨付失败须注明银行返回的原因（如“账户已销户”）。")
+    with uow:
+        payment = get_payment(uow, idempotency_key)
+        if payment.state != "pending":
+            return payment
+        offer = get_offer(uow, payment.offer_id)
+        year = int(offer.period[:4])
+        uow.conn.execute(sa.update(payments).where((payments.c.id == payment.id) & (payments.c.state == "pending"))
+                         .values(state="paid" if paid else "failed", settled_at=clock(), failure_reason=reason))
+        if paid:
+            ledger.post(uow, [(ledger.payable_account(offer.policy_id, year), -payment.amount_fen),
+                              (ledger.paid_account(offer.policy_id, year), payment.amount_fen)],
+                        at=clock(), memo=f"事项 {offer.id} 已到账", offer_id=offer.id)
+            transition(uow, offer.id, OfferAction.SETTLE, actor=actor, clock=clock)
+        else:
+            ledger.post(uow, [(ledger.payable_account(offer.policy_id, year), -payment.amount_fen),
+                              (ledger.budget_account(offer.policy_id, year), payment.amount_fen)],
+                        at=clock(), memo=f"事项 {offer.id} 拨付失败退回预算：{reason}", offer_id=offer.id)
+            b = budgets.c
+            uow.conn.execute(sa.update(budgets).where((b.policy_id == offer.policy_id) & (b.year == year))
+                             .values(committed_fen=b.committed_fen - payment.amount_fen))
+            transition(uow, offer.id, OfferAction.FAIL, actor=actor, detail={"reason": reason}, clock=clock)
+        payment = get_payment(uow, idempotency_key)
+        uow.commit()
+    return payment
+
+
+def get_payment(uow: UnitOfWork, idempotency_key: str) -> Payment:
+    with uow:
+        row = uow.conn.execute(sa.select(payments).where(payments.c.idempotency_key == idempotency_key)
+                               ).mappings().first()
+    if row is None:
+        raise ZhidaError(f"没有幂等键为 {idempotency_key} 的拨付记录；请核对银行回单。")
+    return Payment(id=row["id"], offer_id=row["offer_id"], idempotency_key=row["idempotency_key"],
+                   amount_fen=row["amount_fen"], state=row["state"], failure_reason=row["failure_reason"])
+
+
+def paid_payments(uow: UnitOfWork, offer_id: int) -> int:
+    with uow:
+        return int(uow.conn.execute(sa.select(sa.func.count()).select_from(payments).where(
+            (payments.c.offer_id == offer_id) & (payments.c.state == "paid"))).scalar_one())

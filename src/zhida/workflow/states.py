@@ -1,0 +1,106 @@
+"""The 免申即享 offer's life as data: states, actions, and the table of legal transitions.
+
+    whitelist → department review → 公示 (objections) → enterprise confirms → payment
+
+Every change of state goes through `next_state`; an action the table does not list for the
+current state raises `TransitionNotAllowed`. The services append an event per transition.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from zhida.errors import ZhidaError
+
+
+class OfferState(StrEnum):
+    PENDING_REVIEW = "pending_review"                # 待审核
+    APPROVED = "approved"                            # 审核通过，待公示
+    EXCLUDED = "excluded"                            # 审核排除
+    IN_NOTICE = "in_notice"                          # 公示中
+    OBJECTED = "objected"                            # 公示异议处理中
+    AWAITING_CONFIRMATION = "awaiting_confirmation"  # 待企业确认
+    NEEDS_CORRECTION = "needs_correction"            # 待补正（账户或数据缺失）
+    CONFIRMED = "confirmed"                          # 企业已确认，待拨付
+    DECLINED = "declined"                            # 企业放弃
+    WAIVED = "waived"                                # 逾期未确认，视为放弃
+    PAYING = "paying"                                # 已纳入拨付批次
+    PAID = "paid"                                    # 已到账
+    PAYMENT_FAILED = "payment_failed"                # 拨付失败
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self]
+
+
+STATE_LABELS = {
+    OfferState.PENDING_REVIEW: "待审核", OfferState.APPROVED: "审核通过，待公示", OfferState.EXCLUDED: "审核排除",
+    OfferState.IN_NOTICE: "公示中", OfferState.OBJECTED: "公示异议处理中",
+    OfferState.AWAITING_CONFIRMATION: "待企业确认", OfferState.NEEDS_CORRECTION: "待补正",
+    OfferState.CONFIRMED: "已确认，待拨付", OfferState.DECLINED: "企业放弃", OfferState.WAIVED: "逾期视为放弃",
+    OfferState.PAYING: "拨付中", OfferState.PAID: "已到账", OfferState.PAYMENT_FAILED: "拨付失败",
+}
+
+
+class OfferAction(StrEnum):
+    APPROVE = "approve"                  # reviewer approves the firm in the batch
+    EXCLUDE = "exclude"                  # reviewer excludes it, with a reason
+    START_NOTICE = "start_notice"        # 公示 begins
+    OBJECT = "object"                    # an objection is recorded
+    DISMISS_OBJECTION = "dismiss_objection"
+    UPHOLD_OBJECTION = "uphold_objection"  # the firm is excluded
+    CLOSE_NOTICE = "close_notice"        # the window passed: the firm is notified
+    NEED_CORRECTION = "need_correction"  # no receiving account or a missing fact: 待补正
+    CORRECT = "correct"                  # supplied: back to confirmation
+    ACCEPT = "accept"                    # the firm accepts, with its account and 承诺
+    DECLINE = "decline"
+    EXPIRE = "expire"                    # deadline passed without confirmation: 视为放弃
+    SCHEDULE = "schedule"                # put into a disbursement batch (money committed)
+    SETTLE = "settle"                    # the bank paid
+    FAIL = "fail"                        # the bank refused (reason recorded)
+    RETRY = "retry"                      # a failed payment goes again
+    RETURN = "return"                    # a failed payment goes back to the firm to correct
+
+
+S, A = OfferState, OfferAction
+TRANSITIONS: dict[tuple[OfferState, OfferAction], OfferState] = {
+    (S.PENDING_REVIEW, A.APPROVE): S.APPROVED,
+    (S.PENDING_REVIEW, A.EXCLUDE): S.EXCLUDED,
+    (S.APPROVED, A.EXCLUDE): S.EXCLUDED,
+    (S.APPROVED, A.START_NOTICE): S.IN_NOTICE,
+    (S.IN_NOTICE, A.OBJECT): S.OBJECTED,
+    (S.OBJECTED, A.DISMISS_OBJECTION): S.IN_NOTICE,
+    (S.OBJECTED, A.UPHOLD_OBJECTION): S.EXCLUDED,
+    (S.IN_NOTICE, A.CLOSE_NOTICE): S.AWAITING_CONFIRMATION,
+    (S.AWAITING_CONFIRMATION, A.NEED_CORRECTION): S.NEEDS_CORRECTION,
+    (S.NEEDS_CORRECTION, A.CORRECT): S.AWAITING_CONFIRMATION,
+    (S.AWAITING_CONFIRMATION, A.ACCEPT): S.CONFIRMED,
+    (S.AWAITING_CONFIRMATION, A.DECLINE): S.DECLINED,
+    (S.NEEDS_CORRECTION, A.DECLINE): S.DECLINED,
+    (S.AWAITING_CONFIRMATION, A.EXPIRE): S.WAIVED,
+    (S.NEEDS_CORRECTION, A.EXPIRE): S.WAIVED,
+    (S.CONFIRMED, A.SCHEDULE): S.PAYING,
+    (S.PAYING, A.SETTLE): S.PAID,
+    (S.PAYING, A.FAIL): S.PAYMENT_FAILED,
+    (S.PAYMENT_FAILED, A.RETRY): S.PAYING,
+    (S.PAYMENT_FAILED, A.RETURN): S.NEEDS_CORRECTION,
+}
+FINAL = frozenset({S.EXCLUDED, S.DECLINED, S.WAIVED, S.PAID})
+
+
+class TransitionNotAllowed(ZhidaError):
+    """An action the offer's current state does not allow."""
+
+
+def next_state(state: OfferState, action: OfferAction) -> OfferState:
+    try:
+        return TRANSITIONS[(state, action)]
+    except KeyError:
+        allowed = "、".join(a.value for (s, a) in TRANSITIONS if s == state) or "（无：已是最终状态）"
+        raise TransitionNotAllowed(f"事项当前状态为“{state.label}”，不能执行“{action.value}”；"
+                                   f"此状态下可执行：{allowed}。") from None
+
+
+def sources_of(action: OfferAction) -> list[OfferState]:
+    """The states from which `action` is legal (for conditional updates)."""
+    return [s for (s, a) in TRANSITIONS if a == action]

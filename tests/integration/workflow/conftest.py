@@ -1,0 +1,31 @@
+"""A published run over a small demo city, and the people who act on its offers."""
+
+import pytest
+
+from zhida.accounts import SYSTEM, Role, User
+from zhida.matching.results import pack_cache_dir
+from zhida.matching.run import run_match
+from zhida.published import publish, published_pack
+from zhida.rules.packcache import load_or_compile
+
+from ..matching.conftest import AS_OF, city_store, data_dir, policies, schema, setup, store  # noqa: F401
+
+CLAUSE = "cn-hrss-2024-40-job-retention/refund-sme"
+REVIEWER = User(id=11, username="reviewer", display_name="人社审核", roles=frozenset({Role.REVIEWER}),
+                department="hrss")
+OTHER_REVIEWER = User(id=12, username="sti-reviewer", display_name="科技审核", roles=frozenset({Role.REVIEWER}),
+                      department="sti")
+FINANCE = User(id=13, username="finance", display_name="财政", roles=frozenset({Role.FINANCE}))
+
+
+def firm(uscc: str) -> User:
+    return User(id=100, username=f"firm-{uscc[-4:]}", display_name="企业", roles=frozenset({Role.ENTERPRISE}),
+                uscc=uscc)
+
+
+@pytest.fixture
+def published_run(database, setup, store, policies):  # noqa: F811
+    publish(database.uow(), policies, actor=SYSTEM)
+    documents, mapping = published_pack(database.uow())
+    pack = load_or_compile(documents, setup.schema, AS_OF, pack_cache_dir(setup.data_dir))
+    return run_match(database.uow(), setup, store, pack, AS_OF, published=mapping)
