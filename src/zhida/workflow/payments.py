@@ -100,12 +100,12 @@ def settle_payment(uow: UnitOfWork, idempotency_key: str, *, paid: bool, actor: 
                    clock: Clock = _now) -> Payment:
     """Record the bank's result for one payment (again: no change)."""
     require(actor, Permission.PREPARE_PAYMENTS)
-    if not paid and not (reason and reason.strip()):
-        raise ZhidaError("拨付失败须注明银行返回的原因（如“账户已销户”）。")
     with uow:
         payment = get_payment(uow, idempotency_key)
         if payment.state != "pending":
             return payment
+        if not paid and not (reason and reason.strip()):
+            raise ZhidaError("拨付失败须注明银行返回的原因（如“账户已销户”）。")
         offer = get_offer(uow, payment.offer_id)
         year = int(offer.period[:4])
         uow.conn.execute(sa.update(payments).where((payments.c.id == payment.id) & (payments.c.state == "pending"))
