@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,17 @@ def ran(tmp_path_factory):
     assert published.returncode == 0 and "新发布 11 个版本" in published.stdout, published.stdout + published.stderr
     done = zhida("run", "--demo", "300", "--seed", "3", "--as-of", AS_OF, "--json", data_dir=data)
     assert done.returncode == 0, done.stderr
-    return data, json.loads(done.stdout)
+    record = json.loads(done.stdout)
+    assert not record["drafts"]
+    return data, record
+
+
+def test_run_without_published_policies_is_refused_and_drafts_say_so(tmp_path):
+    refused = zhida("run", "--demo", "300", "--seed", "3", "--as-of", AS_OF, data_dir=tmp_path)
+    assert refused.returncode == 2 and "还没有已发布的政策" in refused.stderr and "Traceback" not in refused.stderr
+    drafts = zhida("run", "--demo", "300", "--seed", "3", "--as-of", AS_OF, "--drafts", data_dir=tmp_path)
+    assert drafts.returncode == 0, drafts.stderr
+    assert "政策草稿试算" in drafts.stdout
 
 
 def test_run_prints_its_record_and_reproduces(ran):
@@ -85,6 +96,13 @@ def test_rematch_and_events(ran):
     assert zhida("events", data_dir=data).returncode == 0
 
 
+def test_rematch_of_an_unknown_enterprise_fails_with_a_clear_message(ran):
+    data, _ = ran
+    done = zhida("rematch", "91330300MA00000000", data_dir=data)
+    assert done.returncode == 2 and "画像库中没有这些企业" in done.stderr and "91330300MA00000000" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_sandbox_compares_a_draft_with_the_published_version(ran, tmp_path):
     data, _ = ran
     root = Path(__file__).parents[2]
@@ -94,3 +112,16 @@ def test_sandbox_compares_a_draft_with_the_published_version(ran, tmp_path):
     done = zhida("sandbox", str(draft), "--demo", "300", "--seed", "3", "--as-of", AS_OF, data_dir=data)
     assert done.returncode == 0, done.stderr
     assert "政策沙盘" in done.stdout and "已发布" in done.stdout and "成本变化 0.00元" in done.stdout
+
+
+def test_publish_records_the_new_version_and_rematches(ran, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(ran[0], data)  # this test publishes: the other tests keep the first version
+    text = (Path(__file__).parents[2] / "policies" / "cn-hrss-2024-40-job-retention.yaml").read_text(encoding="utf-8")
+    changed = tmp_path / "cn-hrss-2024-40-job-retention.yaml"
+    changed.write_text(text.replace("valid_to: 2025-12-31", "valid_to: 2025-12-31\nbudget: 1万", 1), encoding="utf-8")
+    done = zhida("publish", str(changed), data_dir=data)
+    assert done.returncode == 0, done.stderr
+    assert "增量更新" in done.stdout and "全部企业" in done.stdout
+    listed = zhida("versions", "cn-hrss-2024-40-job-retention", data_dir=data, group="policy")
+    assert listed.returncode == 0 and "现行" in listed.stdout and "已停用" in listed.stdout

@@ -151,3 +151,39 @@ def test_eval_with_unreadable_facts_file_says_what_to_do(tmp_path):
     result = runner.invoke(app, ["policy", "eval", "demo-refund", "--facts", str(facts), "--policies", str(policies)])
     assert result.exit_code == 2
     assert "无法读取事实文件" in result.output
+
+
+def test_publish_twice_is_one_version_and_a_changed_file_retires_the_old(tmp_path):
+    data = tmp_path / "data"
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    path = write(policies, "good.yaml", GOOD.replace("{amount}", "6000.03"))
+    env = {"ZHIDA_DATA_DIR": str(data), "ZHIDA_DATABASE_URL": None, "COLUMNS": "200"}
+
+    def zhida(*args):
+        return runner.invoke(app, ["policy", *args], env=env)
+
+    first = zhida("publish", str(policies))
+    assert first.exit_code == 0, first.output
+    assert "已发布 demo-refund" in first.output and "新发布 1 个版本，未变化 0 个" in first.output
+    again = zhida("publish", str(policies))
+    assert again.exit_code == 0 and "新发布 0 个版本，未变化 1 个，被替换的旧版本 0 个" in again.output
+
+    path.write_text(path.read_text(encoding="utf-8").replace("* 60%", "* 50%"), encoding="utf-8")
+    changed = zhida("publish", str(path))
+    assert changed.exit_code == 0 and "新发布 1 个版本，未变化 0 个，被替换的旧版本 1 个" in changed.output
+    listed = zhida("versions", "demo-refund")
+    assert listed.exit_code == 0
+    assert listed.output.count("现行") == 1 and listed.output.count("已停用") == 1
+
+
+def test_publishing_a_policy_with_errors_or_by_an_unknown_user_publishes_nothing(tmp_path):
+    env = {"ZHIDA_DATA_DIR": str(tmp_path / "data"), "ZHIDA_DATABASE_URL": None, "COLUMNS": "200"}
+    broken = write(tmp_path, "broken.yaml", THREE_MISTAKES)
+    refused = runner.invoke(app, ["policy", "publish", str(broken)], env=env)
+    assert refused.exit_code == 2 and "未发布任何政策" in refused.output
+    good = write(tmp_path, "good.yaml", GOOD.replace("{amount}", "1"))
+    nobody = runner.invoke(app, ["policy", "publish", str(good), "--by", "nobody"], env=env)
+    assert nobody.exit_code == 2 and "没有用户 nobody" in nobody.output
+    listed = runner.invoke(app, ["policy", "versions"], env=env)
+    assert listed.exit_code == 0 and "还没有已发布的政策版本" in listed.output

@@ -4,7 +4,9 @@ import dataclasses
 from datetime import UTC, datetime
 
 import polars as pl
+import sqlalchemy as sa
 
+from zhida.db import tables as t
 from zhida.matching.incremental import current_results, publish_policy, rematch_enterprises
 from zhida.matching.outbox import events_of_enterprise, mark_delivered, pending_events
 from zhida.matching.run import run_match, run_results
@@ -22,6 +24,14 @@ def _redeliver(city_store, store, out, usccs, change):
     rows = [change(line) for line in lines[1:] if line.split(",")[1] in usccs]
     out.write_bytes(("\n".join([lines[0], *rows]) + "\n").encode("gbk"))
     load_feed(store, "tax", out, mapping_name="tax", known_on=AS_OF)
+
+
+def _stored_scope(uow, update_id):
+    """The update's stored enterprises (SQL NULL: every enterprise) as (is NULL, value)."""
+    u = t.match_updates
+    with uow:
+        return uow.conn.execute(sa.select(u.c.enterprises.is_(None), u.c.enterprises)
+                                .where(u.c.id == update_id)).one()
 
 
 def _negate_taxable_income(line):
@@ -43,6 +53,7 @@ def test_new_facts_for_enterprises_rematch_only_them_and_equal_a_full_rerun(
     later = dataclasses.replace(setup, clock=lambda: datetime(2024, 7, 1, tzinfo=UTC))
     update = rematch_enterprises(uow, later, run, store, losers, fields=["taxable_income"])
     assert update.enterprises == tuple(losers)
+    assert tuple(_stored_scope(uow, update.id)) == (False, losers)
     assert relief in update.clauses and len(update.clauses) < run.clauses  # only clauses reading the field
     full = run_match(uow, setup, store, policies, AS_OF)
     assert current_results(uow, run, data_dir).equals(run_results(full, data_dir))
@@ -70,6 +81,7 @@ def test_publishing_a_policy_version_rematches_its_clauses_and_equals_a_full_rer
     new = parse_policy(doc)
     update = publish_policy(uow, setup, run, store, new)
     assert update.enterprises is None and set(update.clauses) == {c.key for c in new.clauses}
+    assert tuple(_stored_scope(uow, update.id)) == (True, None)  # SQL NULL, not "*" nor JSON null
     edited = [new if p.id == old.id else p for p in policies]
     full = run_match(uow, setup, store, edited, AS_OF)
     assert current_results(uow, run, data_dir).equals(run_results(full, data_dir))

@@ -13,6 +13,7 @@ from zhida.matching.errors import EnterpriseNotFound, UnpublishedVersions
 from zhida.matching.incremental import rematch_enterprises
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match, run_results
+from zhida.profiles.datause import record_use
 from zhida.published import PublishError, publish, published_pack, published_set, versions
 from zhida.rules.packcache import load_or_compile
 from zhida.rules.policy import load_policies, load_policy_file
@@ -134,6 +135,20 @@ def test_rematching_an_unknown_enterprise_is_refused_and_records_nothing(databas
         assert uow.conn.execute(sa.select(sa.func.count()).select_from(t.match_events)).scalar_one() == 0
 
 
+def _count(database, table):
+    with database.uow() as uow:
+        return uow.conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def test_a_run_records_one_population_wide_data_use(database, setup, store, policies):
+    run = run_match(database.uow(), setup, store, policies, AS_OF, actor="tester")
+    with database.uow() as uow:
+        [use] = uow.conn.execute(sa.select(t.data_use)).mappings().all()
+    assert use["scope"] == "population" and use["uscc"] is None and use["actor"] == "tester"
+    assert use["enterprises"] == run.enterprises and use["as_of"] == AS_OF and use["fields"]
+    assert use["legal_basis"] or use["consent_ref"]
+
+
 def test_a_run_and_its_data_use_commit_together(database, setup, store, policies, monkeypatch):
     from zhida.matching import run as run_module
 
@@ -141,7 +156,15 @@ def test_a_run_and_its_data_use_commit_together(database, setup, store, policies
         raise RuntimeError("the data-use write failed")
 
     monkeypatch.setattr(run_module, "record_use", broken_use)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="data-use write failed"):
         run_match(database.uow(), setup, store, policies, AS_OF)
-    with database.uow() as uow:
-        assert uow.conn.execute(sa.select(sa.func.count()).select_from(t.match_runs)).scalar_one() == 0
+    assert _count(database, t.match_runs) == 0 and _count(database, t.match_run_versions) == 0
+
+    def use_then_fail(uow, **kwargs):  # the use is written, then the run's transaction fails
+        record_use(uow, **kwargs)
+        raise RuntimeError("the run record failed after its data use")
+
+    monkeypatch.setattr(run_module, "record_use", use_then_fail)
+    with pytest.raises(RuntimeError, match="after its data use"):
+        run_match(database.uow(), setup, store, policies, AS_OF)
+    assert _count(database, t.data_use) == 0 and _count(database, t.match_runs) == 0
