@@ -2,6 +2,7 @@
 
 * An enterprise user is bound to exactly one valid 统一社会信用代码 and holds no staff role.
 * A reviewer belongs to exactly one existing department.
+* Usernames and 统一身份认证 subjects are unique (a clear error, never an IntegrityError).
 * Only a user with `manage_users` adds users, grants or revokes roles, adds departments.
 """
 
@@ -12,10 +13,17 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from zhida.accounts.authz import require
 from zhida.accounts.errors import AccountError, AuthenticationFailed
-from zhida.accounts.passwords import hash_password, needs_rehash, verify_password
+from zhida.accounts.passwords import (
+    hash_password,
+    needs_rehash,
+    rehash_password,
+    spend_verification_time,
+    verify_password,
+)
 from zhida.accounts.roles import Permission, Role
-from zhida.accounts.users import User, require
+from zhida.accounts.users import User
 from zhida.db.tables import departments, user_roles, users
 from zhida.db.uow import UnitOfWork
 from zhida.profiles.uscc import is_valid
@@ -38,6 +46,7 @@ def parse_role(name: str) -> Role:
 
 def add_department(uow: UnitOfWork, code: str, name: str, *, actor: User, clock: Clock = _now) -> None:
     require(actor, Permission.MANAGE_USERS)
+    code, name = _text(code, "部门代码", 32), _text(name, "部门名称", 100)
     with uow:
         if _department_id(uow, code, missing_ok=True) is not None:
             raise AccountError(f"部门代码 {code} 已存在；请换一个代码。")
@@ -57,9 +66,8 @@ def add_user(uow: UnitOfWork, *, username: str, display_name: str, password: str
     """A new account with its roles. `password=None`: no local password (login through OIDC)."""
     require(actor, Permission.MANAGE_USERS)
     wanted = frozenset(roles)
-    username = username.strip()
-    if not username:
-        raise AccountError("用户名不能为空。")
+    username, display_name = _text(username, "用户名", 64), _text(display_name, "显示名", 100)
+    uscc = _uscc(uscc)
     if not wanted:
         raise AccountError(f"用户 {username} 至少需要一个角色。")
     _check_binding(username, wanted, uscc, department)
@@ -68,11 +76,16 @@ def add_user(uow: UnitOfWork, *, username: str, display_name: str, password: str
     with uow:
         if _user_row(uow, username) is not None:
             raise AccountError(f"用户名 {username} 已被使用；请换一个用户名。")
+        if oidc_subject is not None and find_by_oidc_subject(uow, oidc_subject) is not None:
+            raise AccountError(f"统一身份认证标识 {oidc_subject} 已绑定其他账号；一个身份只能绑定一个账号。")
         dept_id = _department_id(uow, department) if department else None
-        user_id = int(uow.conn.execute(sa.insert(users).values(
-            username=username, display_name=display_name, password_hash=pw_hash, oidc_subject=oidc_subject,
-            uscc=uscc, department_id=dept_id, active=True, created_at=at, created_by=actor.username,
-        ).returning(users.c.id)).scalar_one())
+        try:
+            user_id = int(uow.conn.execute(sa.insert(users).values(
+                username=username, display_name=display_name, password_hash=pw_hash, oidc_subject=oidc_subject,
+                uscc=uscc, department_id=dept_id, active=True, created_at=at, created_by=actor.username,
+            ).returning(users.c.id)).scalar_one())
+        except sa.exc.IntegrityError:   # added at the same moment by someone else
+            raise AccountError(f"用户名 {username} 或其统一身份认证标识刚被其他操作占用；请换一个后重试。") from None
         uow.conn.execute(sa.insert(user_roles), [{"user_id": user_id, "role": r.value, "granted_at": at,
                                                   "granted_by": actor.username} for r in sorted(wanted)])
         user = get_user(uow, username)
@@ -85,7 +98,7 @@ def grant(uow: UnitOfWork, username: str, role: Role, *, actor: User, uscc: str 
     require(actor, Permission.MANAGE_USERS)
     with uow:
         user = get_user(uow, username)
-        uscc = uscc or user.uscc
+        uscc = _uscc(uscc) or user.uscc
         department = department or user.department
         if user.uscc and uscc != user.uscc:
             raise AccountError(f"用户 {username} 已绑定企业 {user.uscc}，一个企业账号只能绑定一家企业。")
@@ -154,13 +167,16 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> User:
     """The user, when the password is right and the account active; one message otherwise."""
     with uow:
         row = _user_row(uow, username.strip())
-        if row is None or not row["password_hash"] or not verify_password(row["password_hash"], password):
+        if row is None or not row["password_hash"]:
+            spend_verification_time(password)   # as slow as a wrong password: usernames are not revealed
+            raise AuthenticationFailed(WRONG_LOGIN)
+        if not verify_password(row["password_hash"], password):
             raise AuthenticationFailed(WRONG_LOGIN)
         if not row["active"]:
             raise AuthenticationFailed(f"账号 {username} 已停用；请联系管理员。")
         if needs_rehash(row["password_hash"]):   # parameters raised since: store the stronger hash
             uow.conn.execute(sa.update(users).where(users.c.id == row["id"])
-                             .values(password_hash=hash_password(password)))
+                             .values(password_hash=rehash_password(password)))
         user = _user(uow, row)
         uow.commit()
     return user
@@ -178,6 +194,20 @@ def _check_binding(username: str, roles: frozenset[Role], uscc: str | None, depa
         raise AccountError(f"只有企业用户才绑定企业；用户 {username} 不是企业用户，请去掉统一社会信用代码。")
     if Role.REVIEWER in roles and not department:
         raise AccountError(f"审核人员 {username} 须属于一个部门：请给出部门代码（--department）。")
+
+
+def _text(value: str, what: str, limit: int) -> str:
+    value = value.strip()
+    if not value or len(value) > limit:
+        raise AccountError(f"{what}“{value}”应为 1 到 {limit} 个字符；请修改后重试。")
+    return value
+
+
+def _uscc(value: str | None) -> str | None:
+    """A 统一社会信用代码 as stored: upper case, no surrounding spaces (validity is checked later)."""
+    if value is None:
+        return None
+    return value.strip().upper() or None
 
 
 def _department_id(uow: UnitOfWork, code: str | None, missing_ok: bool = False) -> int | None:

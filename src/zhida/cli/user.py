@@ -53,7 +53,7 @@ def add(
 
     parsed = [parse_role(r) for r in roles]
     user = add_user(make_app(data_dir).uow(), username=username, display_name=name,
-                    password=_password(password_stdin, no_password), roles=parsed, uscc=uscc.upper() if uscc else None,
+                    password=_password(password_stdin, no_password), roles=parsed, uscc=uscc,
                     department=department, oidc_subject=oidc_subject, actor=SYSTEM)
     console.print(f"已新建用户 {user.username}（{user.display_name}）：{user.role_labels}", markup=False)
 
@@ -88,7 +88,7 @@ def grant(
     from zhida.accounts.service import grant as grant_role
     from zhida.accounts.service import parse_role
 
-    user = grant_role(make_app(data_dir).uow(), username, parse_role(role), uscc=uscc.upper() if uscc else None,
+    user = grant_role(make_app(data_dir).uow(), username, parse_role(role), uscc=uscc,
                       department=department, actor=SYSTEM)
     console.print(f"用户 {user.username} 现有角色：{user.role_labels}", markup=False)
 

@@ -1,10 +1,13 @@
 """Users, roles and departments through the services, on SQLite and PostgreSQL."""
 
 import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
 
-from zhida.accounts import SYSTEM, AccountError, NotAllowed, Role
+from zhida.accounts import SYSTEM, AccountError, NotAllowed, Role, require_department, require_enterprise
 from zhida.accounts.demo import DEMO_PASSWORD, create_demo_accounts
 from zhida.accounts.errors import AuthenticationFailed
+from zhida.accounts.passwords import needs_rehash, verify_password
 from zhida.accounts.service import (
     add_department,
     add_user,
@@ -17,6 +20,7 @@ from zhida.accounts.service import (
     revoke,
     set_active,
 )
+from zhida.db.tables import users
 
 FIRM, OTHER = "913303001226008564", "91330300170044380J"
 PASSWORD = "spring-rain-2026"
@@ -90,6 +94,44 @@ def test_authentication_accepts_the_password_only_for_an_active_account(db):
         authenticate(db.uow(), "zhang", PASSWORD)
 
 
+def test_a_usccs_case_and_spaces_do_not_matter_and_text_fields_are_checked(db):
+    assert _add(db, "f", Role.ENTERPRISE, uscc=f" {FIRM.lower()} ").uscc == FIRM
+    with pytest.raises(AccountError, match="用户名“”"):
+        _add(db, "  ", Role.LEADER)
+    with pytest.raises(AccountError, match="1 到 64 个字符"):
+        _add(db, "x" * 65, Role.LEADER)
+
+
+def test_a_password_hashed_with_weaker_parameters_is_replaced_at_login(db):
+    _add(db, "zhang", Role.FINANCE)
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    with db.engine.begin() as conn:
+        conn.execute(sa.update(users).where(users.c.username == "zhang").values(password_hash=weak))
+    authenticate(db.uow(), "zhang", PASSWORD)
+    with db.engine.connect() as conn:
+        stored = conn.execute(sa.select(users.c.password_hash).where(users.c.username == "zhang")).scalar_one()
+    assert stored != weak and not needs_rehash(stored) and verify_password(stored, PASSWORD)
+
+
+def test_an_enterprise_user_cannot_act_for_another_firm(db):
+    firm = _add(db, "firm1", Role.ENTERPRISE, uscc=FIRM)
+    require_enterprise(authenticate(db.uow(), "firm1", PASSWORD), FIRM)
+    with pytest.raises(NotAllowed, match=OTHER):
+        require_enterprise(firm, OTHER)
+
+
+def test_a_reviewer_of_one_department_is_refused_in_another(db):
+    reviewer = _add(db, "zhang", Role.REVIEWER, department="hrss")
+    require_department(reviewer, "hrss")
+    with pytest.raises(NotAllowed, match="不能办理部门 sti"):
+        require_department(get_user(db.uow(), "zhang"), "sti")
+
+
+def test_a_department_code_is_unique(db):
+    with pytest.raises(AccountError, match="部门代码 hrss 已存在"):
+        add_department(db.uow(), "hrss", "人社局", actor=SYSTEM)
+
+
 def test_only_an_administrator_manages_users(db):
     finance = _add(db, "fin", Role.FINANCE)
     with pytest.raises(NotAllowed, match="管理用户"):
@@ -98,6 +140,10 @@ def test_only_an_administrator_manages_users(db):
         list_users(db.uow(), actor=finance)
     with pytest.raises(NotAllowed):
         grant(db.uow(), "fin", Role.ADMIN, actor=finance)
+    with pytest.raises(NotAllowed):
+        revoke(db.uow(), "fin", Role.FINANCE, actor=finance)
+    with pytest.raises(NotAllowed):
+        add_department(db.uow(), "tax", "税务局", actor=finance)
     assert [u.username for u in list_users(db.uow(), actor=SYSTEM)] == ["fin"]
 
 
@@ -106,8 +152,11 @@ def test_an_account_without_a_local_password_is_found_by_its_oidc_subject(db):
              oidc_subject="zjzwfw:330300-li", actor=SYSTEM)
     assert find_by_oidc_subject(db.uow(), "zjzwfw:330300-li").username == "li"
     assert find_by_oidc_subject(db.uow(), "nobody") is None
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(AuthenticationFailed, match="用户名或密码错误"):
         authenticate(db.uow(), "li", "")
+    with pytest.raises(AccountError, match="已绑定其他账号"):
+        add_user(db.uow(), username="li2", display_name="李四", password=None, roles=[Role.LEADER],
+                 oidc_subject="zjzwfw:330300-li", actor=SYSTEM)
 
 
 def test_role_names_are_english_or_chinese_and_unknown_ones_list_the_valid_ones():
