@@ -4,6 +4,7 @@ Import from here: importing this package registers all tables, so the metadata i
 (migrations compare against it).
 """
 
+from zhida.db.tables import applications, disbursement, jobs, payflow  # noqa: F401  (register their tables)
 from zhida.db.tables.datause import data_use
 from zhida.db.tables.matching import (
     match_events,
