@@ -12,6 +12,9 @@ from functools import cached_property
 from pathlib import Path
 
 from zhida import catalog
+from zhida.audit import keys
+from zhida.audit import log as audit_log
+from zhida.audit.note import Signer
 from zhida.db import Database
 from zhida.db.uow import UnitOfWork
 from zhida.matching.run import MatchSetup
@@ -45,7 +48,12 @@ class App:
     def database(self) -> Database:
         db = Database.open(self.settings.database(), upgrade=self.settings.auto_upgrade)
         self._opened.append(db)
+        audit_log.use_hash(db.uow(), self.settings.audit_hash)
         return db
+
+    def audit_signer(self) -> Signer:
+        """The audit log's signing key (made on first use in the data directory)."""
+        return keys.load_or_create_signer(self.settings.audit_key_path(), self.settings.audit_origin)
 
     def uow(self) -> UnitOfWork:
         return self.database.uow()

@@ -7,6 +7,7 @@ Every setting is listed in docs/settings.md (a test keeps the two in step).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,11 @@ class Settings(BaseSettings):
     zones: Path = Field(Path("zones"), description="GeoJSON zones for within(\"…\")")
     auto_upgrade: bool | None = Field(
         None, description="migrate the schema on first use; unset: yes for SQLite, no for a server database")
+    audit_hash: Literal["sha256", "sm3"] = Field(
+        "sha256", description="the audit log's Merkle hash; sm3 for 国密 deployments (fixed once the log has entries)")
+    audit_key: Path | None = Field(
+        None, description="the audit log's Ed25519 signing key file; unset: keys/audit.key in the data dir")
+    audit_origin: str = Field("zhida.local/audit", description="the audit log's name on its checkpoints (C2SP origin)")
 
     def database(self) -> str:
         """The transactional store's URL (the embedded SQLite file by default)."""
@@ -30,3 +36,6 @@ class Settings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir.resolve() / 'zhida.sqlite'}"
+
+    def audit_key_path(self) -> Path:
+        return self.audit_key or self.data_dir / "keys" / "audit.key"

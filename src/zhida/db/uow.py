@@ -11,11 +11,17 @@ Services own the transaction (cosmicpython's pattern, on SQLAlchemy Core):
 Leaving the block without `commit()` rolls everything back. A service called inside another
 service's `with uow:` joins that transaction: its `commit()` is left to the outermost block,
 so composed services commit together or not at all.
+
+Work that must happen last in a transaction (the audit log takes its one lock there, after
+every other lock, so appenders never deadlock with each other) is staged with `staged(key)`
+and written by a `before_commit` hook, which runs at the outermost commit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -26,6 +32,8 @@ class UnitOfWork:
         self._conn: sa.Connection | None = None
         self._tx: sa.RootTransaction | None = None
         self._depth = 0
+        self._staged: dict[str, list[Any]] = {}
+        self._hooks: list[Callable[[UnitOfWork], None]] = []
 
     @property
     def conn(self) -> sa.Connection:
@@ -52,6 +60,7 @@ class UnitOfWork:
             return
         conn, tx = self._conn, self._tx
         self._conn, self._tx = None, None
+        self._staged, self._hooks = {}, []
         try:
             if tx is not None and tx.is_active:
                 tx.rollback()
@@ -65,9 +74,23 @@ class UnitOfWork:
         if self._tx is None:
             raise RuntimeError("commit() outside `with uow:`")
         if self._depth == 1:
+            hooks, self._hooks = self._hooks, []
+            for hook in hooks:
+                hook(self)
+            self._staged = {}
             self._tx.commit()
+
+    def staged(self, key: str) -> list[Any]:
+        """A list that lives as long as this transaction, for work written at commit."""
+        self.conn  # noqa: B018  (only inside `with uow:`)
+        return self._staged.setdefault(key, [])
+
+    def before_commit(self, hook: Callable[[UnitOfWork], None]) -> None:
+        """Run `hook(uow)` once, at the outermost commit, before the transaction commits."""
+        self._hooks.append(hook)
 
     def rollback(self) -> None:
         """Undo everything written in this transaction (the whole one, when nested)."""
+        self._staged, self._hooks = {}, []
         if self._tx is not None and self._tx.is_active:
             self._tx.rollback()

@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from zhida.audit import log as audit_log
 from zhida.db.tables import data_use
 from zhida.db.uow import UnitOfWork
 from zhida.profiles.errors import ProfileError
@@ -74,6 +75,10 @@ def record_use(
     }
     with uow:
         use_id = int(uow.conn.execute(sa.insert(data_use).values(**row).returning(data_use.c.id)).scalar_one())
+        audit_log.record(uow, kind="data.use", actor=actor, subject=f"enterprise:{uscc}" if uscc else "population",
+                         data={"use": use_id, "fields": row["fields"], "purpose": purpose, "legal_basis": legal_basis,
+                               "consent_ref": consent_ref, "enterprises": row["enterprises"]},
+                         clock=lambda: used_at)
         uow.commit()
     return use_id
 

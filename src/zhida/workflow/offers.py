@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from zhida.accounts import Permission, Role, User, require, require_department
 from zhida.accounts.errors import NotAllowed
+from zhida.audit import log as audit_log
 from zhida.db.tables import match_run_versions, offer_events, offers, policy_versions
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
@@ -188,6 +189,9 @@ def _event(uow: UnitOfWork, offer_id: int, actor: User, action: str, source: Off
         offer_id=offer_id, at=at, actor=actor.username, action=action,
         from_state=None if source is None else source.value, to_state=target.value, policy_version=version,
         detail=detail or None))
+    audit_log.record(uow, kind=f"offer.{action}", actor=actor.username, subject=f"offer:{offer_id}",
+                     data={"from": None if source is None else source.value, "to": target.value,
+                           "policy_version": version, **detail}, clock=lambda: at)
 
 
 def _clause_spec(document: Mapping[str, Any], clause: str) -> Mapping[str, Any]:

@@ -5,6 +5,7 @@ Import from here: importing this package registers all tables, so the metadata i
 """
 
 from zhida.db.tables import applications, disbursement, jobs, payflow  # noqa: F401  (register their tables)
+from zhida.db.tables.audit import audit_checkpoints, audit_head, audit_log
 from zhida.db.tables.datause import data_use
 from zhida.db.tables.matching import (
     match_events,
@@ -18,6 +19,9 @@ from zhida.db.tables.policies import policy_versions
 from zhida.db.tables.users import departments, user_roles, users
 
 __all__ = [
+    "audit_checkpoints",
+    "audit_head",
+    "audit_log",
     "budgets",
     "data_use",
     "departments",
