@@ -7,6 +7,15 @@ Import from here: importing this package registers all tables, so the metadata i
 from zhida.db.tables import applications, disbursement, jobs, payflow  # noqa: F401  (register their tables)
 from zhida.db.tables.audit import audit_checkpoints, audit_head, audit_log
 from zhida.db.tables.datause import data_use
+from zhida.db.tables.disbursement import (
+    notice_objections,
+    notice_offers,
+    notices,
+    notifications,
+    offer_reminders,
+    payment_batch_items,
+    payment_batches,
+)
 from zhida.db.tables.matching import (
     match_events,
     match_run_versions,
@@ -16,7 +25,7 @@ from zhida.db.tables.matching import (
 )
 from zhida.db.tables.money import budgets, ledger_entries, offer_events, offers, payments
 from zhida.db.tables.policies import policy_versions
-from zhida.db.tables.users import departments, user_roles, users
+from zhida.db.tables.users import departments, login_attempts, sessions, user_roles, users
 
 __all__ = [
     "audit_checkpoints",
@@ -26,15 +35,24 @@ __all__ = [
     "data_use",
     "departments",
     "ledger_entries",
+    "login_attempts",
     "match_events",
     "match_run_versions",
     "match_runs",
     "match_update_enterprises",
     "match_updates",
+    "notice_objections",
+    "notice_offers",
+    "notices",
+    "notifications",
     "offer_events",
+    "offer_reminders",
     "offers",
+    "payment_batch_items",
+    "payment_batches",
     "payments",
     "policy_versions",
+    "sessions",
     "user_roles",
     "users",
 ]

@@ -36,3 +36,28 @@ user_roles = sa.Table(
     sa.Column("granted_at", UTCDateTime, nullable=False),
     sa.Column("granted_by", sa.String(64), nullable=False),
 )
+
+# every login attempt, for throttling and for the security audit (等保: 登录失败处理)
+login_attempts = sa.Table(
+    "login_attempts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, index=True),
+    sa.Column("source", sa.String(64), nullable=False, index=True),    # client address
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=True),                 # wrong | inactive | throttled
+)
+
+# a logged-in browser: the token is given to the client once and kept here only as its hash
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # sha256 hex of the token
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("csrf", sa.String(64), nullable=False),                      # the forms' anti-forgery token
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),                  # absolute limit
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
