@@ -9,15 +9,18 @@ export ZHIDA_TEST_DATABASE_URL
 
 .PHONY: run test lint bench clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt src/zhida/web/assets.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev,bench]"
+	$(BIN)/python -m zhida.web.assets
 	touch $(STAMP)
 
-## Set everything up and run the main job on embedded defaults (demo city × policy pack).
+## Set everything up, run the main job on embedded defaults (demo city × policy pack), then serve
+## the web app on http://127.0.0.1:8000 (the demo accounts are printed by `zhida run`).
 run: $(STAMP)
 	$(BIN)/zhida run
+	$(BIN)/zhida serve
 
 ## Static checks, then the whole test suite (unit, integration incl. PostgreSQL, e2e, policy cases).
 test: $(STAMP) lint

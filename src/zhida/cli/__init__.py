@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zhida.cli import apply, audit, data, db, jobs, match, offer, pay, policy, run, user
+from zhida.cli import apply, audit, data, db, jobs, match, offer, pay, policy, run, serve, user
 
 app = typer.Typer(
     name="zhida",
@@ -22,6 +22,7 @@ app.add_typer(apply.app, name="apply", help="即申即办：申报、材料库�
 app.add_typer(pay.app, name="pay", help="资金拨付：预算、拨付批次、代发文件、银行回单。")
 app.add_typer(jobs.app, name="jobs", help="后台任务：提醒、逾期处理、批量生成。")
 app.add_typer(audit.app, name="audit", help="审计日志：检查点、核验、包含与一致性证明。")
+app.command("serve", help="启动网页（默认 http://127.0.0.1:8000）。")(serve.serve)
 app.command("run", help="一键运行：演示城市 × 政策包，打印匹配摘要并写出结果。")(run.run)
 
 
