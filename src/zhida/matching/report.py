@@ -146,8 +146,7 @@ def enterprise_report(
     """The match report of one enterprise on `as_of`; records the data use."""
     registry = registry or load_registry()
     compiled = compile_policies(policies, schema, as_of)
-    df = population_frame(store, compiled.requirements, as_of, schema, zones_dir)
-    one = df.filter(pl.col("uscc") == uscc)
+    one = population_frame(store, compiled.requirements, as_of, schema, zones_dir, usccs=[uscc])  # its rows only
     if one.is_empty():
         raise EnterpriseNotFound(f"画像库中没有统一社会信用代码为 {uscc} 的企业（评估日 {as_of}）；"
                                  "请核对代码，或先导入该企业的登记信息。")
