@@ -135,8 +135,16 @@ def policy_page(uow: UnitOfWork, policy_id: str, today: date) -> PolicyPage:
                       clauses=clauses, published_at=f"{v.published_at:%Y-%m-%d}", content_hash=v.content_hash)
 
 
+_PARSED: dict[str, Policy] = {}   # content hash → parsed policy: a published version never changes
+
+
 def _published_policies(uow: UnitOfWork) -> list[Policy]:
-    return [parse_policy(v.document, source=f"published:{v.policy_id}") for v in published_set(uow)]
+    out = []
+    for v in published_set(uow):
+        if v.content_hash not in _PARSED:
+            _PARSED[v.content_hash] = parse_policy(v.document, source=f"published:{v.policy_id}")
+        out.append(_PARSED[v.content_hash])
+    return out
 
 
 def _latest_run(uow: UnitOfWork) -> MatchRun:
