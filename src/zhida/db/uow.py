@@ -46,6 +46,11 @@ class UnitOfWork:
     def active(self) -> bool:
         return self._conn is not None
 
+    @property
+    def outermost(self) -> bool:
+        """Inside `with uow:` and not inside another service's block."""
+        return self._depth == 1
+
     def __enter__(self) -> UnitOfWork:
         if self._depth == 0:
             self._conn = self.engine.connect()

@@ -16,9 +16,10 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from zhida.accounts import Permission, Role, User, require, require_department
+from zhida.accounts import Permission, Role, User, department_scope, require, require_department
 from zhida.accounts.errors import NotAllowed
 from zhida.audit import log as audit_log
+from zhida.db.scope import Scope, restrict
 from zhida.db.tables import match_run_versions, offer_events, offers, policy_versions
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
@@ -150,15 +151,16 @@ def get_offer(uow: UnitOfWork, offer_id: int) -> Offer:
 
 
 def offers_of_clause(uow: UnitOfWork, clause: str, *, actor: User, state: OfferState | None = None) -> list[Offer]:
-    """A clause's offers (a reviewer sees only its own department's)."""
+    """A clause's offers (a reviewer sees only its own department's; on PostgreSQL the
+    transaction is narrowed to them too, by row-level security)."""
+    department = department_scope(actor)
     q = sa.select(offers.c.id).where(offers.c.clause == clause).order_by(offers.c.uscc)
     if state is not None:
         q = q.where(offers.c.state == state.value)
-    if Role.REVIEWER in actor.roles and actor.department:
-        q = q.where(offers.c.department == actor.department)
-    else:
-        require(actor, Permission.VIEW_DASHBOARDS)
+    if department is not None:
+        q = q.where(offers.c.department == department)
     with uow:
+        restrict(uow, Scope(department=department) if department else Scope(everything=True))
         return [get_offer(uow, i) for i in uow.conn.execute(q).scalars()]
 
 
