@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from zhida.accounts import Permission, Role, User, require, require_enterprise
+from zhida.calculator import Calculation, calculate
 from zhida.db.tables import offers
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
@@ -194,3 +195,15 @@ def overview(uow: UnitOfWork, data_dir: Path, *, actor: User) -> Overview:
         paid = uow.conn.execute(sa.select(sa.func.coalesce(sa.func.sum(offers.c.amount_fen), 0))
                                 .where(offers.c.state == "paid")).scalar_one()
     return Overview(run=run, policies=summaries, offers_by_state=dict(states), paid_fen=int(paid))
+
+
+def calculator(uow: UnitOfWork, schema: Schema, as_of: date, answers: dict[str, str], *,
+               policy_id: str = "") -> Calculation:
+    """The 政策计算器 over the published policies (or one of them); anyone may use it and
+    nothing is stored."""
+    policies = _published_policies(uow)
+    if policy_id:
+        policies = [p for p in policies if p.id == policy_id]
+        if not policies:
+            raise NotFound(f"政策 {policy_id} 不存在或未发布；请在政策库中选择。")
+    return calculate(policies, schema, as_of, answers)

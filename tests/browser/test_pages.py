@@ -107,3 +107,32 @@ def test_templates_reference_no_remote_assets():
     templates = Path(__file__).parents[2] / "src" / "zhida" / "web" / "templates"
     for t in templates.glob("*.html"):
         assert not re.search(r"""(src|href)=["']https?://(?!\{)""", t.read_text(encoding="utf-8")), t.name
+
+
+ANSWERS = {"企业规模[2023]": "小型", "年度足额缴费月数[2023]": "12", "裁员率[2023]": "1%", "年末参保人数[2023]": "25",
+           "名单“严重违法失信名单”": "否", "标签“僵尸企业”": "否", "年度失业保险实缴金额[2023]": "36000"}
+
+
+def test_a_visitor_uses_the_calculator_and_is_asked_only_what_decides(page: Page, site: str):
+    page.goto(f"{site}/calculator?policy=cn-hrss-2024-40-job-retention&as_of=2024-06-30")
+    expect(page.get_by_role("heading", name="请回答")).to_be_visible()
+    asked = []
+    for _ in range(len(ANSWERS) + 1):
+        if page.get_by_role("heading", name="已全部测算").count():
+            break
+        question = page.locator(".question").first
+        label = question.locator("label").inner_text()
+        asked.append(label)
+        field = question.locator("select, input")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(ANSWERS[label])       # htmx re-evaluates on change
+        else:
+            field.fill(ANSWERS[label])
+            page.get_by_role("button", name="测算").click()
+        expect(page.locator(".question label", has_text=label)).to_have_count(0)   # answered: not asked again
+    expect(page.get_by_role("heading", name="已全部测算")).to_be_visible()
+    expect(page.locator(".result.eligible")).to_contain_text("21,600.00元")
+    expect(page.locator(".result.ineligible")).to_contain_text("大型企业")
+    assert len(asked) == len(set(asked)) <= len(ANSWERS)
+    no_serious_violations(page)
+    shot(page, "visitor-calculator")

@@ -157,6 +157,17 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
     def policy(request: Request, policy_id: str, v: Annotated[Viewer, Depends(viewer)]) -> Response:
         return page(request, "policy.html", v, p=portal.policy_page(wired.uow(), policy_id, today()))
 
+    @web.get("/calculator", response_class=HTMLResponse)
+    def calculator(request: Request, v: Annotated[Viewer, Depends(viewer)], policy: str = "",
+                   as_of: str = "") -> Response:
+        on = _date(as_of) or today()
+        answers = {k[2:]: x for k, x in request.query_params.items() if k.startswith("a:")}
+        result = portal.calculator(wired.uow(), wired.schema, on, answers, policy_id=policy)
+        choices = portal.library(wired.uow(), on)
+        name = "_calculator.html" if request.headers.get("HX-Request") else "calculator.html"
+        return page(request, name, v, c=result, answers=answers, policy=policy, as_of=on.isoformat(),
+                    choices=choices)
+
     @web.get("/me", response_class=HTMLResponse)
     def my_report(request: Request, session: Annotated[Session, Depends(signed_in)],
                   v: Annotated[Viewer, Depends(viewer)]) -> Response:
@@ -184,6 +195,12 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
     def api_policy(policy_id: str) -> dict[str, Any]:
         return _plain(portal.policy_page(wired.uow(), policy_id, today()))
 
+    @api.get("/calculator", summary="政策计算器：按回答测算可享受的条款与金额，并给出下一步要回答的问题")
+    def api_calculator(request: Request, policy: str = "", as_of: str = "") -> dict[str, Any]:
+        answers = {k[2:]: x for k, x in request.query_params.items() if k.startswith("a:")}
+        result = portal.calculator(wired.uow(), wired.schema, _date(as_of) or today(), answers, policy_id=policy)
+        return {**_plain(result), "eligible_fen": result.eligible_fen, "decided": result.decided}
+
     @api.get("/me/report", summary="本企业的匹配报告（企业账号）")
     def api_my_report(session: Annotated[Session, Depends(signed_in)]) -> dict[str, Any]:
         return portal.my_report(wired.uow(), wired.schema, wired.zones_dir, actor=session.user).to_dict()
@@ -194,6 +211,13 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
 
     web.include_router(api)
     return web
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise ZhidaError(f"日期“{text}”应写成 YYYY-MM-DD。") from None
 
 
 def _local(target: str) -> str:
