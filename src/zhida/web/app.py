@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
 
 from zhida import portal
 from zhida.accounts import NotAllowed, Permission, Role, User, can
@@ -35,6 +36,21 @@ TEMPLATES.env.filters["yuan"] = lambda fen: "—" if fen is None else yuan_text(
 SECTION_TITLES = {"eligible": "可享受", "possibly_eligible": "可能符合（待补充数据）", "near_misses": "差一点符合",
                   "report_only": "政策体检（预计减免）"}
 LEVEL_OPTIONS = ("国家", "省级", "市级", "区县")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: what the API answers instead of a result."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    what = {400: "请求有误（如日期格式）", 401: "未登录或登录已过期", 403: "无权访问", 404: "不存在或未发布"}
+    return {c: {"model": Problem, "description": what[c], "content": {"application/problem+json": {}}}
+            for c in codes}
 MODE_OPTIONS = ("免申即享", "即申即办", "申报审批", "政策体检")
 
 
@@ -107,7 +123,7 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
 
     # --- pages ---------------------------------------------------------------------------
 
-    @web.get("/", response_class=HTMLResponse)
+    @web.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request, v: Annotated[Viewer, Depends(viewer)]) -> Response:
         user = v.user
         if user is not None and Role.ENTERPRISE in user.roles:
@@ -116,14 +132,17 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
             return RedirectResponse("/dashboard", status_code=303)
         return RedirectResponse("/policies", status_code=303)
 
-    @web.get("/login", response_class=HTMLResponse)
+    @web.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request, v: Annotated[Viewer, Depends(viewer)], next: str = "/") -> Response:
         return page(request, "login.html", v, next=_local(next), error=None)
 
-    @web.post("/login", response_class=HTMLResponse)
-    def login_submit(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
+    @web.post("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_submit(request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
                      next: Annotated[str, Form()] = "/") -> Response:
         source = request.client.host if request.client else "unknown"
+        if not username.strip() or not password:
+            return page(request, "login.html", Viewer(None, None), status_code=400, next=_local(next),
+                        error="请输入用户名和密码。", username=username)
         try:
             token, _ = login(wired.uow(), username, password, source=source)
         except AuthenticationFailed as e:
@@ -134,7 +153,7 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
         response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https")
         return response
 
-    @web.post("/logout")
+    @web.post("/logout", include_in_schema=False)
     def logout_submit(session: Annotated[Session, Depends(signed_in)], v: Annotated[Viewer, Depends(viewer)],
                       csrf: Annotated[str, Form()] = "") -> Response:
         check_csrf(session, csrf)
@@ -144,7 +163,7 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
         response.delete_cookie(COOKIE)
         return response
 
-    @web.get("/policies", response_class=HTMLResponse)
+    @web.get("/policies", response_class=HTMLResponse, include_in_schema=False)
     def policies(request: Request, v: Annotated[Viewer, Depends(viewer)], q: str = "", level: str = "",
                  department: str = "", mode: str = "", validity: str = "") -> Response:
         found = portal.library(wired.uow(), today(), query=q, level=level, department=department, mode=mode,
@@ -153,11 +172,11 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
         return page(request, name, v, entries=found, q=q, level=level, department=department, mode=mode,
                     validity=validity, levels=LEVEL_OPTIONS, modes=MODE_OPTIONS)
 
-    @web.get("/policies/{policy_id}", response_class=HTMLResponse)
+    @web.get("/policies/{policy_id}", response_class=HTMLResponse, include_in_schema=False)
     def policy(request: Request, policy_id: str, v: Annotated[Viewer, Depends(viewer)]) -> Response:
         return page(request, "policy.html", v, p=portal.policy_page(wired.uow(), policy_id, today()))
 
-    @web.get("/calculator", response_class=HTMLResponse)
+    @web.get("/calculator", response_class=HTMLResponse, include_in_schema=False)
     def calculator(request: Request, v: Annotated[Viewer, Depends(viewer)], policy: str = "",
                    as_of: str = "") -> Response:
         on = _date(as_of) or today()
@@ -168,14 +187,14 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
         return page(request, name, v, c=result, answers=answers, policy=policy, as_of=on.isoformat(),
                     choices=choices)
 
-    @web.get("/me", response_class=HTMLResponse)
+    @web.get("/me", response_class=HTMLResponse, include_in_schema=False)
     def my_report(request: Request, session: Annotated[Session, Depends(signed_in)],
                   v: Annotated[Viewer, Depends(viewer)]) -> Response:
         report = portal.my_report(wired.uow(), wired.schema, wired.zones_dir, actor=session.user)
         return page(request, "report.html", v, r=report, sections=[(s, SECTION_TITLES[s], getattr(report, s))
                                                                    for s in SECTIONS])
 
-    @web.get("/dashboard", response_class=HTMLResponse)
+    @web.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
     def dashboard(request: Request, session: Annotated[Session, Depends(signed_in)],
                   v: Annotated[Viewer, Depends(viewer)]) -> Response:
         o = portal.overview(wired.uow(), wired.data_dir, actor=session.user)
@@ -191,21 +210,24 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
         return [_plain(e) for e in portal.library(wired.uow(), today(), query=q, level=level, department=department,
                                                   mode=mode, validity=validity)]
 
-    @api.get("/policies/{policy_id}", summary="一份政策及其条款")
+    @api.get("/policies/{policy_id}", responses=_problems(404), summary="一份政策及其条款")
     def api_policy(policy_id: str) -> dict[str, Any]:
         return _plain(portal.policy_page(wired.uow(), policy_id, today()))
 
-    @api.get("/calculator", summary="政策计算器：按回答测算可享受的条款与金额，并给出下一步要回答的问题")
-    def api_calculator(request: Request, policy: str = "", as_of: str = "") -> dict[str, Any]:
+    @api.get("/calculator", responses=_problems(404),
+             summary="政策计算器：按回答测算可享受的条款与金额，并给出下一步要回答的问题")
+    def api_calculator(request: Request, policy: str = "", as_of: date | None = None) -> dict[str, Any]:
+        """Answers are query parameters named `a:<fact column>`, e.g. `a:enterprise_size@2023=小型`."""
         answers = {k[2:]: x for k, x in request.query_params.items() if k.startswith("a:")}
-        result = portal.calculator(wired.uow(), wired.schema, _date(as_of) or today(), answers, policy_id=policy)
+        result = portal.calculator(wired.uow(), wired.schema, as_of or today(), answers, policy_id=policy)
         return {**_plain(result), "eligible_fen": result.eligible_fen, "decided": result.decided}
 
-    @api.get("/me/report", summary="本企业的匹配报告（企业账号）")
+    @api.get("/me/report", responses=_problems(401, 403, 404), summary="本企业的匹配报告（企业账号）")
     def api_my_report(session: Annotated[Session, Depends(signed_in)]) -> dict[str, Any]:
         return portal.my_report(wired.uow(), wired.schema, wired.zones_dir, actor=session.user).to_dict()
 
-    @api.get("/dashboard", summary="最近一次匹配的概况与兑现进度（领导、财政、政策管理人员）")
+    @api.get("/dashboard", responses=_problems(401, 403, 404),
+             summary="最近一次匹配的概况与兑现进度（领导、财政、政策管理人员）")
     def api_dashboard(session: Annotated[Session, Depends(signed_in)]) -> dict[str, Any]:
         return portal.overview(wired.uow(), wired.data_dir, actor=session.user).to_dict()
 
