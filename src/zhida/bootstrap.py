@@ -12,11 +12,13 @@ from functools import cached_property
 from pathlib import Path
 
 from zhida import catalog
+from zhida.accounts.oidc import Provider
 from zhida.audit import keys
 from zhida.audit import log as audit_log
 from zhida.audit.note import Signer
 from zhida.db import Database
 from zhida.db.uow import UnitOfWork
+from zhida.errors import ZhidaError
 from zhida.matching.run import MatchSetup
 from zhida.profiles.paths import store_dir
 from zhida.profiles.store import ProfileStore
@@ -50,6 +52,17 @@ class App:
         self._opened.append(db)
         audit_log.use_hash(db.uow(), self.settings.audit_hash)
         return db
+
+    def oidc_provider(self) -> Provider | None:
+        """The 统一身份认证 provider, when one is configured."""
+        s = self.settings
+        if not s.oidc_issuer:
+            return None
+        if not (s.oidc_client_id and s.oidc_client_secret):
+            raise ZhidaError("已设置 ZHIDA_OIDC_ISSUER，但缺少 ZHIDA_OIDC_CLIENT_ID 或 "
+                             "ZHIDA_OIDC_CLIENT_SECRET；请补齐。")
+        return Provider(issuer=s.oidc_issuer, client_id=s.oidc_client_id, client_secret=s.oidc_client_secret,
+                        label=s.oidc_label)
 
     def audit_signer(self) -> Signer:
         """The audit log's signing key (made on first use in the data directory)."""

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     audit_key: Path | None = Field(
         None, description="the audit log's Ed25519 signing key file; unset: keys/audit.key in the data dir")
     audit_origin: str = Field("zhida.local/audit", description="the audit log's name on its checkpoints (C2SP origin)")
+    public_url: str = Field("http://127.0.0.1:8000", description="the web app's address as browsers reach it")
+    oidc_issuer: str | None = Field(None, description="统一身份认证 (OpenID Connect) issuer; unset: passwords only")
+    oidc_client_id: str | None = Field(None, description="this app's client id at the 统一身份认证 provider")
+    oidc_client_secret: str | None = Field(None, description="this app's client secret at the provider")
+    oidc_label: str = Field("统一身份认证", description="the provider's name on the login page")
 
     def database(self) -> str:
         """The transactional store's URL (the embedded SQLite file by default)."""

@@ -26,15 +26,27 @@ SCREENSHOTS = Path(__file__).parents[2] / ".zhida" / "screenshots"
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory after `zhida run` on a small demo city (demo accounts included)."""
     data = tmp_path_factory.mktemp("web")
     made = CliRunner().invoke(cli, ["run", "--enterprises", "2000", "--json"],
                               env={"ZHIDA_DATA_DIR": str(data), "ZHIDA_DATABASE_URL": None})
     assert made.exit_code == 0, made.output
-    wired = bootstrap(Settings(data_dir=data))
+    return data
+
+
+@pytest.fixture(scope="session")
+def site(city: Path) -> Iterator[str]:
+    yield from serve(Settings(data_dir=city))
+
+
+def serve(settings: Settings) -> Iterator[str]:
+    """The app over these settings, on a free loopback port (its public URL), until the
+    generator is closed."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    wired = bootstrap(settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"}))
     server = uvicorn.Server(uvicorn.Config(create_app(wired), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -89,14 +89,20 @@ def login(uow: UnitOfWork, username: str, password: str, *, source: str, policy:
     except AuthenticationFailed:
         _attempt(uow, username, source, at, ok=False, reason="wrong")
         raise
-    token = secrets.token_urlsafe(32)
+    return open_session(uow, user, source=source, method="password", policy=policy, clock=lambda: at)
+
+
+def open_session(uow: UnitOfWork, user: User, *, source: str, method: str, policy: SessionPolicy = DEFAULT_POLICY,
+                 clock: Clock = _now) -> tuple[str, Session]:
+    """A new session for a user whose identity was just established (password, 统一身份认证)."""
+    at, token = clock(), secrets.token_urlsafe(32)
     with uow:
-        uow.conn.execute(sa.insert(login_attempts).values(username=username, source=source, at=at, ok=True))
+        uow.conn.execute(sa.insert(login_attempts).values(username=user.username, source=source, at=at, ok=True))
         session_id = uow.conn.execute(sa.insert(sessions).values(
             token_hash=_hash(token), user_id=user.id, csrf=secrets.token_urlsafe(24), source=source, created_at=at,
             last_seen=at, expires_at=at + policy.lifetime).returning(sessions.c.id)).scalar_one()
-        audit_log.record(uow, kind="account.login", actor=username, subject=f"user:{username}",
-                         data={"source": source, "session": session_id}, clock=lambda: at)
+        audit_log.record(uow, kind="account.login", actor=user.username, subject=f"user:{user.username}",
+                         data={"source": source, "session": session_id, "method": method}, clock=lambda: at)
         session = _session(uow, session_id)
         uow.commit()
     return token, session

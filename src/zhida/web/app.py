@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from zhida import portal
 from zhida.accounts import NotAllowed, Permission, Role, User, can
 from zhida.accounts.errors import AuthenticationFailed
+from zhida.accounts.oidc import OidcError, Start, begin, finish
 from zhida.accounts.sessions import Session, SessionExpired, check_csrf, current_session, login, logout
 from zhida.bootstrap import App
 from zhida.errors import ZhidaError
@@ -31,6 +32,7 @@ from zhida.rules.numbers import yuan_text
 from zhida.web.assets import STATIC, missing_assets
 
 COOKIE = "zhida_session"
+OIDC_COOKIE = "zhida_oidc"  # state.nonce.next of a 统一身份认证 login in progress
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters["yuan"] = lambda fen: "—" if fen is None else yuan_text(fen)
 SECTION_TITLES = {"eligible": "可享受", "possibly_eligible": "可能符合（待补充数据）", "near_misses": "差一点符合",
@@ -74,6 +76,8 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
                          "请运行 python -m zhida.web.assets（make 会自动运行）。")
     web = FastAPI(title="政策直达 Zhida", openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
+    oidc = wired.oidc_provider()              # 统一身份认证, when configured
+    callback = wired.settings.public_url.rstrip("/") + "/login/oidc/callback"
 
     def viewer(request: Request) -> Viewer:
         token = request.cookies.get(COOKIE)
@@ -134,7 +138,7 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
 
     @web.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_form(request: Request, v: Annotated[Viewer, Depends(viewer)], next: str = "/") -> Response:
-        return page(request, "login.html", v, next=_local(next), error=None)
+        return page(request, "login.html", v, next=_local(next), error=None, oidc=oidc)
 
     @web.post("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_submit(request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
@@ -142,15 +146,44 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
         source = request.client.host if request.client else "unknown"
         if not username.strip() or not password:
             return page(request, "login.html", Viewer(None, None), status_code=400, next=_local(next),
-                        error="请输入用户名和密码。", username=username)
+                        error="请输入用户名和密码。", username=username, oidc=oidc)
         try:
             token, _ = login(wired.uow(), username, password, source=source)
         except AuthenticationFailed as e:
             return page(request, "login.html", Viewer(None, None), status_code=401, next=_local(next),
-                        error=str(e), username=username)
+                        error=str(e), username=username, oidc=oidc)
         response = RedirectResponse(_local(next), status_code=303)
         # a browser-session cookie: the server ends the session (idle, time limit, logout)
         response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        return response
+
+    @web.get("/login/oidc", include_in_schema=False)
+    def oidc_start(next: str = "/") -> Response:
+        if oidc is None:
+            raise portal.NotFound("本系统未启用统一身份认证登录；请用用户名和密码登录。")
+        start = begin(oidc, callback)
+        response = RedirectResponse(start.url, status_code=303)
+        response.set_cookie(OIDC_COOKIE, f"{start.state}.{start.nonce}.{_local(next)}", httponly=True, samesite="lax",
+                            max_age=600, path="/login/oidc")
+        return response
+
+    @web.get("/login/oidc/callback", include_in_schema=False)
+    def oidc_callback(request: Request, code: str = "", state: str = "") -> Response:
+        if oidc is None:
+            raise portal.NotFound("本系统未启用统一身份认证登录；请用用户名和密码登录。")
+        kept = request.cookies.get(OIDC_COOKIE, "").split(".", 2)
+        if len(kept) != 3 or not code:
+            raise OidcError("统一身份认证登录已过期或未从本站发起；请回到登录页重新发起。")
+        started = Start(url="", state=kept[0], nonce=kept[1])
+        source = request.client.host if request.client else "unknown"
+        try:
+            token, _ = finish(wired.uow(), oidc, callback, started, code=code, state=state, source=source)
+        except AuthenticationFailed as e:
+            return page(request, "login.html", Viewer(None, None), status_code=401, next=kept[2], error=str(e),
+                        oidc=oidc)
+        response = RedirectResponse(kept[2], status_code=303)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https")
+        response.delete_cookie(OIDC_COOKIE, path="/login/oidc")
         return response
 
     @web.post("/logout", include_in_schema=False)
