@@ -29,6 +29,7 @@ from zhida.db.tables import login_attempts, sessions, users
 from zhida.db.uow import UnitOfWork
 
 Clock = Callable[[], datetime]
+TOUCH_EVERY = timedelta(minutes=1)   # how stale `last_seen` may get (idle limits are in tens of minutes)
 
 
 class LoginThrottled(AuthenticationFailed):
@@ -123,7 +124,8 @@ def current_session(uow: UnitOfWork, token: str | None, *, policy: SessionPolicy
             raise SessionExpired("登录已失效，请重新登录。")
         if at >= row.expires_at or at - row.last_seen >= policy.idle:
             raise SessionExpired("登录已过期（长时间未操作或超过当日时限），请重新登录。")
-        uow.conn.execute(sa.update(sessions).where(sessions.c.id == row.id).values(last_seen=at))
+        if at - row.last_seen >= TOUCH_EVERY:   # a write per minute at most, not per request
+            uow.conn.execute(sa.update(sessions).where(sessions.c.id == row.id).values(last_seen=at))
         session = _session(uow, row.id)
         uow.commit()
     return session

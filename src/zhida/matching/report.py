@@ -20,8 +20,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from zhida.db.uow import UnitOfWork
 from zhida.matching.errors import EnterpriseNotFound
 from zhida.matching.evaluate import match_frame
