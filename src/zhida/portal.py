@@ -19,7 +19,7 @@ from zhida.calculator import Calculation, calculate
 from zhida.db.tables import offers
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
-from zhida.matching.report import EnterpriseReport, enterprise_report
+from zhida.matching.report import EnterpriseReport, ReportCache, enterprise_report
 from zhida.matching.run import MatchRun, load_run, run_results
 from zhida.matching.summary import PolicySummary, summarize
 from zhida.profiles.store import ProfileStore
@@ -137,6 +137,7 @@ def policy_page(uow: UnitOfWork, policy_id: str, today: date) -> PolicyPage:
 
 
 _PARSED: dict[str, Policy] = {}   # content hash → parsed policy: a published version never changes
+_REPORTS = ReportCache()          # a firm opening its report again is not recomputed (the view is still recorded)
 
 
 def _published_policies(uow: UnitOfWork) -> list[Policy]:
@@ -164,7 +165,8 @@ def my_report(uow: UnitOfWork, schema: Schema, zones_dir: Path | None, *, actor:
     run = _latest_run(uow)
     store = ProfileStore(Path(run.snapshot.root))
     return enterprise_report(uow, store, _published_policies(uow), schema, run.as_of, actor.uscc,
-                             actor=actor.username, purpose="企业查看本企业匹配报告", zones_dir=zones_dir)
+                             actor=actor.username, purpose="企业查看本企业匹配报告", zones_dir=zones_dir,
+                             cache=_REPORTS)
 
 
 @dataclass

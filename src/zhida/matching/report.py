@@ -14,11 +14,15 @@ same one-row frame, so the report says exactly what a run says.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from zhida.db.uow import UnitOfWork
 from zhida.matching.errors import EnterpriseNotFound
@@ -28,7 +32,7 @@ from zhida.profiles.datause import record_use, requirement_fields
 from zhida.profiles.registry import Registry, load_registry
 from zhida.profiles.store import ProfileStore
 from zhida.rules.clause import CompiledClause
-from zhida.rules.engine import compile_policies
+from zhida.rules.engine import CompiledPolicies, compile_policies
 from zhida.rules.explain import ClauseExplanation, explain_frame
 from zhida.rules.policy import Policy
 from zhida.rules.schema import Schema
@@ -140,16 +144,58 @@ def enterprise_report(
     registry: Registry | None = None,
     zones_dir: Path | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    cache: ReportCache | None = None,
 ) -> EnterpriseReport:
-    """The match report of one enterprise on `as_of`; records the data use."""
+    """The match report of one enterprise on `as_of`; records the data use (every time, also
+    when the report comes from `cache`)."""
+    key = (tuple(p.content_hash for p in policies), as_of, uscc,
+           tuple(b.id for b in store.batches(known_by=as_of)), str(store.root))
+    hit = cache.get(key) if cache is not None else None
+    if hit is not None:
+        report, fields = hit
+        record_use(uow, uscc=uscc, fields=fields, purpose=purpose, actor=actor, legal_basis=DATA_USE_BASIS,
+                   used_at=clock(), as_of=as_of)
+        return report
     registry = registry or load_registry()
     compiled = compile_policies(policies, schema, as_of)
     one = population_frame(store, compiled.requirements, as_of, schema, zones_dir, usccs=[uscc])  # its rows only
     if one.is_empty():
         raise EnterpriseNotFound(f"画像库中没有统一社会信用代码为 {uscc} 的企业（评估日 {as_of}）；"
                                  "请核对代码，或先导入该企业的登记信息。")
-    record_use(uow, uscc=uscc, fields=requirement_fields(compiled.requirements.columns()), purpose=purpose,
-               actor=actor, legal_basis=DATA_USE_BASIS, used_at=clock(), as_of=as_of)
+    fields = requirement_fields(compiled.requirements.columns())
+    record_use(uow, uscc=uscc, fields=fields, purpose=purpose, actor=actor, legal_basis=DATA_USE_BASIS,
+               used_at=clock(), as_of=as_of)
+    report = _report(compiled, one, registry, uscc, as_of)
+    if cache is not None:
+        cache.put(key, (report, fields))
+    return report
+
+
+class ReportCache:
+    """Reports already computed, by (policy versions, date, firm, profile batches): the same
+    inputs give the same report, so a firm that opens its report again is not recomputed.
+    Bounded; the least recently used report goes first. Safe across threads."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self._size, self._items = size, OrderedDict[Any, tuple[EnterpriseReport, list[str]]]()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> tuple[EnterpriseReport, list[str]] | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: Any, value: tuple[EnterpriseReport, list[str]]) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def _report(compiled: CompiledPolicies, one: pl.DataFrame, registry: Registry, uscc: str, as_of: date
+            ) -> EnterpriseReport:
     explanations = {e.key: e for e in explain_frame(compiled, one)}
     batch = {r["clause"]: r for r in match_frame(compiled, one, near_misses="all").iter_rows(named=True)}
     row = compiled.prepare(one).row(0, named=True)

@@ -62,3 +62,19 @@ def test_a_report_records_the_data_use_and_an_unknown_enterprise_is_refused(stor
     with pytest.raises(EnterpriseNotFound, match="91330300MA00000000"):
         enterprise_report(uow, store, policies, schema, AS_OF, "91330300MA00000000", actor="officer1")
     assert [u.scope for u in uses_of_enterprise(uow, "91330300MA00000000")] == ["population"]  # no report use
+
+
+def test_a_cached_report_is_the_same_report_and_every_view_is_still_recorded(store, policies, schema, results, uow):
+    from zhida.matching.report import ReportCache
+
+    uscc, cache = _richest(results), ReportCache(size=1)
+    first = enterprise_report(uow, store, policies, schema, AS_OF, uscc, actor="firm", cache=cache)
+    again = enterprise_report(uow, store, policies, schema, AS_OF, uscc, actor="firm", cache=cache)
+    assert again is first and again.to_dict() == enterprise_report(uow, store, policies, schema, AS_OF, uscc,
+                                                                   actor="firm").to_dict()
+    some = [p for p in policies if p.id == "cn-hrss-2024-40-job-retention"]
+    fewer = enterprise_report(uow, store, some, schema, AS_OF, uscc, actor="firm", cache=cache)
+    assert fewer is not first                       # other policy versions: another report (and size 1 evicts)
+    assert enterprise_report(uow, store, policies, schema, AS_OF, uscc, actor="firm", cache=cache) is not first
+    views = [u for u in uses_of_enterprise(uow, uscc) if u.scope == "enterprise"]
+    assert len(views) == 5
