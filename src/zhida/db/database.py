@@ -16,8 +16,9 @@ from zhida.db.uow import UnitOfWork
 
 
 def create_engine(url: str, **kw: Any) -> sa.Engine:
-    """An engine with the store's connection settings (SQLite: foreign keys on, waits for a
-    writer instead of failing at once)."""
+    """An engine with the store's connection settings (SQLite: foreign keys on, write-ahead
+    logging so pages are read while a decision is written, waits for a writer instead of
+    failing at once; commits stay fully synchronous: an acknowledged decision survives a crash)."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kw)
 
@@ -25,6 +26,8 @@ def create_engine(url: str, **kw: Any) -> sa.Engine:
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
             cur.close()
 
         return engine

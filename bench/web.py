@@ -1,0 +1,168 @@
+"""Web benchmark: the enterprise match-report page under concurrent users, over loopback.
+
+    python bench/web.py --enterprises 230000 --users 50 --seconds 30 [--json]
+
+Sets up (once per data directory, default /tmp/zhida-web-bench-<N>) the demo city of N firms
+with `zhida run`, then one enterprise account per user bound to a firm of the run, starts
+`zhida serve` in its own process, and lets each user log in and open its report (`GET /me`)
+again and again for `--seconds`. Every request's latency and status is kept; printed: requests,
+throughput, p50 / p95 / p99 and errors (a non-200 answer or a failed connection). With --json
+the last line is one JSON object with the keys users, requests, p50_ms, p95_ms, p99_ms, errors,
+first_p95_ms (the first view of each firm: computed, not yet cached) and rps.
+
+`--database-url postgresql+psycopg://…` runs the app on PostgreSQL instead of the embedded
+SQLite file (the setup writes there too). The load generator is plain threads with
+http.client keep-alive connections: a user waits for each page before asking the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+PASSWORD = "bench-web-2026"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--enterprises", type=int, default=230_000)
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--data-dir", type=Path, default=None)
+    ap.add_argument("--database-url", default=None)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    data = args.data_dir or Path(f"/tmp/zhida-web-bench-{args.enterprises}")
+    env = {**os.environ, "ZHIDA_DATA_DIR": str(data)}
+    if args.database_url:
+        env["ZHIDA_DATABASE_URL"] = args.database_url
+    zhida = str(Path(sys.executable).with_name("zhida"))
+    usernames = setup(data, args, env, zhida)
+
+    server = subprocess.Popen([zhida, "serve", "--port", str(args.port)], env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_until_up(args.port)
+        first, steady, errors = load(args.port, usernames, args.seconds)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    everything = first + steady
+    q = statistics.quantiles(everything, n=100) if len(everything) >= 2 else [float("nan")] * 99
+    figures = {"users": args.users, "enterprises": args.enterprises, "requests": len(everything) + errors,
+               "rps": round(len(everything) / args.seconds, 1), "p50_ms": round(q[49], 1), "p95_ms": round(q[94], 1),
+               "p99_ms": round(q[98], 1), "errors": errors,
+               "first_p95_ms": round(statistics.quantiles(first, n=20)[18], 1) if len(first) >= 2 else None,
+               "database": "postgresql" if args.database_url else "sqlite"}
+    print(f"企业匹配报告页 /me：{args.users} 个并发用户 × {args.seconds:.0f} 秒，{args.enterprises:,} 家企业的城市"
+          f"（{figures['database']}）")
+    print(f"  请求 {figures['requests']:,}（{figures['rps']}/秒），错误 {errors}")
+    print(f"  延迟 p50 {figures['p50_ms']} ms，p95 {figures['p95_ms']} ms，p99 {figures['p99_ms']} ms；"
+          f"每家企业第一次打开（计算报告）p95 {figures['first_p95_ms']} ms")
+    if args.json:
+        print(json.dumps(figures))
+
+
+def setup(data: Path, args: argparse.Namespace, env: dict[str, str], zhida: str) -> list[str]:
+    """The demo city, a run, and one enterprise account per user (made once, reused)."""
+    from zhida.accounts import SYSTEM, Role
+    from zhida.accounts.errors import AccountError
+    from zhida.accounts.service import add_user
+    from zhida.bootstrap import bootstrap
+    from zhida.errors import ZhidaError
+    from zhida.matching.run import load_run, run_results
+    from zhida.settings import Settings
+
+    settings = Settings(data_dir=data, database_url=args.database_url)
+    wired = bootstrap(settings)
+    try:
+        try:
+            run = load_run(wired.uow())
+        except ZhidaError:   # no run yet: make one
+            print(f"准备演示城市（{args.enterprises:,} 家企业）并匹配……", file=sys.stderr)
+            subprocess.run([zhida, "run", "--enterprises", str(args.enterprises), "--json"], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+            run = load_run(wired.uow())
+        firms = (run_results(run, wired.data_dir).filter(status="eligible").get_column("uscc").unique().sort()
+                 .head(args.users).to_list())
+        names = []
+        for i, uscc in enumerate(firms):
+            name = f"bench{i:03d}"
+            with contextlib.suppress(AccountError):   # made by an earlier run of the benchmark
+                add_user(wired.uow(), username=name, display_name=f"压测企业{i}", password=PASSWORD,
+                         roles=[Role.ENTERPRISE], uscc=uscc, actor=SYSTEM)
+            names.append(name)
+        return names
+    finally:
+        wired.close()
+
+
+def wait_until_up(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/policies")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"zhida serve did not answer on port {port} within {timeout:.0f} s")
+
+
+def load(port: int, usernames: list[str], seconds: float) -> tuple[list[float], list[float], int]:
+    first: list[float] = []
+    steady: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    start = threading.Barrier(len(usernames) + 1)
+
+    def user(name: str) -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        body = urllib.parse.urlencode({"username": name, "password": PASSWORD, "next": "/me"})
+        conn.request("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+        answer = conn.getresponse()
+        answer.read()
+        cookie = (answer.getheader("set-cookie") or "").split(";")[0]
+        start.wait()
+        deadline, views = time.monotonic() + seconds, 0
+        while time.monotonic() < deadline:
+            t = time.perf_counter()
+            try:
+                conn.request("GET", "/me", headers={"Cookie": cookie})
+                r = conn.getresponse()
+                r.read()
+                ok = r.status == 200
+            except OSError:
+                ok = False
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            ms = (time.perf_counter() - t) * 1000
+            with lock:
+                if not ok:
+                    errors += 1
+                else:
+                    (first if views == 0 else steady).append(ms)
+            views += 1
+
+    threads = [threading.Thread(target=user, args=(n,)) for n in usernames]
+    for th in threads:
+        th.start()
+    start.wait()
+    for th in threads:
+        th.join()
+    return first, steady, errors
+
+
+if __name__ == "__main__":
+    main()
