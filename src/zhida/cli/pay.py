@@ -1,7 +1,126 @@
-"""`zhida pay …`: 资金拨付：预算、拨付批次、代发文件、银行回单。"""
+"""`zhida pay …`: 资金拨付：预算、拨付批次、代发文件、银行回单。
+
+Thin shells over `zhida.workflow` (payments, batches, bankfiles, books): `--as 用户名` acts as
+a named finance account (a batch is approved by someone other than its preparer); without it,
+the local operator.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from zhida.cli.context import app as make_app
+from zhida.cli.errors import fail, translate_errors
+from zhida.cli.offer import As, DataDir, acting
 
 app = typer.Typer(no_args_is_help=True)
+batch_app = typer.Typer(no_args_is_help=True)
+app.add_typer(batch_app, name="batch", help="拨付批次：编制（预算内）、审批（编制人以外的财政人员）、列表。")
+console = Console(soft_wrap=True)
+
+
+def _yuan(fen: int) -> str:
+    from zhida.workflow.notices import yuan
+
+    return yuan(fen)
+
+
+@app.command("fund", help="下达预算：政策某年度的资金（元，至多两位小数）。")
+@translate_errors
+def fund(policy: Annotated[str, typer.Argument(help="政策编号")], year: Annotated[int, typer.Argument(help="年度")],
+         amount: Annotated[str, typer.Argument(help="金额（元），如 1000000 或 1000000.50")],
+         username: As = None, data_dir: DataDir = None) -> None:
+    from zhida.workflow.bankfiles import parse_yuan
+    from zhida.workflow.payments import fund_budget
+
+    fen = parse_yuan(amount)
+    if fen is None:
+        fail(f"金额“{amount}”无法识别", "写成正数元，至多两位小数，如 1000000.50")
+    a = make_app(data_dir)
+    total = fund_budget(a.uow(), policy, year, fen, actor=acting(a.uow(), username))
+    console.print(f"政策 {policy} {year}年预算已下达 {_yuan(fen)} 元，累计 {_yuan(total)} 元。")
+
+
+@batch_app.command("prepare", help="编制拨付批次：条款某年度全部已确认事项（预算不足则不生成并说明缺口）。")
+@translate_errors
+def prepare(clause: Annotated[str, typer.Argument(help="条款键")],
+            year: Annotated[int, typer.Option("--year", help="资金所属年度")],
+            username: As = None, data_dir: DataDir = None) -> None:
+    from zhida.workflow.batches import prepare_batch
+
+    a = make_app(data_dir)
+    b = prepare_batch(a.uow(), clause, year, actor=acting(a.uow(), username))
+    console.print(f"拨付批次 {b.id} 已编制：{b.count} 笔，合计 {_yuan(b.total_fen)} 元（编制人 {b.prepared_by}）；"
+                  f"请由另一位财政人员审批：zhida pay batch approve {b.id} --as <用户名>", markup=False)
+
+
+@batch_app.command("approve", help="审批拨付批次（编制人本人不能审批）。")
+@translate_errors
+def approve(batch_id: Annotated[int, typer.Argument(help="批次编号")], username: As = None,
+            data_dir: DataDir = None) -> None:
+    from zhida.workflow.batches import approve_batch
+
+    a = make_app(data_dir)
+    b = approve_batch(a.uow(), batch_id, actor=acting(a.uow(), username))
+    console.print(f"拨付批次 {b.id} 已审批（{b.approved_by}）：可导出代发文件 zhida pay file {b.id} --out 文件",
+                  markup=False)
+
+
+@batch_app.command("list", help="列出拨付批次。")
+@translate_errors
+def list_(clause: Annotated[str | None, typer.Option("--clause", help="只列某条款")] = None,
+          username: As = None, data_dir: DataDir = None) -> None:
+    from zhida.workflow.batches import list_batches
+
+    a = make_app(data_dir)
+    t = Table("批次", "条款", "年度", "状态", "笔数", "金额（元）", "编制人", "审批人")
+    for b in list_batches(a.uow(), actor=acting(a.uow(), username), clause=clause):
+        t.add_row(str(b.id), b.clause, str(b.year), {"prepared": "待审批", "approved": "已审批"}[b.state],
+                  str(b.count), _yuan(b.total_fen), b.prepared_by, b.approved_by or "")
+    console.print(t)
+
+
+@app.command("file", help="导出已审批批次的银行代发文件（.csv 或 .xlsx）。")
+@translate_errors
+def file(batch_id: Annotated[int, typer.Argument(help="批次编号")],
+         out: Annotated[Path, typer.Option("--out", help="输出文件 .csv 或 .xlsx")],
+         username: As = None, data_dir: DataDir = None) -> None:
+    from zhida.workflow.bankfiles import export_payment_file
+
+    a = make_app(data_dir)
+    written = export_payment_file(a.uow(), batch_id, out, actor=acting(a.uow(), username))
+    console.print(f"已写出 {written}", markup=False)
+
+
+@app.command("import", help="导入银行回单（业务参考号、金额、结果 成功/失败、失败原因）；"
+                            "有任何问题则全部列出且不做更改。")
+@translate_errors
+def import_(path: Annotated[Path, typer.Argument(help="回单文件 .csv 或 .xlsx")], username: As = None,
+            data_dir: DataDir = None) -> None:
+    from zhida.workflow.bankfiles import import_results
+
+    a = make_app(data_dir)
+    done = import_results(a.uow(), path, actor=acting(a.uow(), username))
+    console.print(f"已导入 {path.name}：到账 {len(done.paid)} 笔，失败 {len(done.failed)} 笔，"
+                  f"此前已记录 {len(done.unchanged)} 笔（未重复处理）。", markup=False)
+
+
+@app.command("ledger", help="账簿：各账户余额（分→元）与借贷平衡检查。")
+@translate_errors
+def ledger(username: As = None, data_dir: DataDir = None) -> None:
+    from zhida.workflow.books import books
+
+    a = make_app(data_dir)
+    b = books(a.uow(), actor=acting(a.uow(), username))
+    t = Table("账户", "余额（元）")
+    for account, fen in b.balances.items():
+        t.add_row(account, _yuan(fen))
+    console.print(t)
+    if not b.balanced:
+        fail(b.problem or "账簿不平衡", "账簿只能追加；请核查是否被改动。")
+    console.print(f"账簿平衡：{b.transactions} 笔交易，借贷合计 0。")
