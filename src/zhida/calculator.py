@@ -103,7 +103,7 @@ def _facts(schema: Schema, as_of: date, answers: Mapping[str, str]
     for column, text in answers.items():
         kind, _, name = column.partition("@")
         try:
-            if kind in ("tag", "zone"):
+            if kind in ("tag", "zone", "received"):   # received@政策/条款: already paid for it
                 overrides[column] = _yes_no(text, column)
             elif kind == "list":
                 if _yes_no(text, column):
@@ -169,6 +169,8 @@ def _label(column: str, schema: Schema) -> str:
         return f"名单“{name}”" + ("（列入日期）" if kind == "list_since" else "")
     if kind in ("tag", "zone"):
         return f"{'标签' if kind == 'tag' else '区域'}“{name}”"
+    if kind == "received":
+        return f"已获资金“{name}”"
     f = schema.fields.get(kind)
     return (f.label if f else kind) + (f"[{name}]" if name else "")
 
@@ -177,6 +179,8 @@ def _question(column: str, label: str, schema: Schema, clauses: int, error: str)
     kind, _, _name = column.partition("@")
     if kind in ("list", "tag", "zone"):
         return Question(column, label, kind, (YES, NO), error or "是否属于", clauses)
+    if kind == "received":
+        return Question(column, label, kind, (YES, NO), error or "是否已获得过该项资金", clauses)
     if kind == "list_since":
         return Question(column, label, "date", (), error or "列入名单的日期（YYYY-MM-DD）", clauses)
     f = schema.fields[kind]

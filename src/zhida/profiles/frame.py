@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from zhida.profiles import received
 from zhida.profiles.derive import DERIVATIONS, DeriveContext
 from zhida.profiles.facts import FactView
 from zhida.profiles.lists import ListView
@@ -183,6 +184,9 @@ class _Builder:
             zone_cols[zone_column(z)] = zone_membership(frame, z, self.zones_dir, self.spine, self.facts)
         if zone_cols:
             frame = frame.with_columns(**zone_cols)
+        if requirements.received:
+            frame = pl.concat([frame, received.columns(self.facts, self.spine, requirements.received)],
+                              how="horizontal")
         return frame.select(ID_COLUMN, *requirements.columns())
 
 

@@ -116,6 +116,8 @@ def parse_mapping(doc: Mapping[str, Any], registry: Registry, origin: str = "映
     source = doc.get("source")
     if source not in registry.sources:
         problems.append(f"source “{source}” 未在字段注册表中登记（可选：{', '.join(registry.sources)}）")
+    if source == "received":  # zhida.profiles.received.SOURCE
+        problems.append("已获资金（received）由本平台拨付台账发布（zhida.workflow.received），不能作为部门数据导入")
     period = doc.get("period", "none")
     if period not in ("none", "year", "month"):
         problems.append(f"period 应为 none/year/month，实际为 {period}")

@@ -130,9 +130,21 @@ class If(Node):
 
 
 @dataclass(frozen=True)
+class Duration(Node):
+    """A length of time, written only as a named argument: `within = 3 years`."""
+
+    amount: int
+    unit: str  # year | month
+
+
+@dataclass(frozen=True)
 class Call(Node):
     name: str
     args: tuple[Node, ...]
+    kwargs: tuple[tuple[str, Node], ...] = ()
+
+    def kwarg(self, name: str) -> Node | None:
+        return next((v for k, v in self.kwargs if k == name), None)
 
 
 def children(node: Node) -> tuple[Node, ...]:
@@ -150,7 +162,7 @@ def children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, If):
         return (node.cond, node.then, node.else_)
     if isinstance(node, Call):
-        return node.args
+        return node.args + tuple(v for _, v in node.kwargs)
     return ()
 
 

@@ -61,7 +61,8 @@ def cases_of(policy: Policy) -> list[Case]:
 
 
 def _doc(t: Any) -> dict[str, Any]:
-    return {"uscc": "case", "facts": t.facts, "lists": t.lists, "tags": t.tags, "zones": t.zones}
+    return {"uscc": "case", "facts": t.facts, "lists": t.lists, "tags": t.tags, "zones": t.zones,
+            "received": t.received}
 
 
 def evaluate_doc(policies: Sequence[Policy], schema: Schema, doc: Mapping[str, Any],

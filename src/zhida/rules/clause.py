@@ -5,7 +5,8 @@ A **near miss** is a pair whose condition is false because exactly one of its at
 (`atoms`) is false while every other atom is true (none unknown): turning that one fact
 around would make the enterprise eligible. Only clauses with at least two atoms that read
 data and no negated group (`not (a or b)`, where flipping one atom need not help) can have
-near misses, and an atom that reads no data (a date window) must hold. A near miss carries
+near misses, and an atom that reads no data (a date window) must hold. Failing on what was
+already paid (`received(…)`, see `settled`) is never a near miss. A near miss carries
 the index of its failing atom and the amount the formula gives on the current facts (null
 when unknown or negative): an indication, not a promise.
 """
@@ -39,6 +40,13 @@ def atoms(node: ast.Node) -> list[ast.Node]:
     if isinstance(node, ast.Not) and isinstance(node.operand, ast.BoolOp):
         return atoms(node.operand)
     return [node]
+
+
+def settled(node: ast.Node) -> bool:
+    """An atom about money already paid (`received(…)`, negated or not): the enterprise cannot
+    turn it around, so a clause failing on it alone is no near miss ("差一项即可享受")."""
+    target = node.operand if isinstance(node, ast.Not) else node
+    return isinstance(target, ast.Call) and target.name == "received"
 
 
 def monotone(node: ast.Node) -> bool:
@@ -98,9 +106,11 @@ class CompiledClause:
             return None
         # each atom read once: it scores 0 when true, FAILED + its index when false and
         # UNKNOWN when unknown, so the sum is FAILED + i exactly when atom i alone fails
+        # (a settled atom scores as if unknown when false: it can never be the one to fix)
         score = reduce(operator.add, [  # a chain of +: faster than sum_horizontal here
-            pl.when(e).then(pl.lit(0, pl.Int32)).otherwise(pl.lit(FAILED + i, pl.Int32)).fill_null(UNKNOWN)
-            for i, (_, e, cols) in enumerate(self.atoms) if cols])
+            pl.when(e).then(pl.lit(0, pl.Int32)).otherwise(
+                pl.lit(UNKNOWN if settled(node) else FAILED + i, pl.Int32)).fill_null(UNKNOWN)
+            for i, (node, e, cols) in enumerate(self.atoms) if cols])
         alone = pl.col(self.verdict_column).not_().fill_null(False) & (score >= FAILED) & (score < 2 * FAILED)
         return pl.when(alone).then((score - FAILED).cast(pl.Int16, strict=False))  # other rows: masked
 

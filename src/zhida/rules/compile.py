@@ -15,7 +15,7 @@ import polars as pl
 from zhida.rules import ast, frame
 from zhida.rules.errors import ExpressionError
 from zhida.rules.params import Parameter, lookup
-from zhida.rules.periods import resolve
+from zhida.rules.periods import resolve, window_start
 from zhida.rules.scaled import (
     DIV_SCALE,
     MAX_SCALE,
@@ -182,7 +182,27 @@ class Compiler:
                 return self._value(arg).is_not_null()
             if name == "param" or name == "coalesce":
                 return self._value(node)
+            if name == "received":
+                return self._received(node)
         raise ExpressionError(f"无法作为条件计算：{node.text}", line=node.span.line, column=node.span.column)
+
+    def _received(self, node: ast.Call) -> pl.Expr:
+        """Unknown when the received-benefits source was not loaded for the row; false when it
+        was and holds no payment of the clause on or before `as_of` (closed world, like a
+        loaded list); otherwise whether the latest payment falls in the window."""
+        key = self._name_arg(node)
+        self.requirements.received.add(key)
+        ever = self._col(frame.received_column(key))
+        within, since = node.kwarg("within"), node.kwarg("since")
+        if isinstance(within, ast.Duration):
+            start = lit(window_start(within, self.as_of), dtype=pl.Date)
+        elif since is not None:
+            start = self._value(since)
+        else:
+            return ever
+        inside = self._col(frame.received_on_column(key)) >= start
+        return pl.when(ever.is_null()).then(lit(None, dtype=pl.Boolean)).when(~ever).then(
+            lit(False, dtype=pl.Boolean)).otherwise(inside)
 
     def _if(self, cond: ast.Node, then: pl.Expr, else_: pl.Expr) -> pl.Expr:
         c = self._bool(cond)

@@ -47,6 +47,9 @@ class _FactsSpec(_Strict):
     lists: dict[str, list[dict[str, Any]]] | None = None
     tags: list[str] | None = None
     zones: list[str] | None = None
+    # received benefits by clause key ("policy/clause" → [{paid_on, amount}]); {} = none received.
+    # Left out of the dump when absent, so documents without it keep their content hash.
+    received: dict[str, list[dict[str, Any]]] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class CaseSpec(_FactsSpec):

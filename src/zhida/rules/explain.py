@@ -8,6 +8,7 @@ applied by the same Polars post-processing as the batch path, on a one-row resul
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from fractions import Fraction
 from typing import Any
 
@@ -92,6 +93,13 @@ def _fmt(value: Value, base: str) -> str:
     return str(value)
 
 
+def amount_text(fen: int) -> str:
+    """Money as officers write awards: whole 万 as “100万元”, anything else to the fen."""
+    if fen > 0 and fen % 1_000_000 == 0:
+        return f"{decimal_text(Fraction(fen, 1_000_000))}万元"
+    return yuan_text(fen)
+
+
 class _Explainer:
     def __init__(self, compiled: CompiledPolicies, c: CompiledClause, row: dict[str, Any]) -> None:
         self.compiled = compiled
@@ -122,6 +130,12 @@ class _Explainer:
                 kind = {"listed": "名单", "listed_since": "首次列入", "tagged": "标签", "within": "区域"}[n.name]
                 value = "缺失" if raw is None else ("是" if raw is True else "否" if raw is False else str(raw))
                 seen.append(FactSeen(col, f"{kind}“{arg.value}”", value, raw is None))
+            elif isinstance(n, ast.Call) and n.name == "received" and n.args and isinstance(n.args[0], ast.Str):
+                ever, on, fen = self.interp.received_row(n)
+                key = n.args[0].value
+                value = ("缺失" if ever is None else "未获得" if not ever else "已获得" if on is None
+                         else f"{on.isoformat()} 获得 {amount_text(fen or 0)}")
+                seen.append(FactSeen(frame.received_column(key), f"已获资金“{key}”", value, ever is None))
         unique: dict[str, FactSeen] = {}
         for s in seen:
             unique.setdefault(s.column, s)
@@ -155,7 +169,29 @@ class _Explainer:
             return f"{'已' if negated else '未'}{'位于' if target.name == 'within' else '列入'}{what}“{arg.value}”"
         if isinstance(target, ast.FieldRef):
             return f"{self._name(target)}：{'是' if negated else '否'}，需为{'否' if negated else '是'}"
+        if isinstance(target, ast.Call) and target.name == "received":
+            return self.received_text(target, held=negated)
         return f"不满足：{node.text}"
+
+    def received_text(self, node: ast.Call, held: bool) -> str:
+        """“已于 2023-08-15 获得（政策/条款，100万元）” when the receipt counted, else
+        “未获得过该项资金” (with the window, and the last payment outside it)."""
+        _ever, on, fen = self.interp.received_row(node)
+        key = node.args[0].value if isinstance(node.args[0], ast.Str) else node.args[0].text
+        if held:
+            return (f"已于 {on.isoformat()} 获得（{key}，{amount_text(fen or 0)}）" if on is not None
+                    else f"已获得过该项资金（{key}）")
+        within, since = node.kwarg("within"), node.kwarg("since")
+        if isinstance(within, ast.Duration):
+            span = f"{within.amount}年" if within.unit == "year" else f"{within.amount}个月"
+            scope = f"近{span}内"
+        elif since is not None:
+            start = self.interp.eval(since)
+            scope = f"{start.isoformat() if isinstance(start, date) else since.text}以来"
+        else:
+            scope = ""
+        last = f"（最近一次于 {on.isoformat()} 获得，不在期限内）" if on is not None else ""
+        return f"{scope}未获得过该项资金{last}"
 
     def reasons(self, node: ast.Node, value: bool) -> list[str]:
         """Why `node` came out `value`: only the atoms that decided it (a false atom inside
@@ -168,6 +204,8 @@ class _Explainer:
             return [r for c in children for r in self.reasons(c, value)]
         if value is False:
             return [self.hint(node, False)]
+        if isinstance(node, ast.Call) and node.name == "received":
+            return [self.received_text(node, held=True)]
         return [f"{self._atom_text(node)} 成立，但条件要求其不成立"]
 
     def _atom_text(self, node: ast.Node) -> str:

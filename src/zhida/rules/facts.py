@@ -5,11 +5,14 @@ A fact document:
     {"uscc": "...",                                  # optional
      "facts": {"employees": 12, "revenue": {"2023": "3000万"}, "established": "2019-05-01"},
      "lists": {"专精特新小巨人": [{"from": "2023-07-01"}], "严重违法失信名单": []},
-     "tags": ["僵尸企业"], "zones": ["封控区"]}
+     "tags": ["僵尸企业"], "zones": ["封控区"],
+     "received": {"wenzhou-2023-8-specialized/little-giant": [{"paid_on": "2023-08-15", "amount": "100万"}]}}
 
 Money is written in yuan (units allowed), percentages as "5.5%" or 0.055. A list that is
 absent from `lists` was never loaded, so membership is unknown; an empty list means loaded
-and not a member. Periodic values are keyed by "2023" or "2024-03".
+and not a member. `received` (benefits paid, by clause key) works the same way: absent means
+the received source was never loaded (unknown), `{}` means loaded and nothing received.
+Periodic values are keyed by "2023" or "2024-03".
 """
 
 from __future__ import annotations
@@ -90,6 +93,24 @@ def _membership(spans: Sequence[Mapping[str, Any]], as_of: date) -> tuple[bool, 
     return member, first
 
 
+def _latest_receipt(entries: Sequence[Mapping[str, Any]], as_of: date, where: str) -> tuple[date | None, int | None]:
+    """The latest payment date on or before as_of, and the amount (fen) paid on that date."""
+    paid: list[tuple[date, int]] = []
+    for e in entries:
+        raw = e.get("paid_on")
+        if raw is None:
+            raise FrameError(f"{where}：received 的每条记录需要 paid_on（到账日期）")
+        on = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+        amount = e.get("amount")
+        fen = 0 if amount is None else int(to_fraction(amount, where) * 100)
+        if on <= as_of:
+            paid.append((on, fen))
+    if not paid:
+        return None, None
+    latest = max(on for on, _ in paid)
+    return latest, sum(fen for on, fen in paid if on == latest)
+
+
 def build_frame(docs: Sequence[Mapping[str, Any]], requirements: frame.Requirements, schema: Schema,
                 as_of: date) -> pl.DataFrame:
     """One frame row per fact document, with exactly the columns `requirements` names."""
@@ -138,6 +159,12 @@ def build_frame(docs: Sequence[Mapping[str, Any]], requirements: frame.Requireme
             data[frame.tag_column(name)].append(None if tags is None else name in tags)
         for name in requirements.zones:
             data[frame.zone_column(name)].append(None if zones is None else name in zones)
+        received = doc.get("received")
+        for key in requirements.received:
+            on, fen = (None, None) if received is None else _latest_receipt(received.get(key) or [], as_of, where)
+            data[frame.received_column(key)].append(None if received is None else on is not None)
+            data[frame.received_on_column(key)].append(on)
+            data[frame.received_fen_column(key)].append(fen)
     schema_out: dict[str, pl.DataType] = {frame.ID_COLUMN: pl.String()}
     for fid, period in requirements.fields:
         schema_out[frame.field_column(fid, period)] = DTYPES[schema.fields[fid].type]
@@ -149,6 +176,10 @@ def build_frame(docs: Sequence[Mapping[str, Any]], requirements: frame.Requireme
         schema_out[frame.tag_column(name)] = pl.Boolean()
     for name in requirements.zones:
         schema_out[frame.zone_column(name)] = pl.Boolean()
+    for key in requirements.received:
+        schema_out[frame.received_column(key)] = pl.Boolean()
+        schema_out[frame.received_on_column(key)] = pl.Date()
+        schema_out[frame.received_fen_column(key)] = pl.Int64()
     return pl.DataFrame(data, schema=schema_out)
 
 

@@ -31,6 +31,22 @@ def zone_column(name: str) -> str:
     return f"zone@{name}"
 
 
+def received_column(clause: str) -> str:
+    """Whether the enterprise was paid for a clause (`policy/clause`) on or before `as_of`:
+    null when the received-benefits source is unknown (never published by then)."""
+    return f"received@{clause}"
+
+
+def received_on_column(clause: str) -> str:
+    """The latest date (on or before `as_of`) the enterprise was paid for a clause (`policy/clause`)."""
+    return f"received_on@{clause}"
+
+
+def received_fen_column(clause: str) -> str:
+    """The amount (fen) of that latest payment."""
+    return f"received_fen@{clause}"
+
+
 @dataclass
 class Requirements:
     """Everything a set of compiled expressions reads, resolved for one `as_of` date."""
@@ -40,6 +56,7 @@ class Requirements:
     list_since: set[str] = field(default_factory=set)
     tags: set[str] = field(default_factory=set)
     zones: set[str] = field(default_factory=set)
+    received: set[str] = field(default_factory=set)  # clause keys read by received(...)
 
     def update(self, other: Requirements) -> None:
         self.fields |= other.fields
@@ -47,6 +64,7 @@ class Requirements:
         self.list_since |= other.list_since
         self.tags |= other.tags
         self.zones |= other.zones
+        self.received |= other.received
 
     def columns(self) -> list[str]:
         """Every frame column these requirements name, in a stable order."""
@@ -55,4 +73,6 @@ class Requirements:
         cols += [list_since_column(n) for n in sorted(self.list_since)]
         cols += [tag_column(n) for n in sorted(self.tags)]
         cols += [zone_column(n) for n in sorted(self.zones)]
+        for k in sorted(self.received):
+            cols += [received_column(k), received_on_column(k), received_fen_column(k)]
         return cols

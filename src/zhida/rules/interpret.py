@@ -14,7 +14,7 @@ from typing import Any
 from zhida.rules import ast, frame
 from zhida.rules.numbers import round_fraction
 from zhida.rules.params import Parameter, lookup
-from zhida.rules.periods import resolve
+from zhida.rules.periods import resolve, window_start
 from zhida.rules.scaled import DIV_SCALE
 from zhida.rules.schema import Field, Schema
 from zhida.rules.types import Env, Typer
@@ -186,6 +186,8 @@ class Interpreter:
         if name == "coalesce":
             v = self.eval(args[0])
             return self.eval(args[1]) if v is None else v
+        if name == "received":
+            return self._received(node)
         if name == "param":
             arg = args[0]
             assert isinstance(arg, ast.Str)
@@ -197,6 +199,28 @@ class Interpreter:
                 return None  # the value depends on a region we do not know
             return lookup(values, region if isinstance(region, str) else None)
         raise TypeError(f"unknown function {name}")
+
+    def received_row(self, node: ast.Call) -> tuple[bool | None, date | None, int | None]:
+        """(whether the clause was paid on or before as_of — None when the received source is
+        unknown —, the latest payment date, the amount paid that day in fen)."""
+        arg = node.args[0]
+        assert isinstance(arg, ast.Str)
+        ever = self.row.get(frame.received_column(arg.value))
+        on = self.row.get(frame.received_on_column(arg.value))
+        fen = self.row.get(frame.received_fen_column(arg.value))
+        return (None if ever is None else bool(ever), on, None if fen is None else int(fen))
+
+    def _received(self, node: ast.Call) -> Value:
+        ever, latest, _fen = self.received_row(node)
+        within, since = node.kwarg("within"), node.kwarg("since")
+        if ever is None or not ever or (within is None and since is None):
+            return ever
+        if isinstance(within, ast.Duration):
+            start: Value = window_start(within, self.as_of)
+        else:
+            assert since is not None
+            start = self.eval(since)
+        return bool(latest >= start) if isinstance(latest, date) and isinstance(start, date) else None
 
     def _tier(self, node: ast.Call) -> Value:
         x = self.eval(node.args[0])

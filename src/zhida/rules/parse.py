@@ -114,7 +114,31 @@ class _ToAst:
         return ast.FieldRef(c[0], period, **self._kw(meta))
 
     def call(self, meta: Any, c: list[Any]) -> ast.Call:
-        return ast.Call(str(c[0]), tuple(x for x in c[1:] if x is not None), **self._kw(meta))
+        args: list[ast.Node] = []
+        kwargs: list[tuple[str, ast.Node]] = []
+        for x in c[1:]:
+            if isinstance(x, tuple):
+                if x[0] in dict(kwargs):
+                    raise ExpressionError(f"参数 {x[0]} 重复", line=meta.line, column=meta.column)
+                kwargs.append(x)
+            elif x is not None:
+                if kwargs:
+                    raise ExpressionError("具名参数（如 within = 3 years）应写在其他参数之后",
+                                          line=meta.line, column=meta.column)
+                args.append(x)
+        return ast.Call(str(c[0]), tuple(args), tuple(kwargs), **self._kw(meta))
+
+    def kwarg(self, meta: Any, c: list[Any]) -> tuple[str, ast.Node]:
+        return (str(c[0]), c[1])
+
+    def kwarg_duration(self, meta: Any, c: list[Any]) -> tuple[str, ast.Node]:
+        text = str(c[1])
+        if not text.isdigit() or int(text) <= 0:
+            raise ExpressionError(f"时长应为正整数：{text} {c[2]}", line=meta.line, column=meta.column,
+                                  fix="例如 within = 3 years 或 within = 36 months")
+        unit = "year" if str(c[2]) in ("years", "year", "年") else "month"
+        span = ast.Span(c[1].line, c[1].column)
+        return (str(c[0]), ast.Duration(int(text), unit, span=span, text=f"{text} {c[2]}"))
 
     # operators
     def neg(self, meta: Any, c: list[ast.Node]) -> ast.Node:

@@ -41,3 +41,16 @@ def resolve(period: ast.Period | ast.PeriodRange, as_of: date) -> list[str]:
     if isinstance(period, ast.PeriodRange):
         return expand(period, as_of)
     return [period_key(period, as_of)]
+
+
+def window_start(duration: ast.Duration, as_of: date) -> date:
+    """The first day of `within = N years|months` ending on `as_of`: the same day N years or
+    months earlier (clipped to the month's last day: 2024-02-29 minus 1 year is 2023-02-28)."""
+    months = duration.amount * (12 if duration.unit == "year" else 1)
+    y, m = _shift_month(as_of.year, as_of.month, -months)
+    day = as_of.day
+    while True:
+        try:
+            return date(y, m, day)
+        except ValueError:
+            day -= 1

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from zhida.rules.allocate import STATUS
+from zhida.rules.clause import settled
 from zhida.rules.interpret import Interpreter
 from zhida.rules.numbers import round_fraction
 from zhida.rules.policy import Clause
@@ -52,8 +53,8 @@ def near_miss_atom(interp: Interpreter, c: CompiledClause) -> int | None:
         v = interp.eval(node)
         if v is True:
             continue
-        if v is None or not columns or failing is not None:
-            return None  # unknown, a closed date window, or a second failing atom
+        if v is None or not columns or failing is not None or settled(node):
+            return None  # unknown, a closed date window, a second failing atom, or money already paid
         failing = i
     return failing
 

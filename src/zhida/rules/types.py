@@ -36,6 +36,7 @@ FUNCTIONS: dict[str, str] = {
     "starts_with": "代码前缀：starts_with(industry_code, [\"51\", \"52\"])",
     "known": "是否已知：known(x)",
     "coalesce": "缺失时取默认值：coalesce(x, 0)",
+    "received": "已获得某条款的资金：received(\"政策编号/条款编号\")，可加 within = 3 years 或 since = 日期",
 }
 
 
@@ -242,6 +243,12 @@ class Typer:
         name, args = node.name, node.args
         if name not in FUNCTIONS:
             return self.fail(node, f"未知函数 “{name}”", "可用函数：" + "、".join(FUNCTIONS))
+        if name == "received":
+            return self._received(node)
+        if node.kwargs:
+            return self.fail(node, f"{name} 不接受具名参数 {node.kwargs[0][0]}", FUNCTIONS[name])
+        if any(isinstance(a, ast.Duration) for a in args):
+            return self.fail(node, "时长（如 3 years）只能写在 received(…, within = …) 中", FUNCTIONS[name])
 
         def nargs(lo: int, hi: int) -> bool:
             if not lo <= len(args) <= hi:
@@ -336,6 +343,37 @@ class Typer:
         if first.base != second.base:
             return self.fail(node, "coalesce 的两个参数类型应相同")
         return first
+
+    def _received(self, node: ast.Call) -> T:
+        """received("policy/clause"[, within = N years|months | since = date])."""
+        hint = FUNCTIONS["received"]
+        if len(node.args) != 1 or not isinstance(node.args[0], ast.Str):
+            return self.fail(node, "received 的第一个参数应为带引号的条款键 “政策编号/条款编号”", hint)
+        key = node.args[0].value
+        policy_id, _, clause_id = key.partition("/")
+        if not policy_id or not clause_id or "/" in clause_id:
+            return self.fail(node.args[0], f"条款键 “{key}” 应写成 “政策编号/条款编号”",
+                             "例如 received(\"wenzhou-2023-8-specialized/little-giant\")")
+        names = [k for k, _ in node.kwargs]
+        unknown = [k for k in names if k not in ("within", "since")]
+        if unknown:
+            return self.fail(node, f"received 不认识参数 {unknown[0]}", "可用 within = 3 years 或 since = 日期")
+        if len(names) > 1:
+            return self.fail(node, "within 与 since 只能二选一", hint)
+        within, since = node.kwarg("within"), node.kwarg("since")
+        if within is not None and not isinstance(within, ast.Duration):
+            return self.fail(within, f"within 应为时长，但写成了 “{within.text}”",
+                             "例如 within = 3 years、within = 36 months")
+        if since is not None:
+            if isinstance(since, ast.Duration):
+                return self.fail(since, "since 应为日期", "例如 since = hitech_cert_on 或 since = 2023-01-01")
+            t = self.infer(since)
+            if t.base == "error":
+                return t
+            if t.base != "date" or t.series:
+                return self.fail(since, f"since 应为日期，但 “{since.text}” 是{LABELS.get(t.base, t.base)}",
+                                 "例如 since = hitech_cert_on 或 since = 2023-01-01")
+        return T("bool")
 
     def _tier(self, node: ast.Call) -> T:
         args = node.args

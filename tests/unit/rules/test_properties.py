@@ -18,7 +18,8 @@ NUMBERS = ["layoff_rate[last_year]"]
 CODES = ["district_code", "industry_code", "size"]
 CODE_VALUES = ["330302", "330303", "C39", "F52", "大型", "小型"]
 BOOLS = ["high_tech", "paid_flag[last_month]", 'listed("专精特新小巨人")', 'not listed("严重违法失信名单")',
-         'tagged("僵尸企业")', 'within("封控区")']
+         'tagged("僵尸企业")', 'within("封控区")', 'received("x/once")', 'not received("x/once", within = 1 year)',
+         'received("x/once", since = established)', 'not received("x/other", within = 6 months)']
 
 
 @st.composite
@@ -155,6 +156,11 @@ def enterprise(draw: st.DrawFn) -> dict[str, Any]:
         }
     doc["tags"] = draw(st.one_of(st.none(), st.just([]), st.just(["僵尸企业"])))
     doc["zones"] = draw(st.one_of(st.none(), st.just([]), st.just(["封控区"])))
+    if draw(st.booleans()):  # received benefits: absent (never loaded), none, or a few payments
+        paid_on = st.dates(date(2021, 1, 1), date(2024, 12, 31)).map(date.isoformat)
+        doc["received"] = {key: [{"paid_on": draw(paid_on), "amount": draw(money_literal())}
+                                 for _ in range(draw(st.integers(0, 2)))] for key in ("x/once", "x/other")
+                           if draw(st.booleans())}
     return doc
 
 
