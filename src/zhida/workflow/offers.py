@@ -119,7 +119,8 @@ def transition(uow: UnitOfWork, offer_id: int, action: OfferAction, *, actor: Us
 
 def accept(uow: UnitOfWork, offer_id: int, *, actor: User, account_name: str, account_bank: str,
            account_no: str, pledge: bool, clock: Clock = _now) -> Offer:
-    """The firm accepts: confirms (or corrects) its receiving account and signs the 承诺."""
+    """The firm accepts: confirms (or corrects) its receiving account and signs the 承诺. An offer
+    waiting for a correction (待补正, e.g. no account on file) is corrected and accepted at once."""
     problems = [label for label, value in (("开户名称", account_name), ("开户银行", account_bank),
                                            ("银行账号", account_no)) if not value.strip()]
     if problems:
@@ -128,14 +129,17 @@ def accept(uow: UnitOfWork, offer_id: int, *, actor: User, account_name: str, ac
         raise OfferError(f"银行账号“{account_no}”应只含数字；请核对后重填。")
     if not pledge:
         raise OfferError("确认领取前须签署承诺（所报信息真实、不重复享受同类资金）。")
+    masked = "****" + account_no.replace(" ", "")[-4:]
     with uow:
         offer = get_offer(uow, offer_id)
         _authorize(actor, offer, A.ACCEPT)
+        if offer.state is OfferState.NEEDS_CORRECTION:   # supplying the account is the correction
+            transition(uow, offer_id, A.CORRECT, actor=actor, clock=clock, detail={"account": masked})
         uow.conn.execute(sa.update(offers).where(offers.c.id == offer_id).values(
             account_name=account_name.strip(), account_bank=account_bank.strip(),
             account_no=account_no.replace(" ", "")))
         offer = transition(uow, offer_id, A.ACCEPT, actor=actor, clock=clock,
-                           detail={"account": "****" + account_no.replace(" ", "")[-4:], "pledge": True})
+                           detail={"account": masked, "pledge": True})
         uow.commit()
     return offer
 

@@ -1,0 +1,140 @@
+"""Pages anyone or any logged-in user reaches: home, login (password and 统一身份认证), the
+policy library and pages, the 政策计算器, a firm's match report, the leaders' dashboard."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from zhida import portal
+from zhida.accounts import Permission, Role, can
+from zhida.accounts.errors import AuthenticationFailed
+from zhida.accounts.oidc import OidcError, Start, begin, finish
+from zhida.accounts.sessions import Session, login, logout
+from zhida.matching.report import SECTIONS
+from zhida.web.context import COOKIE, Ctx, Viewer, ctx, local, page, parse_date, posted, signed_in, source, viewer
+
+router = APIRouter(include_in_schema=False)
+OIDC_COOKIE = "zhida_oidc"  # state.nonce.next of a 统一身份认证 login in progress
+SECTION_TITLES = {"eligible": "可享受", "possibly_eligible": "可能符合（待补充数据）", "near_misses": "差一点符合",
+                  "report_only": "政策体检（预计减免）"}
+LEVEL_OPTIONS = ("国家", "省级", "市级", "区县")
+MODE_OPTIONS = ("免申即享", "即申即办", "申报审批", "政策体检")
+Viewing = Annotated[Viewer, Depends(viewer)]
+SignedIn = Annotated[Session, Depends(signed_in)]
+Context = Annotated[Ctx, Depends(ctx)]
+
+
+def _signed_cookie(response: Response, request: Request, token: str) -> Response:
+    # a browser-session cookie: the server ends the session (idle, time limit, logout)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/")
+def home(v: Viewing) -> Response:
+    user = v.user
+    if user is not None and Role.ENTERPRISE in user.roles:
+        return RedirectResponse("/me", status_code=303)
+    if user is not None and can(user, Permission.REVIEW_DEPARTMENT_ITEMS):
+        return RedirectResponse("/review", status_code=303)
+    if user is not None and can(user, Permission.PREPARE_PAYMENTS):
+        return RedirectResponse("/finance", status_code=303)
+    if user is not None and can(user, Permission.VIEW_DASHBOARDS):
+        return RedirectResponse("/dashboard", status_code=303)
+    return RedirectResponse("/policies", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, v: Viewing, c: Context, next: str = "/") -> Response:
+    return page(request, "login.html", v, next=local(next), error=None, oidc=c.oidc)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(request: Request, c: Context, username: Annotated[str, Form()] = "",
+                 password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
+    if not username.strip() or not password:
+        return page(request, "login.html", Viewer(None, None), status_code=400, next=local(next),
+                    error="请输入用户名和密码。", username=username, oidc=c.oidc)
+    try:
+        token, _ = login(c.wired.uow(), username, password, source=source(request))
+    except AuthenticationFailed as e:
+        return page(request, "login.html", Viewer(None, None), status_code=401, next=local(next),
+                    error=str(e), username=username, oidc=c.oidc)
+    return _signed_cookie(RedirectResponse(local(next), status_code=303), request, token)
+
+
+@router.get("/login/oidc")
+def oidc_start(c: Context, next: str = "/") -> Response:
+    if c.oidc is None:
+        raise portal.NotFound("本系统未启用统一身份认证登录；请用用户名和密码登录。")
+    start = begin(c.oidc, c.callback)
+    response = RedirectResponse(start.url, status_code=303)
+    response.set_cookie(OIDC_COOKIE, f"{start.state}.{start.nonce}.{local(next)}", httponly=True, samesite="lax",
+                        max_age=600, path="/login/oidc")
+    return response
+
+
+@router.get("/login/oidc/callback")
+def oidc_callback(request: Request, c: Context, code: str = "", state: str = "") -> Response:
+    if c.oidc is None:
+        raise portal.NotFound("本系统未启用统一身份认证登录；请用用户名和密码登录。")
+    kept = request.cookies.get(OIDC_COOKIE, "").split(".", 2)
+    if len(kept) != 3 or not code:
+        raise OidcError("统一身份认证登录已过期或未从本站发起；请回到登录页重新发起。")
+    try:
+        token, _ = finish(c.wired.uow(), c.oidc, c.callback, Start(url="", state=kept[0], nonce=kept[1]),
+                          code=code, state=state, source=source(request))
+    except AuthenticationFailed as e:
+        return page(request, "login.html", Viewer(None, None), status_code=401, next=kept[2], error=str(e),
+                    oidc=c.oidc)
+    response = _signed_cookie(RedirectResponse(kept[2], status_code=303), request, token)
+    response.delete_cookie(OIDC_COOKIE, path="/login/oidc")
+    return response
+
+
+@router.post("/logout")
+def logout_submit(session: SignedIn, v: Viewing, c: Context, csrf: Annotated[str, Form()] = "") -> Response:
+    posted(session, csrf)
+    assert v.token is not None
+    logout(c.wired.uow(), v.token)
+    response = RedirectResponse("/policies", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/policies", response_class=HTMLResponse)
+def policies(request: Request, v: Viewing, c: Context, q: str = "", level: str = "", department: str = "",
+             mode: str = "", validity: str = "") -> Response:
+    found = portal.library(c.wired.uow(), c.today(), query=q, level=level, department=department, mode=mode,
+                           validity=validity)
+    name = "_policy_list.html" if request.headers.get("HX-Request") else "policies.html"
+    return page(request, name, v, entries=found, q=q, level=level, department=department, mode=mode,
+                validity=validity, levels=LEVEL_OPTIONS, modes=MODE_OPTIONS)
+
+
+@router.get("/policies/{policy_id}", response_class=HTMLResponse)
+def policy(request: Request, policy_id: str, v: Viewing, c: Context) -> Response:
+    return page(request, "policy.html", v, p=portal.policy_page(c.wired.uow(), policy_id, c.today()))
+
+
+@router.get("/calculator", response_class=HTMLResponse)
+def calculator(request: Request, v: Viewing, c: Context, policy: str = "", as_of: str = "") -> Response:
+    on = parse_date(as_of) or c.today()
+    answers = {k[2:]: x for k, x in request.query_params.items() if k.startswith("a:")}
+    result = portal.calculator(c.wired.uow(), c.wired.schema, on, answers, policy_id=policy)
+    name = "_calculator.html" if request.headers.get("HX-Request") else "calculator.html"
+    return page(request, name, v, c=result, answers=answers, policy=policy, as_of=on.isoformat(),
+                choices=portal.library(c.wired.uow(), on))
+
+
+@router.get("/me", response_class=HTMLResponse)
+def my_report(request: Request, session: SignedIn, v: Viewing, c: Context) -> Response:
+    report = portal.my_report(c.wired.uow(), c.wired.schema, c.wired.zones_dir, actor=session.user)
+    return page(request, "report.html", v, r=report,
+                sections=[(s, SECTION_TITLES[s], getattr(report, s)) for s in SECTIONS])
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, session: SignedIn, v: Viewing, c: Context) -> Response:
+    return page(request, "dashboard.html", v, o=portal.overview(c.wired.uow(), c.wired.data_dir, actor=session.user))
