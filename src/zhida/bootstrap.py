@@ -19,7 +19,7 @@ from zhida.audit.note import Signer
 from zhida.db import Database
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
-from zhida.matching.run import MatchSetup
+from zhida.matching.run import MatchSetup, load_run
 from zhida.profiles.paths import store_dir
 from zhida.profiles.store import ProfileStore
 from zhida.rules.schema import Schema
@@ -82,6 +82,14 @@ class App:
     def profile_store(self) -> ProfileStore:
         """The profile store loaded by `zhida data load` (under the data directory)."""
         return ProfileStore(store_dir(self.data_dir))
+
+    def matched_store(self) -> ProfileStore:
+        """The profile store the latest match run read (the demo city's after `zhida run`), where
+        what was paid is published for the rules; the loaded store when nothing was matched yet."""
+        try:
+            return ProfileStore(Path(load_run(self.uow()).snapshot.root))
+        except ZhidaError:
+            return self.profile_store()
 
     def close(self) -> None:
         for db in self._opened:

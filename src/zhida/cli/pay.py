@@ -103,11 +103,27 @@ def file(batch_id: Annotated[int, typer.Argument(help="批次编号")],
 def import_(path: Annotated[Path, typer.Argument(help="回单文件 .csv 或 .xlsx")], username: As = None,
             data_dir: DataDir = None) -> None:
     from zhida.workflow.bankfiles import import_results
+    from zhida.workflow.received import publish_received
 
     a = make_app(data_dir)
-    done = import_results(a.uow(), path, actor=acting(a.uow(), username))
+    actor = acting(a.uow(), username)
+    done = import_results(a.uow(), path, actor=actor)
     console.print(f"已导入 {path.name}：到账 {len(done.paid)} 笔，失败 {len(done.failed)} 笔，"
                   f"此前已记录 {len(done.unchanged)} 笔（未重复处理）。", markup=False)
+    published = publish_received(a.uow(), a.matched_store(), actor=actor)
+    console.print(f"已获资金记录已更新（共 {published.payments} 笔到账），“只奖励一次”等条件据此判断。", markup=False)
+
+
+@app.command("publish-received", help="把已到账的资金发布为画像中的“已获资金”数据（received），"
+                                      "供“只奖励一次”等条件使用；导入银行回单后会自动执行。")
+@translate_errors
+def publish_received_(username: As = None, data_dir: DataDir = None) -> None:
+    from zhida.workflow.received import publish_received
+
+    a = make_app(data_dir)
+    published = publish_received(a.uow(), a.matched_store(), actor=acting(a.uow(), username))
+    console.print(("已发布" if published.new else "无新的到账记录，沿用") + f"已获资金数据批次 {published.batch.id}"
+                  f"（共 {published.payments} 笔到账）。", markup=False)
 
 
 @app.command("ledger", help="账簿：各账户余额（分→元）与借贷平衡检查。")

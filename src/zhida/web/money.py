@@ -22,6 +22,7 @@ from zhida.web.context import Ctx, Viewer, ctx, page, parse_date, posted, signed
 from zhida.workflow import bankfiles, batches, notices, notifications
 from zhida.workflow.offers import accept, events_of, transition
 from zhida.workflow.payments import fund_budget
+from zhida.workflow.received import publish_received
 from zhida.workflow.states import OfferAction, OfferState
 
 router = APIRouter(include_in_schema=False)
@@ -205,6 +206,7 @@ async def finance_results(request: Request, session: SignedIn, v: Viewing, c: Co
         path.write_bytes(await result.read())
         try:
             imported = bankfiles.import_results(c.wired.uow(), path, actor=actor)
+            publish_received(c.wired.uow(), c.wired.matched_store(), actor=actor)   # for "只奖励一次"
         except bankfiles.BankFileRejected as e:
             return page(request, "finance.html", v, status_code=400, rejected=e.problems,
                         desk=queues.payment_desk(c.wired.uow(), actor=actor),
