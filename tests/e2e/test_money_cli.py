@@ -8,6 +8,7 @@ import csv
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,41 @@ def test_the_documented_command_sequence_runs_as_written(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "到账 2 笔" in done.stdout and "账簿平衡" in done.stdout
     assert (tmp_path / "公示.xlsx").is_file() and (tmp_path / "bank.xlsx").is_file()
+    no_personal_data_leaks(tmp_path, done.stdout + done.stderr, env)
+
+
+def no_personal_data_leaks(folder: Path, output: str, env: dict[str, str]) -> None:
+    """The log scanner: no receiving account number (those of the demo city's bank feed and those
+    typed at confirmation) and no legal representative's name appears in plain text in what the
+    run printed, in any file it exported except the bank's 代发 file (which must carry the
+    accounts), or in the audit log and the firms' notifications."""
+    from zhida.bootstrap import bootstrap
+    from zhida.settings import Settings
+    from zhida.workflow.firms import latest_facts
+
+    wired = bootstrap(Settings(data_dir=Path(env["ZHIDA_DATA_DIR"])))
+    try:
+        store = wired.matched_store()
+        with wired.uow() as uow:
+            usccs = list(uow.conn.execute(sa.select(t.offers.c.uscc)).scalars())
+            typed = [n for n in uow.conn.execute(sa.select(t.offers.c.account_no)).scalars() if n]
+            notes = [f"{n.title} {n.body}" for n in uow.conn.execute(sa.select(t.notifications)).all()]
+        facts = latest_facts(store, usccs, ["bank_account", "legal_representative"], date(2100, 1, 1))
+    finally:
+        wired.close()
+    personal = {v for f in facts.values() for k, v in f.items() if v and len(str(v)) >= 2} | set(typed)
+    assert len(personal) >= 4, "the scanner must have something to look for"
+    audit = zhida("audit", "log", "--limit", "1000", data_dir=Path(env["ZHIDA_DATA_DIR"]))
+    texts = {"output": output, "audit log": audit, "notifications": "\n".join(notes)}
+    for f in folder.iterdir():
+        if f.is_file() and f.suffix in (".csv", ".xlsx") and f.name != "bank.xlsx":
+            texts[f.name] = f.read_text(encoding="utf-8-sig") if f.suffix == ".csv" else "\n".join(
+                str(c) for row in load_workbook(f).active.iter_rows(values_only=True) for c in row)
+    leaks = [(where, s) for where, text in texts.items() for s in personal if str(s) in text]
+    assert leaks == [], f"personal data in plain text: {leaks[:5]}"
+    bank = "\n".join(str(c) for row in load_workbook(folder / "bank.xlsx").active.iter_rows(values_only=True)
+                     for c in row)
+    assert all(n in bank for n in typed)                 # the one export that needs them has them
 
 
 def test_a_bad_bank_result_file_is_rejected_with_every_problem_and_changes_nothing(city, tmp_path):
