@@ -13,12 +13,27 @@ import sqlalchemy as sa
 
 from zhida.accounts import Permission, User, department_scope, require, require_enterprise
 from zhida.db.scope import Scope, restrict
-from zhida.db.tables import budgets, notices, offers
+from zhida.db.tables import budgets, notices, offers, policy_versions
 from zhida.db.uow import UnitOfWork
 from zhida.workflow.offers import Offer, get_offer
 from zhida.workflow.states import OfferState
 
 S = OfferState
+
+
+def clause_titles(uow: UnitOfWork, keys: set[str]) -> dict[str, str]:
+    """“政策名称 · 条款名称” for clause keys, from the published versions (the current or the
+    version an offer was made under: any version that has the clause)."""
+    titles: dict[str, str] = {}
+    with uow:
+        for document in uow.conn.execute(sa.select(policy_versions.c.document).where(
+                policy_versions.c.policy_id.in_({k.split("/")[0] for k in keys}))
+                .order_by(policy_versions.c.id.desc())).scalars():
+            for clause in document.get("clauses", []):
+                key = f"{document['id']}/{clause['id']}"
+                if key in keys:
+                    titles.setdefault(key, f"{document['title']} · {clause['title']}")
+    return {k: titles.get(k, k) for k in keys}
 
 
 def offers_of_firm(uow: UnitOfWork, *, actor: User) -> list[Offer]:

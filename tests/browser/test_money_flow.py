@@ -68,7 +68,7 @@ def test_from_whitelist_to_paid_in_the_browser(page: Page, money_site: tuple[str
     expect(page).to_have_url(re.compile(r"/review$"))
     no_serious_violations(page)
     shot(page, "reviewer-queue")
-    page.get_by_role("link", name=CLAUSE).click()
+    page.get_by_role("link", name=re.compile("一次性扩岗补助")).click()
     page.get_by_role("button", name="审核通过").click()
     expect(page.get_by_role("status")).to_contain_text("已审核通过")
     page.get_by_label("公示开始日期").fill("2024-07-01")

@@ -20,10 +20,13 @@ from zhida.accounts.sessions import Session, SessionExpired, check_csrf, current
 from zhida.bootstrap import App
 from zhida.errors import ZhidaError
 from zhida.rules.numbers import yuan_text
+from zhida.workflow.states import ACTION_LABELS, STATE_LABELS, OfferState
 
 COOKIE = "zhida_session"
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters["yuan"] = lambda fen: "—" if fen is None else yuan_text(fen)
+TEMPLATES.env.filters["action_label"] = lambda action: ACTION_LABELS.get(str(action), str(action))
+TEMPLATES.env.filters["state_label"] = lambda state: STATE_LABELS[OfferState(state)] if state else ""
 
 
 @dataclass(frozen=True)

@@ -44,13 +44,16 @@ def done(to: str, message: str) -> RedirectResponse:
 
 @router.get("/me/offers", response_class=HTMLResponse)
 def my_offers(request: Request, session: SignedIn, v: Viewing, c: Context) -> Response:
-    return page(request, "my_offers.html", v, offers=queues.offers_of_firm(c.wired.uow(), actor=session.user))
+    listed = queues.offers_of_firm(c.wired.uow(), actor=session.user)
+    return page(request, "my_offers.html", v, offers=listed,
+                titles=queues.clause_titles(c.wired.uow(), {o.clause for o in listed}))
 
 
 @router.get("/offers/{offer_id}", response_class=HTMLResponse)
 def offer_page(request: Request, offer_id: int, session: SignedIn, v: Viewing, c: Context) -> Response:
     offer = queues.offer_of_firm(c.wired.uow(), offer_id, actor=session.user)
-    return page(request, "offer.html", v, o=offer, events=events_of(c.wired.uow(), offer_id), S=S)
+    return page(request, "offer.html", v, o=offer, events=events_of(c.wired.uow(), offer_id), S=S,
+                title=queues.clause_titles(c.wired.uow(), {offer.clause})[offer.clause])
 
 
 @router.post("/offers/{offer_id}/accept")
@@ -87,7 +90,9 @@ def inbox_read(notification_id: int, session: SignedIn, c: Context, csrf: Csrf =
 
 @router.get("/review", response_class=HTMLResponse)
 def review_queue(request: Request, session: SignedIn, v: Viewing, c: Context) -> Response:
-    return page(request, "review.html", v, queue=queues.review_queue(c.wired.uow(), actor=session.user), S=S)
+    queue = queues.review_queue(c.wired.uow(), actor=session.user)
+    return page(request, "review.html", v, queue=queue, S=S,
+                titles=queues.clause_titles(c.wired.uow(), {q.clause for q in queue}))
 
 
 @router.get("/review/clause", response_class=HTMLResponse)
@@ -97,6 +102,7 @@ def review_clause(request: Request, key: str, session: SignedIn, v: Viewing, c: 
                         if q.clause == key and q.open_notice), None)
     objections = notices.objections_of(c.wired.uow(), open_notice) if open_notice else []
     return page(request, "review_clause.html", v, key=key, offers=listed, S=S, notice_id=open_notice,
+                title=queues.clause_titles(c.wired.uow(), {key})[key],
                 objections=[o for o in objections if o.outcome is None], today=c.today().isoformat())
 
 

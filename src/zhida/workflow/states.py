@@ -61,6 +61,19 @@ class OfferAction(StrEnum):
     RETRY = "retry"                      # a failed payment goes again
     RETURN = "return"                    # a failed payment goes back to the firm to correct
 
+    @property
+    def label(self) -> str:
+        return ACTION_LABELS[self.value]
+
+
+ACTION_LABELS = {
+    "create": "生成兑现事项", "approve": "审核通过", "exclude": "审核排除", "start_notice": "开始公示",
+    "object": "提出异议", "dismiss_objection": "异议不成立", "uphold_objection": "异议成立，排除",
+    "close_notice": "公示结束，通知企业确认", "need_correction": "转待补正", "correct": "企业已补正",
+    "accept": "企业确认领取", "decline": "企业放弃", "expire": "逾期视为放弃", "schedule": "纳入拨付批次",
+    "settle": "银行已到账", "fail": "银行拨付失败", "retry": "重新拨付", "return": "退回企业补正",
+}
+
 
 S, A = OfferState, OfferAction
 TRANSITIONS: dict[tuple[OfferState, OfferAction], OfferState] = {
