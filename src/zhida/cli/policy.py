@@ -171,3 +171,8 @@ def generate(
         fail(f"条款数应为正整数，实为 {clauses}", "例如 --clauses 4314")
     written = write_pack(clauses, seed, out)
     console.print(f"已生成 {len(written)} 份政策、{clauses} 个条款：{out}")
+
+
+from zhida.cli.draft import draft  # noqa: E402  (政策拆解, docs/extract.md)
+
+app.command("draft")(draft)
