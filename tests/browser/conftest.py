@@ -35,8 +35,10 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site(city: Path) -> Iterator[str]:
+    """The app over the demo city, for one test module: a server left running would keep
+    allocating in its own thread while the rest of the suite runs."""
     yield from serve(Settings(data_dir=city))
 
 
@@ -54,13 +56,15 @@ def serve(settings: Settings) -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline, "the web app did not start within 30 s"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    wired.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:                                  # also when the caller closes the generator
+        server.should_exit = True
+        thread.join(timeout=10)
+        wired.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is not installed at {CHROMIUM}: apt-get install -y chromium", pytrace=False)
