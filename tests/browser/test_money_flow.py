@@ -140,3 +140,29 @@ def test_from_whitelist_to_paid_in_the_browser(page: Page, money_site: tuple[str
     expect(page.get_by_role("status")).to_contain_text("资金已到账")
     expect(page.locator(".tag").first).to_have_text("已到账")
     shot(page, "enterprise-paid")
+
+
+def test_a_policy_officer_edits_checks_and_publishes_in_the_workbench(page: Page, money_site: tuple[str, str]):
+    site, _ = money_site
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, site, "policy")
+    page.goto(f"{site}/workbench?policy=cn-hrss-2024-40-job-retention")
+    expect(page.locator("#checks")).to_contain_text("没有发现问题")          # checked as the page loads
+    expect(page.locator("#checks")).to_contain_text("没有变化")
+    editor = page.get_by_label("cn-hrss-2024-40-job-retention.yaml")
+    original = editor.input_value()
+    editor.fill(original.replace('param("layoff_target")', 'param("layoff_targett")', 1))
+    expect(page.locator("#checks .error").first).to_contain_text("layoff_targett")   # live lint, in Chinese
+    page.get_by_role("button", name="发布").click()
+    expect(page.locator("#checks")).to_contain_text("个错误")                  # refused, nothing published
+    page.goto(f"{site}/workbench?policy=cn-hrss-2024-40-job-retention")
+    editor = page.get_by_label("cn-hrss-2024-40-job-retention.yaml")
+    title = "title: 失业保险稳岗返还（2022—2025年度）"
+    editor.fill(original.replace(title, title.replace("年度）", "年度，修订）"), 1))
+    expect(page.locator("#checks")).to_contain_text("政策：修改了 title")
+    no_serious_violations(page)
+    shot(page, "policy-workbench")
+    page.get_by_role("button", name="发布").click()
+    expect(page.get_by_role("status")).to_contain_text("已发布新版本")
+    page.goto(f"{site}/policies/cn-hrss-2024-40-job-retention")
+    expect(page.get_by_role("heading", level=1)).to_have_text("失业保险稳岗返还（2022—2025年度，修订）")

@@ -135,19 +135,26 @@ def _plain(node: Any) -> Any:
 
 
 def load_policy_file(path: Path) -> Policy:
-    yaml = YAML(typ="rt")
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise PolicyError([Problem(f"无法读取文件：{e}", file=str(path), fix="检查路径与编码（应为 UTF-8）")]) from e
+    return load_policy_text(text, str(path))
+
+
+def load_policy_text(text: str, source: str = "<policy>") -> Policy:
+    """A policy from YAML text (a file's, or an editor's), with line numbers in every problem."""
+    yaml = YAML(typ="rt")
+    try:
+        raw = yaml.load(text)
     except YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise PolicyError([Problem(f"YAML 格式错误：{getattr(e, 'problem', e)}", file=str(path), line=line,
+        raise PolicyError([Problem(f"YAML 格式错误：{getattr(e, 'problem', e)}", file=source, line=line,
                                    fix="检查缩进与冒号；多行表达式用 | 块")]) from e
     if not isinstance(raw, dict):
-        raise PolicyError([Problem("文件内容应为一个政策文档（键值映射）", file=str(path), line=1)])
-    return parse_policy(_plain(raw), str(path), _line_map(raw))
+        raise PolicyError([Problem("文件内容应为一个政策文档（键值映射）", file=source, line=1)])
+    return parse_policy(_plain(raw), source, _line_map(raw))
 
 
 def parse_policy(doc: Mapping[str, Any], source: str = "<policy>",

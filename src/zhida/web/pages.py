@@ -2,11 +2,12 @@
 policy library and pages, the 政策计算器, a firm's match report, the leaders' dashboard."""
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from zhida import portal
+from zhida import portal, workbench
 from zhida.accounts import Permission, Role, can
 from zhida.accounts.errors import AuthenticationFailed
 from zhida.accounts.oidc import OidcError, Start, begin, finish
@@ -133,6 +134,37 @@ def my_report(request: Request, session: SignedIn, v: Viewing, c: Context) -> Re
     report = portal.my_report(c.wired.uow(), c.wired.schema, c.wired.zones_dir, actor=session.user)
     return page(request, "report.html", v, r=report,
                 sections=[(s, SECTION_TITLES[s], getattr(report, s)) for s in SECTIONS])
+
+
+@router.get("/workbench", response_class=HTMLResponse)
+def workbench_page(request: Request, session: SignedIn, v: Viewing, c: Context, policy: str = "") -> Response:
+    entries = portal.library(c.wired.uow(), c.today())
+    policy_id = policy or (entries[0].id if entries else "")
+    text = workbench.source_text(c.wired.uow(), policy_id, c.wired.policies_dir, actor=session.user) \
+        if policy_id else None
+    return page(request, "workbench.html", v, entries=entries, policy_id=policy_id, text=text, check=None)
+
+
+@router.post("/workbench/check", response_class=HTMLResponse)
+def workbench_check(request: Request, session: SignedIn, v: Viewing, c: Context, text: Annotated[str, Form()] = "",
+                    csrf: Annotated[str, Form()] = "") -> Response:
+    check = workbench.check_text(c.wired.uow(), text, c.wired.schema, actor=posted(session, csrf))
+    return page(request, "_checks.html", v, check=check)
+
+
+@router.post("/workbench/publish", response_class=HTMLResponse)
+def workbench_publish(request: Request, session: SignedIn, v: Viewing, c: Context,
+                      text: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
+    actor = posted(session, csrf)
+    check = workbench.check_text(c.wired.uow(), text, c.wired.schema, actor=actor)
+    if not check.publishable:
+        entries = portal.library(c.wired.uow(), c.today())
+        return page(request, "workbench.html", v, status_code=400, entries=entries,
+                    policy_id=check.policy.id if check.policy else "", text=text, check=check)
+    done = workbench.publish_text(c.wired.uow(), text, c.wired.schema, actor=actor)
+    what = f"已发布新版本（{len(done.published)} 个）" if done.published else "内容未变化，没有产生新版本"
+    policy_id = check.policy.id if check.policy else ""
+    return RedirectResponse(f"/workbench?policy={policy_id}&ok={quote(what)}", status_code=303)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
