@@ -22,7 +22,7 @@ from zhida.accounts import Permission, User, require
 from zhida.db.tables import budgets, payments
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
-from zhida.workflow import ledger
+from zhida.workflow import caps, ledger
 from zhida.workflow.offers import get_offer, transition
 from zhida.workflow.states import OfferAction, OfferState
 
@@ -74,22 +74,24 @@ def schedule_payment(uow: UnitOfWork, offer_id: int, *, actor: User, clock: Cloc
     with uow:
         offer = get_offer(uow, offer_id)
         action = OfferAction.RETRY if offer.state is OfferState.PAYMENT_FAILED else OfferAction.SCHEDULE
-        transition(uow, offer_id, action, actor=actor, clock=clock)
         year = int(offer.period[:4])
+        grant = caps.reserve(uow, offer_id, offer.uscc, offer.policy_id, offer.clause, year, offer.amount_fen)
+        transition(uow, offer_id, action, actor=actor, clock=clock, detail=grant.detail)
+        amount = grant.amount_fen   # the offer's amount, or less under a cap (总量控制)
         b = budgets.c
         committed = uow.conn.execute(sa.update(budgets).where(
-            (b.policy_id == offer.policy_id) & (b.year == year) & (b.funded_fen - b.committed_fen >= offer.amount_fen))
-            .values(committed_fen=b.committed_fen + offer.amount_fen)).rowcount
+            (b.policy_id == offer.policy_id) & (b.year == year) & (b.funded_fen - b.committed_fen >= amount))
+            .values(committed_fen=b.committed_fen + amount)).rowcount
         if committed != 1:
             raise BudgetExceeded(f"政策 {offer.policy_id} {year}年预算余额不足以拨付事项 {offer_id}"
-                                 f"（{offer.amount_fen} 分）；请追加预算或调整批次。")
-        ledger.post(uow, [(ledger.budget_account(offer.policy_id, year), -offer.amount_fen),
-                          (ledger.payable_account(offer.policy_id, year), offer.amount_fen)],
+                                 f"（{amount} 分）；请追加预算或调整批次。")
+        ledger.post(uow, [(ledger.budget_account(offer.policy_id, year), -amount),
+                          (ledger.payable_account(offer.policy_id, year), amount)],
                     at=clock(), memo=f"事项 {offer_id} 纳入拨付", offer_id=offer_id)
         attempt = 1 + int(uow.conn.execute(sa.select(sa.func.count()).select_from(payments)
                                            .where(payments.c.offer_id == offer_id)).scalar_one())
         key = f"offer-{offer_id}-{attempt}"
-        uow.conn.execute(sa.insert(payments).values(offer_id=offer_id, idempotency_key=key, amount_fen=offer.amount_fen,
+        uow.conn.execute(sa.insert(payments).values(offer_id=offer_id, idempotency_key=key, amount_fen=amount,
                                                     state="pending", created_at=clock()))
         payment = get_payment(uow, key)
         uow.commit()
@@ -119,6 +121,7 @@ def settle_payment(uow: UnitOfWork, idempotency_key: str, *, paid: bool, actor: 
             ledger.post(uow, [(ledger.payable_account(offer.policy_id, year), -payment.amount_fen),
                               (ledger.budget_account(offer.policy_id, year), payment.amount_fen)],
                         at=clock(), memo=f"事项 {offer.id} 拨付失败退回预算：{reason}", offer_id=offer.id)
+            caps.release(uow, offer.uscc, offer.policy_id, year, payment.amount_fen)
             b = budgets.c
             uow.conn.execute(sa.update(budgets).where((b.policy_id == offer.policy_id) & (b.year == year))
                              .values(committed_fen=b.committed_fen - payment.amount_fen))
