@@ -140,3 +140,25 @@ def ledger(username: As = None, data_dir: DataDir = None) -> None:
     if not b.balanced:
         fail(b.problem or "账簿不平衡", "账簿只能追加；请核查是否被改动。")
     console.print(f"账簿平衡：{b.transactions} 笔交易，借贷合计 0。")
+
+
+@app.command("cap", help="设定总量控制：同一企业某年度在几项政策中合计获得的上限（--yuan），"
+                         "和/或就高不重复（--exclusive）；拨付时自动执行并向企业说明。")
+@translate_errors
+def cap(name: Annotated[str, typer.Argument(help="名称，如 2024年度科技类奖励总量控制")],
+        year: Annotated[int, typer.Option("--year", help="年度")],
+        policies: Annotated[list[str], typer.Option("--policy", help="涵盖的政策编号（可多个）")],
+        yuan: Annotated[str | None, typer.Option("--yuan", help="合计上限（元）")] = None,
+        exclusive: Annotated[bool, typer.Option("--exclusive", help="就高不重复：只拨付其中金额最高的一项")] = False,
+        username: As = None, data_dir: DataDir = None) -> None:
+    from zhida.workflow.bankfiles import parse_yuan
+    from zhida.workflow.caps import define_cap
+
+    fen = None if yuan is None else parse_yuan(yuan)
+    if yuan is not None and fen is None:
+        fail(f"金额“{yuan}”无法识别", "写成元，最多两位小数，如 1000000 或 1000000.00")
+    a = make_app(data_dir)
+    c = define_cap(a.uow(), name, year, policies, actor=acting(a.uow(), username), cap_fen=fen, exclusive=exclusive)
+    rule = "、".join(([f"合计不超过 {_yuan(c.cap_fen)} 元"] if c.cap_fen is not None else [])
+                    + (["就高不重复"] if c.exclusive else []))
+    console.print(f"已设定总量控制 {c.id}“{c.name}”：{c.year}年度，{'、'.join(c.policies)}，{rule}。", markup=False)
