@@ -102,3 +102,44 @@ def test_twenty_concurrent_batch_builders_on_one_budget_never_overspend(pg, conf
     with pg.uow() as uow:
         assert uow.conn.execute(sa.select(t.budgets.c.committed_fen)).scalar_one() == committed
     ledger.check_balanced(pg.uow())
+
+
+def test_fifty_concurrent_confirmations_for_each_of_two_hundred_firms_make_exactly_one_payment_each(pg, confirmed):
+    """200 firms' offers awaiting confirmation; for each firm 50 clicks at once, each click
+    confirming and then asking for payment, all 10,000 interleaved on 12 connections."""
+    import random
+    from datetime import UTC, datetime
+
+    template = confirmed[0]
+    at = datetime(2024, 9, 1, tzinfo=UTC)
+    with pg.uow() as uow:
+        base = uow.conn.execute(sa.select(t.offers).where(t.offers.c.id == template.id)).mappings().one()
+        rows = [{**{k: base[k] for k in ("clause", "policy_id", "version_id", "run_id", "period", "department")},
+                 "uscc": f"91330300MA2X{n:06d}", "amount_fen": 100_000 + n, "state": "awaiting_confirmation",
+                 "created_at": at, "updated_at": at} for n in range(200)]
+        ids = list(uow.conn.execute(sa.insert(t.offers).returning(t.offers.c.id), rows).scalars())
+        uow.commit()
+    fund_budget(pg.uow(), POLICY, 2024, sum(r["amount_fen"] for r in rows), actor=FINANCE)
+    by_id = dict(zip(ids, (r["uscc"] for r in rows), strict=True))
+
+    def click(offer_id):
+        who = firm(by_id[offer_id])
+        _attempt(lambda: accept(pg.uow(), offer_id, actor=who, account_name="某公司", account_bank="温州银行",
+                                account_no="62220000", pledge=True))
+        return _attempt(lambda: schedule_payment(pg.uow(), offer_id, actor=FINANCE))
+
+    clicks = [i for i in ids for _ in range(50)]
+    random.Random(11).shuffle(clicks)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        outcomes = list(pool.map(click, clicks))
+    assert sum(not isinstance(o, Exception) for o in outcomes) == 200          # one scheduled payment per firm
+    assert pg.engine.pool.checkedout() == 0                                    # no connection left behind
+    with pg.uow() as uow:
+        per_offer = dict(uow.conn.execute(sa.select(t.payments.c.offer_id, sa.func.count())
+                                          .where(t.payments.c.offer_id.in_(ids))
+                                          .group_by(t.payments.c.offer_id)).all())
+        accepts = uow.conn.execute(sa.select(sa.func.count()).select_from(t.offer_events).where(
+            t.offer_events.c.offer_id.in_(ids) & (t.offer_events.c.action == "accept"))).scalar_one()
+    assert per_offer == {i: 1 for i in ids} and accepts == 200
+    assert ledger.balance(pg.uow(), ledger.payable_account(POLICY, 2024)) == sum(r["amount_fen"] for r in rows)
+    ledger.check_balanced(pg.uow())
