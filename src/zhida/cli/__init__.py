@@ -24,6 +24,9 @@ app.add_typer(jobs.app, name="jobs", help="后台任务：提醒、逾期处理�
 app.add_typer(audit.app, name="audit", help="审计日志：检查点、核验、包含与一致性证明。")
 app.command("serve", help="启动网页（默认 http://127.0.0.1:8000）。")(serve.serve)
 app.command("run", help="一键运行：演示城市 × 政策包，打印匹配摘要并写出结果。")(run.run)
+from zhida.cli import ask  # noqa: E402  (政策问答, docs/assistant.md)
+
+app.command("ask", help="政策问答：回答政策问题并注明出处、有效期；答不了时建议转人工（诉求）。")(ask.ask)
 
 
 def main() -> None:
