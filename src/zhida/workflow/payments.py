@@ -22,7 +22,7 @@ from zhida.accounts import Permission, User, require
 from zhida.db.tables import budgets, payments
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
-from zhida.workflow import caps, ledger
+from zhida.workflow import caps, faults, ledger
 from zhida.workflow.offers import get_offer, transition
 from zhida.workflow.states import OfferAction, OfferState
 
@@ -94,7 +94,9 @@ def schedule_payment(uow: UnitOfWork, offer_id: int, *, actor: User, clock: Cloc
         uow.conn.execute(sa.insert(payments).values(offer_id=offer_id, idempotency_key=key, amount_fen=amount,
                                                     state="pending", created_at=clock()))
         payment = get_payment(uow, key)
+        faults.checkpoint("schedule.before_commit")
         uow.commit()
+    faults.checkpoint("schedule.after_commit")
     return payment
 
 
@@ -127,7 +129,9 @@ def settle_payment(uow: UnitOfWork, idempotency_key: str, *, paid: bool, actor: 
                              .values(committed_fen=b.committed_fen - payment.amount_fen))
             transition(uow, offer.id, OfferAction.FAIL, actor=actor, detail={"reason": reason}, clock=clock)
         payment = get_payment(uow, idempotency_key)
+        faults.checkpoint("settle.before_commit")
         uow.commit()
+    faults.checkpoint("settle.after_commit")
     return payment
 
 
