@@ -143,3 +143,76 @@ def test_fifty_concurrent_confirmations_for_each_of_two_hundred_firms_make_exact
     assert per_offer == {i: 1 for i in ids} and accepts == 200
     assert ledger.balance(pg.uow(), ledger.payable_account(POLICY, 2024)) == sum(r["amount_fen"] for r in rows)
     ledger.check_balanced(pg.uow())
+
+
+def test_connections_killed_by_the_server_during_twenty_decisions_lose_no_acknowledged_one(pg, confirmed):
+    """20 firms confirm at once while another session keeps terminating their connections
+    (pg_terminate_backend, as a database restart would): a confirmation that returned is in the
+    store; one cut off is either wholly there (the retry finds it done) or wholly absent (the
+    retry makes it) — never half, never twice."""
+    import random
+    import threading
+    import time
+    from datetime import UTC, datetime
+
+    from zhida.db import create_engine
+
+    from ...conftest import POSTGRES_URL
+    template = confirmed[0]
+    at = datetime(2024, 9, 1, tzinfo=UTC)
+    with pg.uow() as uow:
+        schema = uow.conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+        base = uow.conn.execute(sa.select(t.offers).where(t.offers.c.id == template.id)).mappings().one()
+        rows = [{**{k: base[k] for k in ("clause", "policy_id", "version_id", "run_id", "period", "department")},
+                 "uscc": f"91330300MA2K{n:06d}", "amount_fen": 100_000, "state": "awaiting_confirmation",
+                 "created_at": at, "updated_at": at} for n in range(20)]
+        ids = list(uow.conn.execute(sa.insert(t.offers).returning(t.offers.c.id), rows).scalars())
+        uow.commit()
+    app = f"zhida-kill-{schema}"
+    victim = Database(create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}",
+                                                                 "application_name": app}))
+    acknowledged: set[int] = set()
+    cut_off = 0
+    stop = threading.Event()
+
+    def killer():
+        admin = sa.create_engine(POSTGRES_URL)
+        rng = random.Random(3)
+        while not stop.is_set():
+            time.sleep(rng.uniform(0.002, 0.02))
+            with admin.begin() as conn:
+                conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                     "WHERE application_name = :app AND pid <> pg_backend_pid()"), {"app": app})
+        admin.dispose()
+
+    def decide(offer_id, uscc):
+        nonlocal cut_off
+        while True:
+            try:
+                accept(victim.uow(), offer_id, actor=firm(uscc), account_name="某公司", account_bank="温州银行",
+                       account_no="62220000", pledge=True)
+                acknowledged.add(offer_id)
+                return
+            except ZhidaError:                 # the cut-off attempt had committed: it is done, not twice
+                return
+            except sa.exc.DBAPIError:          # cut off before an answer: try again, as a client would
+                cut_off += 1
+
+    k = threading.Thread(target=killer)
+    k.start()
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            list(pool.map(decide, ids, [r["uscc"] for r in rows]))
+    finally:
+        stop.set()
+        k.join()
+        victim.engine.dispose()
+    assert cut_off > 0, "the killer never hit a decision: the test proved nothing"
+    with pg.uow() as uow:
+        states = dict(uow.conn.execute(sa.select(t.offers.c.id, t.offers.c.state).where(t.offers.c.id.in_(ids))).all())
+        accepts = dict(uow.conn.execute(sa.select(t.offer_events.c.offer_id, sa.func.count())
+                                        .where(t.offer_events.c.offer_id.in_(ids))
+                                        .where(t.offer_events.c.action == "accept")
+                                        .group_by(t.offer_events.c.offer_id)).all())
+    assert all(states[i] == "confirmed" for i in acknowledged)            # nothing acknowledged is lost
+    assert states == {i: "confirmed" for i in ids} and accepts == {i: 1 for i in ids}   # none half, none twice
