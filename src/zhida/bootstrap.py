@@ -23,6 +23,7 @@ from zhida.matching.run import MatchSetup, load_run
 from zhida.profiles.paths import store_dir
 from zhida.profiles.store import ProfileStore
 from zhida.rules.schema import Schema
+from zhida.sealing import Sealer
 from zhida.settings import Settings
 
 
@@ -48,7 +49,8 @@ class App:
 
     @cached_property
     def database(self) -> Database:
-        db = Database.open(self.settings.database(), upgrade=self.settings.auto_upgrade)
+        sealer = Sealer.from_key_file(self.settings.data_key_path(), create=True)
+        db = Database.open(self.settings.database(), upgrade=self.settings.auto_upgrade, sealer=sealer)
         self._opened.append(db)
         audit_log.use_hash(db.uow(), self.settings.audit_hash)
         return db

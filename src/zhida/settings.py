@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     audit_key: Path | None = Field(
         None, description="the audit log's Ed25519 signing key file; unset: keys/audit.key in the data dir")
     audit_origin: str = Field("zhida.local/audit", description="the audit log's name on its checkpoints (C2SP origin)")
+    data_key: Path | None = Field(
+        None, description="the key sealing personal data at rest (bank accounts); unset: keys/data.key in the data dir")
     public_url: str = Field("http://127.0.0.1:8000", description="the web app's address as browsers reach it")
     oidc_issuer: str | None = Field(None, description="统一身份认证 (OpenID Connect) issuer; unset: passwords only")
     oidc_client_id: str | None = Field(None, description="this app's client id at the 统一身份认证 provider")
@@ -41,6 +43,9 @@ class Settings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir.resolve() / 'zhida.sqlite'}"
+
+    def data_key_path(self) -> Path:
+        return self.data_key or self.data_dir / "keys" / "data.key"
 
     def audit_key_path(self) -> Path:
         return self.audit_key or self.data_dir / "keys" / "audit.key"

@@ -151,13 +151,15 @@ def no_personal_data_leaks(folder: Path, output: str, env: dict[str, str]) -> No
     from zhida.bootstrap import bootstrap
     from zhida.settings import Settings
     from zhida.workflow.firms import latest_facts
+    from zhida.workflow.offers import account_of
 
     wired = bootstrap(Settings(data_dir=Path(env["ZHIDA_DATA_DIR"])))
     try:
         store = wired.matched_store()
         with wired.uow() as uow:
             usccs = list(uow.conn.execute(sa.select(t.offers.c.uscc)).scalars())
-            typed = [n for n in uow.conn.execute(sa.select(t.offers.c.account_no)).scalars() if n]
+            stored = [n for n in uow.conn.execute(sa.select(t.offers.c.account_no)).scalars() if n]
+            typed = [account_of(uow, n) for n in stored]
             notes = [f"{n.title} {n.body}" for n in uow.conn.execute(sa.select(t.notifications)).all()]
         facts = latest_facts(store, usccs, ["bank_account", "legal_representative"], date(2100, 1, 1))
     finally:
@@ -175,6 +177,7 @@ def no_personal_data_leaks(folder: Path, output: str, env: dict[str, str]) -> No
     bank = "\n".join(str(c) for row in load_workbook(folder / "bank.xlsx").active.iter_rows(values_only=True)
                      for c in row)
     assert all(n in bank for n in typed)                 # the one export that needs them has them
+    assert stored and all(s.startswith("zs1:") and not any(n in s for n in typed) for s in stored)   # sealed at rest
 
 
 def test_a_bad_bank_result_file_is_rejected_with_every_problem_and_changes_nothing(city, tmp_path):

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from zhida.db import migrate
-from zhida.db.uow import UnitOfWork
+from zhida.db.uow import Sealer, UnitOfWork
 
 
 def create_engine(url: str, **kw: Any) -> sa.Engine:
@@ -37,11 +37,12 @@ def create_engine(url: str, **kw: Any) -> sa.Engine:
 class Database:
     """The store behind one URL. `uow()` gives a new unit of work for one service call."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, sealer: Sealer | None = None) -> None:
         self.engine = engine
+        self.sealer = sealer      # personal values sealed at rest (None: stored as given)
 
     @classmethod
-    def open(cls, url: str, *, upgrade: bool | None = None) -> Database:
+    def open(cls, url: str, *, upgrade: bool | None = None, sealer: Sealer | None = None) -> Database:
         """Open the store at `url`. `upgrade`: migrate to the latest schema first (default:
         yes for embedded SQLite, no for a server, whose schema must then already be current)."""
         engine = create_engine(url)
@@ -49,14 +50,14 @@ class Database:
             migrate.upgrade(engine)
         else:
             migrate.require_current(engine)
-        return cls(engine)
+        return cls(engine, sealer)
 
     @property
     def url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+        return UnitOfWork(self.engine, self.sealer)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -21,14 +21,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 
+class Sealer(Protocol):
+    """Seals personal values at rest (zhida.sealing.Sealer); the store only carries it."""
+
+    def seal(self, text: str, *, context: str) -> str: ...
+
+    def open(self, stored: str, *, context: str) -> str: ...
+
+
 class UnitOfWork:
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, sealer: Sealer | None = None) -> None:
         self.engine = engine
+        self.sealer = sealer
         self._conn: sa.Connection | None = None
         self._tx: sa.RootTransaction | None = None
         self._depth = 0

@@ -29,7 +29,7 @@ from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
 from zhida.workflow.batches import get_batch
 from zhida.workflow.notices import yuan
-from zhida.workflow.offers import OfferError
+from zhida.workflow.offers import OfferError, account_of
 from zhida.workflow.payments import settle_payment
 from zhida.workflow.sheets import read_table, write_table
 
@@ -98,8 +98,9 @@ def export_payment_file(uow: UnitOfWork, batch_id: int, out: Path, *, actor: Use
                                              .join(offers, offers.c.id == payments.c.offer_id))
                                 .where((payment_batch_items.c.batch_id == batch_id) & (payments.c.state == "pending"))
                                 .order_by(payments.c.id)).all()
-    lines = [[str(n), r.account_name or "", r.account_no or "", r.account_bank or "", yuan(r.amount_fen),
-              f"{r.clause} {r.period}年政策资金", r.idempotency_key] for n, r in enumerate(rows, start=1)]
+    lines = [[str(n), r.account_name or "", account_of(uow, r.account_no or ""), r.account_bank or "",
+              yuan(r.amount_fen), f"{r.clause} {r.period}年政策资金", r.idempotency_key]
+             for n, r in enumerate(rows, start=1)]
     return write_table(out, PAYMENT_HEADERS, lines, title=f"代发批次{batch_id}")
 
 

@@ -17,6 +17,7 @@ from zhida.db.tables import offers, payments
 from zhida.db.uow import UnitOfWork
 from zhida.workflow import faults
 from zhida.workflow.bank import PaymentAdapter
+from zhida.workflow.offers import account_of
 from zhida.workflow.payments import settle_payment
 
 
@@ -44,7 +45,8 @@ def pay_pending(uow_factory: Callable[[], UnitOfWork], bank: PaymentAdapter, *, 
             if row is None:
                 return done
             faults.checkpoint("bank.before_send")
-            result = bank.send(row.idempotency_key, row.account_no or "", row.account_name or "", int(row.amount_fen))
+            number = account_of(uow, row.account_no or "")
+            result = bank.send(row.idempotency_key, number, row.account_name or "", int(row.amount_fen))
             faults.checkpoint("bank.after_send")
         settle_payment(uow_factory(), row.idempotency_key, paid=result.paid, reason=result.reason, actor=actor)
         (done.paid if result.paid else done.failed).append(row.idempotency_key)

@@ -51,7 +51,7 @@ class Offer:
     department: str
     state: OfferState
     confirm_by: date | None
-    account_no: str | None
+    account_no: str | None          # masked (****1234): the number itself only through account_of
 
 
 def _now() -> datetime:
@@ -137,11 +137,28 @@ def accept(uow: UnitOfWork, offer_id: int, *, actor: User, account_name: str, ac
             transition(uow, offer_id, A.CORRECT, actor=actor, clock=clock, detail={"account": masked})
         uow.conn.execute(sa.update(offers).where(offers.c.id == offer_id).values(
             account_name=account_name.strip(), account_bank=account_bank.strip(),
-            account_no=account_no.replace(" ", "")))
+            account_no=seal_account(uow, account_no.replace(" ", ""))))
         offer = transition(uow, offer_id, A.ACCEPT, actor=actor, clock=clock,
                            detail={"account": masked, "pledge": True})
         uow.commit()
     return offer
+
+
+ACCOUNT_CONTEXT = "offers.account_no"
+
+
+def seal_account(uow: UnitOfWork, number: str) -> str:
+    """The receiving account as stored: sealed when the store has a key (docs/security.md)."""
+    return number if uow.sealer is None else uow.sealer.seal(number, context=ACCOUNT_CONTEXT)
+
+
+def account_of(uow: UnitOfWork, stored: str) -> str:
+    """The receiving account number in clear — for the bank (its file, its adapter) only."""
+    if not stored.startswith("zs1:"):
+        return stored
+    if uow.sealer is None:
+        raise OfferError("收款账号已加密保存，但未配置数据加密密钥，无法解开；请设置 ZHIDA_DATA_KEY。")
+    return uow.sealer.open(stored, context=ACCOUNT_CONTEXT)
 
 
 def get_offer(uow: UnitOfWork, offer_id: int) -> Offer:
@@ -151,7 +168,8 @@ def get_offer(uow: UnitOfWork, offer_id: int) -> Offer:
         raise OfferError(f"没有编号为 {offer_id} 的兑现事项。")
     return Offer(id=row["id"], clause=row["clause"], policy_id=row["policy_id"], version_id=row["version_id"],
                  uscc=row["uscc"], period=row["period"], amount_fen=row["amount_fen"], department=row["department"],
-                 state=OfferState(row["state"]), confirm_by=row["confirm_by"], account_no=row["account_no"])
+                 state=OfferState(row["state"]), confirm_by=row["confirm_by"],
+                 account_no=None if row["account_no"] is None else "****" + account_of(uow, row["account_no"])[-4:])
 
 
 def offers_of_clause(uow: UnitOfWork, clause: str, *, actor: User, state: OfferState | None = None) -> list[Offer]:

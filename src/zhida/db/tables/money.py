@@ -23,7 +23,7 @@ offers = sa.Table(
     sa.Column("confirm_by", sa.Date, nullable=True),                # deadline for the firm's confirmation
     sa.Column("account_name", sa.String(200), nullable=True),       # receiving account, as the firm confirmed it
     sa.Column("account_bank", sa.String(200), nullable=True),
-    sa.Column("account_no", sa.String(64), nullable=True),
+    sa.Column("account_no", sa.String(200), nullable=True),           # sealed at rest (zhida.sealing)
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("clause", "uscc", "period"),
