@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -168,20 +166,20 @@ def show(
     uscc: Annotated[str, typer.Argument()],
     purpose: Annotated[str, typer.Option("--purpose", help="用途")] = "数据核查",
     basis: Annotated[str, typer.Option("--basis", help="法律依据或授权")] = "数据局数据治理职责",
+    whole: Annotated[bool, typer.Option("--whole", help="显示完整的个人信息（须有工作需要并写明用途；另记入审计日志）")]
+    = False,
     as_of: AsOf = None,
     data_dir: DataDir = None,
 ) -> None:
-    from zhida.profiles.datause import record_use
-    from zhida.profiles.profile import trace
+    from zhida.accounts import SYSTEM
+    from zhida.profiles.profile import view_profile
     from zhida.profiles.registry import load_registry
 
     with _errors():
-        df = trace(_store(data_dir), load_registry(), uscc.upper(), parse_date(as_of))
+        df = view_profile(make_app(data_dir).uow(), _store(data_dir), load_registry(), uscc.upper(),
+                          parse_date(as_of), actor=SYSTEM, purpose=purpose, legal_basis=basis, whole=whole)
         if df.is_empty():
             raise typer.BadParameter(f"画像库中没有企业 {uscc}")
-        record_use(
-            make_app(data_dir).uow(), uscc=uscc.upper(), fields=df["field"].unique().to_list(), purpose=purpose,
-            actor=getpass.getuser(), legal_basis=basis, used_at=datetime.now(UTC), as_of=parse_date(as_of))
     t = Table("字段", "所属期", "值", "来源", "记录", "文件", "导入时间", "采用", title=f"企业画像 {uscc}")
     for r in df.iter_rows(named=True):
         t.add_row(r["label"], r["period"] or "", r["value"], r["source"], str(r["record_id"]), r["file"],
@@ -207,8 +205,10 @@ def fields() -> None:
     from zhida.profiles.registry import load_registry
 
     reg = load_registry()
-    t = Table("id", "中文名", "类型", "周期", "来源", "个人信息")
+    from zhida.profiles.registry import LEVEL_LABELS
+
+    t = Table("id", "中文名", "类型", "周期", "来源", "分级")
     for f in reg.fields.values():
         src = "派生" if f.derived else reg.sources[f.source].label
-        t.add_row(f.id, f.label, f.type, f.period, src, "是" if f.pii else "")
+        t.add_row(f.id, f.label, f.type, f.period, src, LEVEL_LABELS[f.classification])
     console.print(t)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 import polars as pl
 
+from zhida.accounts import NotAllowed, Permission, User, can, require_enterprise
+from zhida.audit import log as audit_log
+from zhida.db.uow import UnitOfWork
+from zhida.profiles.datause import record_use
 from zhida.profiles.facts import FactView
 from zhida.profiles.registry import FieldDef, Registry
 from zhida.profiles.store import ProfileStore
@@ -34,7 +39,9 @@ def display(value: object, f: FieldDef, unmasked: bool = False) -> str:
     if f.type == "bool":
         return "是" if value else "否"
     text = str(value)
-    return text if unmasked or not f.pii else mask(text, f.mask)
+    if f.classification == "secret":
+        return "（秘密级，不予显示）"
+    return text if unmasked or f.classification != "personal" else mask(text, f.mask)
 
 
 def trace(store: ProfileStore, registry: Registry, uscc: str, as_of: date, unmasked: bool = False) -> pl.DataFrame:
@@ -78,3 +85,33 @@ def list_entries(store: ProfileStore, registry: Registry, uscc: str, as_of: date
         if e is not None:
             parts.append(e.filter(pl.col("uscc") == uscc).with_columns(pl.lit(name).alias("list")))
     return pl.concat(parts) if parts else pl.DataFrame()
+
+
+def view_profile(uow: UnitOfWork, store: ProfileStore, registry: Registry, uscc: str, as_of: date, *,
+                 actor: User, purpose: str, legal_basis: str, whole: bool = False,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> pl.DataFrame:
+    """An enterprise's profile with lineage, as a person may see it: personal values masked,
+    or — `whole` — shown whole to a role whose work needs them (data officers, reviewers), for a
+    stated purpose; every view is recorded as a data use, and a whole view of personal values
+    also as a `data.reveal` entry of the audit log naming the fields."""
+    require_enterprise(actor, uscc)
+    own = actor.uscc == uscc
+    if whole and not (own or can(actor, Permission.LOAD_DATA) or can(actor, Permission.REVIEW_DEPARTMENT_ITEMS)):
+        raise NotAllowed(f"用户 {actor.username} 不能查看完整的个人信息；企业本身、数据管理人员或审核人员因工作需要"
+                         "方可查看，且须写明用途。")
+    if whole and not purpose.strip():
+        raise NotAllowed("查看完整的个人信息须写明用途（如“核对收款账户”）。")
+    df = trace(store, registry, uscc, as_of, unmasked=whole)
+    if df.is_empty():
+        return df
+    fields = df["field"].unique().to_list()
+    revealed = sorted(f for f in fields if whole and registry.fields[f].classification == "personal")
+    at = clock()
+    with uow:
+        record_use(uow, uscc=uscc, fields=fields, purpose=purpose + ("（含完整个人信息）" if revealed else ""),
+                   actor=actor.username, legal_basis=legal_basis, used_at=at, as_of=as_of)
+        if revealed:
+            audit_log.record(uow, kind="data.reveal", actor=actor.username, subject=f"enterprise:{uscc}",
+                             data={"fields": revealed, "purpose": purpose}, clock=lambda: at)
+        uow.commit()
+    return df

@@ -32,6 +32,10 @@ class Source:
     description: str = ""
 
 
+LEVELS = ("public", "internal", "personal", "secret")
+LEVEL_LABELS = {"public": "公开", "internal": "内部", "personal": "个人信息", "secret": "秘密"}
+
+
 @dataclass(frozen=True)
 class FieldDef:
     id: str
@@ -53,6 +57,14 @@ class FieldDef:
     derivation: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     from_list: Mapping[str, str] | None = None
+    level: str | None = None      # public | internal | personal | secret (default: personal if pii, else internal)
+
+    @property
+    def classification(self) -> str:
+        """How the field is protected (个人信息保护法 / 等保): public and internal values are shown
+        as they are; personal ones masked by default, whole only to a role and purpose that need
+        them (each view recorded); secret ones never shown."""
+        return self.level or ("personal" if self.pii else "internal")
 
     @property
     def importable(self) -> bool:
@@ -154,6 +166,11 @@ def parse_registry(doc: Mapping[str, Any]) -> Registry:
         if (f.source == "derived") != f.derived:
             problems.append(f"字段 {f.id}：派生字段必须写 source: derived 和 derivation")
         problems += [f"字段 {f.id} 的优先来源 {s} 未登记" for s in f.precedence if s not in sources]
+        if f.classification not in LEVELS:
+            problems.append(f"字段 {f.id} 的分级 {f.level} 应为 {'/'.join(LEVELS)}")
+        elif f.pii and f.classification not in ("personal", "secret"):
+            problems.append(f"字段 {f.id} 含个人信息（pii: true），分级应为 personal 或 secret，"
+                            f"而非 {f.classification}")
         if f.from_list and f.from_list.get("attr") not in ("listed_on", "kind", "ref", "expires_on"):
             problems.append(f"字段 {f.id} 的 from_list.attr 应为 listed_on/kind/ref/expires_on")
         fields[f.id] = f
