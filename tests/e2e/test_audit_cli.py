@@ -74,3 +74,20 @@ def test_tampering_is_reported_with_the_first_bad_index_and_exit_code_one(zhida,
     assert result.exit_code == 1 and "第一处有问题的序号：2" in result.stdout, result.output
     refused = zhida("checkpoint")
     assert refused.exit_code == 2 and "第 2 条" in refused.output
+
+
+def test_a_checkpoint_scheduled_for_the_day_is_signed_by_the_job_worker(zhida, tmp_path):
+    from typer.testing import CliRunner
+
+    from zhida.cli import app as cli
+
+    def jobs(*args):
+        return CliRunner().invoke(cli, ["jobs", *args], env={"ZHIDA_DATA_DIR": str(tmp_path),
+                                                             "ZHIDA_DATABASE_URL": None, "COLUMNS": "200"})
+
+    assert "已安排今日检查点" in zhida("checkpoint", "--schedule").stdout
+    assert "此前已安排" in zhida("checkpoint", "--schedule").stdout            # once a day
+    worked = jobs("work", "--once")
+    assert worked.exit_code == 0 and "完成 1" in worked.stdout, worked.output
+    assert "│ 1    │ 5    │" in zhida("checkpoints").stdout
+    assert zhida("verify").exit_code == 0

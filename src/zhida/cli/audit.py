@@ -47,13 +47,23 @@ def keygen(name: Annotated[str, typer.Argument(help="密钥名称，如 hrss.wen
     _say(signer.verifier())
 
 
-@app.command("checkpoint", help="签发检查点：对当前日志的树根签名（日志与已有检查点不符时拒绝）。")
+@app.command("checkpoint", help="签发检查点：对当前日志的树根签名（日志与已有检查点不符时拒绝）；"
+                                  "--schedule 则安排为当日的后台任务（zhida jobs work 执行）。")
 @translate_errors
-def checkpoint(data_dir: DataDir = None) -> None:
+def checkpoint(schedule: Annotated[bool, typer.Option("--schedule", help="安排为当日后台任务（同日重复无效）")]
+               = False, data_dir: DataDir = None) -> None:
+    from datetime import date
+
     from zhida.accounts import SYSTEM
     from zhida.audit import log
 
     zhida = make_app(data_dir)
+    if schedule:
+        from zhida.workflow.jobkinds import schedule_checkpoint
+
+        made = schedule_checkpoint(zhida.uow(), date.today(), actor=SYSTEM)
+        _say(f"任务 {made.job.id}：" + ("已安排今日检查点" if made.created else "今日检查点此前已安排") + "。")
+        return
     cp = log.checkpoint(zhida.uow(), zhida.audit_signer(), origin=zhida.settings.audit_origin, actor=SYSTEM)
     _say(f"检查点 {cp.id}：共 {cp.size} 条，根哈希 {cp.root.hex()}")
     _say(cp.note.rstrip("\n"))

@@ -51,11 +51,11 @@ def work(once: Annotated[bool, typer.Option("--once", help="执行完当前到�
          max_jobs: Annotated[int | None, typer.Option("--max-jobs", help="最多执行几个任务后退出")] = None,
          poll: Annotated[float, typer.Option("--poll", help="无任务时每隔几秒查看一次")] = 5.0,
          data_dir: DataDir = None) -> None:
-    from zhida.workflow.jobkinds import worker
+    from zhida.workflow.jobkinds import CHECKPOINT, checkpointing, worker
     from zhida.workflow.jobs import STATE_LABELS, Job
 
     a = make_app(data_dir)
-    w = worker(a.uow)
+    w = worker(a.uow, extra={CHECKPOINT: checkpointing(a.audit_signer(), a.settings.audit_origin)})
     counts = {"done": 0, "queued": 0, "failed": 0, "running": 0}
 
     def progress(job: Job) -> None:

@@ -1,7 +1,9 @@
 """The job kinds of this application, wired onto the runner (`zhida.workflow.jobs`).
 
 * `offers.remind` — `deadlines.send_reminders` for one department and day;
-* `offers.expire` — `deadlines.expire_overdue` for one department and day.
+* `offers.expire` — `deadlines.expire_overdue` for one department and day;
+* `audit.checkpoint` — a signed checkpoint of the audit log (the signing key comes from the
+  entrypoint that runs the worker: `checkpointing(signer, origin)`).
 
 Each runs as the account that scheduled it (resolved when the job runs, so a deactivated
 account's jobs fail with the reason). `schedule_day` enqueues a department's jobs of one day
@@ -16,11 +18,12 @@ from typing import Any
 
 from zhida.accounts import SYSTEM, User, require_department
 from zhida.accounts.errors import NotAllowed
+from zhida.audit.note import Signer
 from zhida.db.uow import UnitOfWork
-from zhida.workflow.jobs import Enqueued, Registry, Worker, enqueue
+from zhida.workflow.jobs import Enqueued, Handler, Registry, Worker, enqueue
 
 Clock = Callable[[], datetime]
-REMIND, EXPIRE = "offers.remind", "offers.expire"
+REMIND, EXPIRE, CHECKPOINT = "offers.remind", "offers.expire", "audit.checkpoint"
 
 
 def _now() -> datetime:
@@ -41,10 +44,22 @@ def expire(uow: UnitOfWork, payload: Mapping[str, Any], actor: User) -> dict[str
     return {"waived": expire_overdue(uow, date.fromisoformat(payload["today"]), actor=actor)}
 
 
-def registry() -> Registry:
+def checkpointing(signer: Signer, origin: str) -> Handler:
+    """The `audit.checkpoint` handler, with the log's signing key."""
+    def checkpoint(uow: UnitOfWork, payload: Mapping[str, Any], actor: User) -> dict[str, Any]:
+        from zhida.audit import log as audit_log
+
+        cp = audit_log.checkpoint(uow, signer, origin=origin, actor=actor)
+        return {"checkpoint": cp.id, "size": cp.size}
+    return checkpoint
+
+
+def registry(extra: Mapping[str, Handler] | None = None) -> Registry:
     r = Registry()
     r.register(REMIND, remind)
     r.register(EXPIRE, expire)
+    for kind, handler in (extra or {}).items():
+        r.register(kind, handler)
     return r
 
 
@@ -61,8 +76,17 @@ def actor_of(uow: UnitOfWork, username: str) -> User:
 
 
 def worker(uow_factory: Callable[[], UnitOfWork], *, name: str | None = None, lease: timedelta = timedelta(minutes=10),
-           clock: Clock = _now) -> Worker:
-    return Worker(uow_factory, registry(), actor_of=actor_of, name=name, lease=lease, clock=clock)
+           extra: Mapping[str, Handler] | None = None, clock: Clock = _now) -> Worker:
+    return Worker(uow_factory, registry(extra), actor_of=actor_of, name=name, lease=lease, clock=clock)
+
+
+def schedule_checkpoint(uow: UnitOfWork, today: date, *, actor: User, clock: Clock = _now) -> Enqueued:
+    """Enqueue the day's audit checkpoint (again the same day: nothing new)."""
+    with uow:
+        made = enqueue(uow, CHECKPOINT, {"today": today.isoformat()}, actor=actor,
+                       dedupe_key=f"{CHECKPOINT}:{today.isoformat()}", clock=clock)
+        uow.commit()
+    return made
 
 
 def schedule_day(uow: UnitOfWork, today: date, *, actor: User, days_before: int = 3,
