@@ -4,7 +4,6 @@ Import from here: importing this package registers all tables, so the metadata i
 (migrations compare against it).
 """
 
-from zhida.db.tables import applications, disbursement, jobs, payflow  # noqa: F401  (register their tables)
 from zhida.db.tables.audit import audit_checkpoints, audit_head, audit_log
 from zhida.db.tables.datause import data_use
 from zhida.db.tables.disbursement import (
@@ -16,6 +15,7 @@ from zhida.db.tables.disbursement import (
     payment_batch_items,
     payment_batches,
 )
+from zhida.db.tables.jobs import cap_policies, cap_usage, caps, jobs
 from zhida.db.tables.matching import (
     match_events,
     match_run_versions,
@@ -32,8 +32,12 @@ __all__ = [
     "audit_head",
     "audit_log",
     "budgets",
+    "cap_policies",
+    "cap_usage",
+    "caps",
     "data_use",
     "departments",
+    "jobs",
     "ledger_entries",
     "login_attempts",
     "match_events",

@@ -1,7 +1,7 @@
 """The durable job table, 总量控制 caps and 预先拨付 advances (zhida.workflow).
 
 Revision ID: 0008_jobs_caps
-Revises: 0007_applications
+Revises: 0006_disbursement
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from zhida.db.types import JSON, UTCDateTime
 
 revision = "0008_jobs_caps"
-down_revision = "0007_applications"
+down_revision = "0006_disbursement"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The audit log: its head (size, hash algorithm), the entries and the signed checkpoints.
 
 Revision ID: 0010_audit
-Revises: 0009_payment_flow
+Revises: 0008_jobs_caps
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from zhida.db.types import UTCDateTime
 
 revision = "0010_audit"
-down_revision = "0009_payment_flow"
+down_revision = "0008_jobs_caps"
 branch_labels = None
 depends_on = None
 
