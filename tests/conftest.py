@@ -66,3 +66,14 @@ def database(db_engine: sa.Engine) -> Database:
     """The store at the latest schema, on each backend."""
     upgrade(db_engine)
     return Database(db_engine)
+
+
+@pytest.fixture
+def pg(tmp_path: Path) -> Iterator[Database]:
+    """The store at the latest schema on PostgreSQL only: for races (SQLite serialises writers,
+    so it has none to show) and for row-level security."""
+    gen = empty_engine("postgresql", tmp_path)
+    engine = next(gen)
+    upgrade(engine)
+    yield Database(engine)
+    gen.close()

@@ -74,9 +74,6 @@ class PolicyPage:
     content_hash: str
 
 
-LEVELS = {"100000": "国家", "00": "省级", "0000": "市级"}
-
-
 def _level(region: str) -> str:
     if region == "100000":
         return "国家"

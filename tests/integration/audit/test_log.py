@@ -12,11 +12,7 @@ import sqlalchemy as sa
 from zhida.accounts import SYSTEM
 from zhida.audit import log, merkle
 from zhida.audit.note import Signer
-from zhida.db import Database
 from zhida.db import tables as t
-from zhida.db.migrate import upgrade
-
-from ...conftest import empty_engine
 
 ORIGIN = "zhida.test/audit"
 AT = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
@@ -172,15 +168,6 @@ def test_sm3_logs_verify_and_the_algorithm_cannot_change_once_written(database, 
     with pytest.raises(log.AuditError, match="不能改用 sha256"):
         log.use_hash(database.uow(), "sha256")
 
-
-@pytest.fixture
-def pg(tmp_path):
-    """PostgreSQL only: SQLite serialises writers, so it has no race to show."""
-    gen = empty_engine("postgresql", tmp_path)
-    engine = next(gen)
-    upgrade(engine)
-    yield Database(engine)
-    gen.close()
 
 
 def test_concurrent_appenders_get_dense_indexes(pg, signer):

@@ -23,7 +23,6 @@ from zhida.workflow.payments import fund_budget, schedule_payment, settle_paymen
 
 from ..matching.conftest import AS_OF
 from .conftest import FINANCE, REVIEWER
-from .test_concurrency import pg  # noqa: F401
 
 CITY, DISTRICT = "wz-2024-city-award", "wz-2024-district-award"
 FIRM, OTHER = "91330300MA2CAP0001", "91330300MA2CAP0002"
@@ -128,14 +127,14 @@ def test_a_cap_is_defined_by_finance_or_a_policy_officer_with_every_problem_name
 
 
 @pytest.fixture
-def pg_run(pg, setup, store, policies):  # noqa: F811
+def pg_run(pg, setup, store, policies):
     publish(pg.uow(), policies, actor=SYSTEM)
     documents, mapping = published_pack(pg.uow())
     pack = load_or_compile(documents, setup.schema, AS_OF, pack_cache_dir(setup.data_dir))
     return run_match(pg.uow(), setup, store, pack, AS_OF, published=mapping)
 
 
-def test_twenty_concurrent_schedulers_never_pay_one_firm_more_than_its_cap_across_two_policies(pg, pg_run):  # noqa: F811
+def test_twenty_concurrent_schedulers_never_pay_one_firm_more_than_its_cap_across_two_policies(pg, pg_run):
     fund(pg)
     cap = define_cap(pg.uow(), "同类奖励", 2024, [CITY, DISTRICT], cap_fen=55_000 * YUAN, actor=FINANCE)
     made = [offer(pg, pg_run, policy, f"award-{n}", FIRM, 10_000) for n in range(10) for policy in (CITY, DISTRICT)]

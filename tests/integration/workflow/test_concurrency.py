@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from zhida.accounts import SYSTEM
 from zhida.db import Database
 from zhida.db import tables as t
-from zhida.db.migrate import upgrade
 from zhida.errors import ZhidaError
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match
@@ -20,21 +19,11 @@ from zhida.workflow.offers import accept, create_offers, transition
 from zhida.workflow.payments import fund_budget, schedule_payment
 from zhida.workflow.states import OfferAction
 
-from ...conftest import empty_engine
 from ..matching.conftest import AS_OF
 from .conftest import CLAUSE, FINANCE, REVIEWER, firm
 
 POLICY = CLAUSE.split("/")[0]
 
-
-@pytest.fixture
-def pg(tmp_path):
-    """PostgreSQL only: SQLite serialises writers, so it has no race to show."""
-    gen = empty_engine("postgresql", tmp_path)
-    engine = next(gen)
-    upgrade(engine)
-    yield Database(engine)
-    gen.close()
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from zhida.accounts import SYSTEM
-from zhida.db import Database
 from zhida.db import tables as t
-from zhida.db.migrate import upgrade
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match
 from zhida.published import publish, published_pack
@@ -19,20 +17,11 @@ from zhida.workflow.deadlines import expire_overdue, send_reminders
 from zhida.workflow.offers import create_offers, transition
 from zhida.workflow.states import OfferAction
 
-from ...conftest import empty_engine
 from ..matching.conftest import AS_OF
 from .conftest import CLAUSE, REVIEWER
 
 WORKERS = 8
 
-
-@pytest.fixture
-def pg(tmp_path):
-    gen = empty_engine("postgresql", tmp_path)
-    engine = next(gen)
-    upgrade(engine)
-    yield Database(engine)
-    gen.close()
 
 
 @pytest.fixture

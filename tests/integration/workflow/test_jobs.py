@@ -20,7 +20,6 @@ from zhida.workflow import jobs as runner
 from zhida.workflow.notifications import notify
 
 from .conftest import CLAUSE, FINANCE, REVIEWER
-from .test_concurrency import pg  # noqa: F401
 
 T0 = datetime(2024, 9, 28, 1, 0, tzinfo=UTC)
 USCC = "91330300MA2XXXXX01"
@@ -229,7 +228,7 @@ def test_a_job_whose_worker_died_on_its_last_attempt_ends_failed(database):
     assert failed.state == "failed" and "租约过期" in failed.last_error and sent(database) == 0
 
 
-def test_concurrent_workers_on_postgresql_each_claim_a_job_once(pg):  # noqa: F811
+def test_concurrent_workers_on_postgresql_each_claim_a_job_once(pg):
     for n in range(60):
         runner.enqueue(pg.uow(), "test.send", {"uscc": USCC, "n": n}, actor=REVIEWER)
 

@@ -6,9 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from zhida.accounts import SYSTEM, NotAllowed, Role, User
-from zhida.db import Database
 from zhida.db import tables as t
-from zhida.db.migrate import upgrade
 from zhida.db.scope import Scope, restrict
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match
@@ -16,7 +14,6 @@ from zhida.published import publish, published_pack
 from zhida.rules.packcache import load_or_compile
 from zhida.workflow.offers import create_offers, offers_of_clause
 
-from ...conftest import empty_engine
 from ..matching.conftest import AS_OF
 from .conftest import CLAUSE, OTHER_REVIEWER, REVIEWER, firm
 
@@ -43,14 +40,6 @@ def test_a_reviewer_lists_only_its_own_departments_offers(database, setup, store
     with pytest.raises(NotAllowed):
         offers_of_clause(database.uow(), CLAUSE, actor=firm(hrss[0].uscc))
 
-
-@pytest.fixture
-def pg(tmp_path):
-    gen = empty_engine("postgresql", tmp_path)
-    engine = next(gen)
-    upgrade(engine)
-    yield Database(engine)
-    gen.close()
 
 
 def _count(db, scope, table=t.offers):
