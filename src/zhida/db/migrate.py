@@ -22,8 +22,9 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 from argparse import Namespace
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
@@ -44,6 +45,8 @@ POSTGRES_LOCK = 0x7A68696461  # "zhida": the advisory lock a migration holds on 
 
 # alembic's `op` and `context` are module globals: one migration at a time in a process
 _in_process = threading.Lock()
+# How long a process starting on an embedded file that others are migrating keeps retrying
+SQLITE_BUSY_PATIENCE_S = 120.0
 
 
 def _config(conn: sa.Connection | None = None, scripts: Path = SCRIPTS) -> Config:
@@ -102,11 +105,37 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Migrate to `revision` (default: the latest). Cheap when already there, so it may run on
     every start; a concurrent caller waits for the lock and then finds nothing to do."""
     _known(revision)
-    if revision == "head" and current(engine) == head():
-        return
-    with _migrating(engine) as conn:
-        adopt(conn)
-        command.upgrade(_config(conn), revision)
+
+    def run() -> None:
+        if revision == "head" and current(engine) == head():
+            return
+        with _migrating(engine) as conn:
+            adopt(conn)
+            command.upgrade(_config(conn), revision)
+
+    _retrying_busy_sqlite(engine, run)
+
+
+def _retrying_busy_sqlite(engine: sa.Engine, run: Callable[[], None]) -> None:
+    """Run `run`, again while an embedded file answers "database is locked".
+
+    SQLite waits for a lock (the connection's busy timeout) except where waiting could
+    deadlock, e.g. a connection switching a fresh file to write-ahead logging while another
+    process does the same; then it refuses at once. A migration is one transaction, rolled back
+    whole on that refusal, so it is simply tried again, for a bounded time."""
+    deadline = time.monotonic() + SQLITE_BUSY_PATIENCE_S
+    pause = 0.01
+    while True:
+        try:
+            run()
+            return
+        except sa.exc.OperationalError as error:
+            locked = engine.dialect.name == "sqlite" and "database is locked" in str(error.orig)
+            if not locked or time.monotonic() > deadline:
+                raise
+            engine.dispose()                     # no connection kept from the refused attempt
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
 
 def downgrade(engine: sa.Engine, revision: str) -> None:

@@ -220,6 +220,23 @@ def test_processes_starting_together_on_a_fresh_file_migrate_it_once(tmp_path):
     engine.dispose()
 
 
+def test_a_migration_refused_at_once_by_a_locked_file_is_tried_again_until_the_lock_goes(tmp_path):
+    """SQLite refuses without waiting where waiting could deadlock; a connection with no busy
+    timeout shows the same refusal on every try while another holds the file."""
+    import sqlite3
+    import threading
+    path = tmp_path / "zhida.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    impatient = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
+    with pytest.raises(sa.exc.OperationalError, match="database is locked"), impatient.connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE probe (x)")                     # the refusal, as SQLite gives it
+    threading.Timer(0.5, lambda: (holder.execute("COMMIT"), holder.close())).start()
+    migrate.upgrade(impatient)
+    assert migrate.current(impatient) == migrate.head() and differences(impatient) == []
+    impatient.dispose()
+
+
 def test_a_draft_revision_creates_a_newly_declared_table_and_drops_it_on_the_way_down(tmp_path):
     notes = sa.Table("draft_notes", metadata, sa.Column("id", sa.Integer, primary_key=True))
     try:
