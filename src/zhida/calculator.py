@@ -76,7 +76,7 @@ def calculate(policies: Sequence[Policy], schema: Schema, as_of: date, answers: 
               max_questions: int = 6) -> Calculation:
     compiled = compile_policies(policies, schema, as_of)
     answers = {k: v.strip() for k, v in answers.items() if v and v.strip()}
-    doc, overrides, errors = _facts(schema, as_of, answers)
+    doc, overrides, errors = answer_facts(schema, as_of, answers)
     df = build_frame([doc], compiled.requirements, schema, as_of)
     df = df.with_columns([pl.lit(v, dtype=pl.Boolean()).alias(c) for c, v in overrides.items() if c in df.columns])
     explained = explain_frame(compiled, df)
@@ -92,7 +92,7 @@ def _result(e: ClauseExplanation) -> ClauseResult:
                         mode_label=e.mode_label, status=e.status, amount_fen=e.amount_fen, reasons=tuple(e.reasons))
 
 
-def _facts(schema: Schema, as_of: date, answers: Mapping[str, str]
+def answer_facts(schema: Schema, as_of: date, answers: Mapping[str, str]
            ) -> tuple[dict[str, Any], dict[str, bool], dict[str, str]]:
     """Answers → a fact document (fields, lists) plus tag/zone columns set directly (a fact
     document can only say "no tags at all"), and the answers that could not be read."""

@@ -67,7 +67,8 @@ class OfferAction(StrEnum):
 
 
 ACTION_LABELS = {
-    "create": "生成兑现事项", "approve": "审核通过", "exclude": "审核排除", "start_notice": "开始公示",
+    "create": "生成兑现事项", "grant": "申报通过，生成兑现事项（待拨付）",
+    "approve": "审核通过", "exclude": "审核排除", "start_notice": "开始公示",
     "object": "提出异议", "dismiss_objection": "异议不成立", "uphold_objection": "异议成立，排除",
     "close_notice": "公示结束，通知企业确认", "need_correction": "转待补正", "correct": "企业已补正",
     "accept": "企业确认领取", "decline": "企业放弃", "expire": "逾期视为放弃", "schedule": "纳入拨付批次",
@@ -117,3 +118,67 @@ def next_state(state: OfferState, action: OfferAction) -> OfferState:
 def sources_of(action: OfferAction) -> list[OfferState]:
     """The states from which `action` is legal (for conditional updates)."""
     return [s for (s, a) in TRANSITIONS if a == action]
+
+
+# --- 即申即办 / 申报审批 applications -------------------------------------------------------
+
+
+class ApplicationState(StrEnum):
+    DRAFT = "draft"            # 填写中：预填的事实，企业补充缺少的
+    IN_REVIEW = "in_review"    # 待部门审核（有自报事实，或条款为申报审批）
+    APPROVED = "approved"      # 已通过，转入拨付（兑现事项已生成）
+    REJECTED = "rejected"      # 未通过（可修改后重新提交）
+    WITHDRAWN = "withdrawn"    # 企业撤回
+
+    @property
+    def label(self) -> str:
+        return APPLICATION_STATE_LABELS[self]
+
+
+APPLICATION_STATE_LABELS = {
+    ApplicationState.DRAFT: "填写中", ApplicationState.IN_REVIEW: "待部门审核",
+    ApplicationState.APPROVED: "已通过，转入拨付",
+    ApplicationState.REJECTED: "未通过（可修改后重新提交）", ApplicationState.WITHDRAWN: "已撤回",
+}
+
+
+class ApplicationAction(StrEnum):
+    SUBMIT_INSTANT = "submit_instant"  # submitted; every condition holds on verified data: decided at once
+    SUBMIT = "submit"                  # submitted for the department's review
+    APPROVE = "approve"                # the reviewer approves
+    REJECT = "reject"                  # the reviewer rejects, with a reason
+    WITHDRAW = "withdraw"              # the firm withdraws
+
+    @property
+    def label(self) -> str:
+        return APPLICATION_ACTION_LABELS[self.value]
+
+
+APPLICATION_ACTION_LABELS = {
+    "start": "开始申报（已预填）", "submit_instant": "提交，数据齐全即时通过", "submit": "提交，转部门审核",
+    "approve": "审核通过", "reject": "审核不通过", "withdraw": "企业撤回", "declare": "企业补充自报事实",
+    "attach": "附上材料",
+}
+
+AS, AA = ApplicationState, ApplicationAction
+APPLICATION_TRANSITIONS: dict[tuple[ApplicationState, ApplicationAction], ApplicationState] = {
+    (AS.DRAFT, AA.SUBMIT_INSTANT): AS.APPROVED,
+    (AS.DRAFT, AA.SUBMIT): AS.IN_REVIEW,
+    (AS.REJECTED, AA.SUBMIT_INSTANT): AS.APPROVED,     # resubmitted, the history kept
+    (AS.REJECTED, AA.SUBMIT): AS.IN_REVIEW,
+    (AS.IN_REVIEW, AA.APPROVE): AS.APPROVED,
+    (AS.IN_REVIEW, AA.REJECT): AS.REJECTED,
+    (AS.DRAFT, AA.WITHDRAW): AS.WITHDRAWN,
+    (AS.IN_REVIEW, AA.WITHDRAW): AS.WITHDRAWN,
+    (AS.REJECTED, AA.WITHDRAW): AS.WITHDRAWN,
+}
+EDITABLE = frozenset({AS.DRAFT, AS.REJECTED})     # the firm may change declared facts and materials
+
+
+def next_application_state(state: ApplicationState, action: ApplicationAction) -> ApplicationState:
+    try:
+        return APPLICATION_TRANSITIONS[(state, action)]
+    except KeyError:
+        allowed = "、".join(a.label for (s, a) in APPLICATION_TRANSITIONS if s == state) or "（无：已是最终状态）"
+        raise TransitionNotAllowed(f"申报当前状态为“{state.label}”，不能“{action.label}”；"
+                                   f"此状态下可以：{allowed}。") from None

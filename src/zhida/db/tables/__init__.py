@@ -4,6 +4,7 @@ Import from here: importing this package registers all tables, so the metadata i
 (migrations compare against it).
 """
 
+from zhida.db.tables.applications import application_events, application_materials, applications, materials
 from zhida.db.tables.audit import audit_checkpoints, audit_head, audit_log
 from zhida.db.tables.datause import data_use
 from zhida.db.tables.disbursement import (
@@ -28,6 +29,9 @@ from zhida.db.tables.policies import policy_versions
 from zhida.db.tables.users import departments, login_attempts, sessions, user_roles, users
 
 __all__ = [
+    "application_events",
+    "application_materials",
+    "applications",
     "audit_checkpoints",
     "audit_head",
     "audit_log",
@@ -39,6 +43,7 @@ __all__ = [
     "departments",
     "jobs",
     "ledger_entries",
+    "materials",
     "login_attempts",
     "match_events",
     "match_run_versions",

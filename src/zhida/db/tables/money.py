@@ -14,7 +14,7 @@ offers = sa.Table(
     sa.Column("clause", sa.String(200), nullable=False),
     sa.Column("policy_id", sa.String(200), nullable=False),
     sa.Column("version_id", sa.Integer, sa.ForeignKey("policy_versions.id"), nullable=False),
-    sa.Column("run_id", sa.String(40), sa.ForeignKey("match_runs.id"), nullable=False),
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("match_runs.id"), nullable=True),  # NULL: an application's award
     sa.Column("uscc", sa.String(18), nullable=False, index=True),
     sa.Column("period", sa.String(16), nullable=False),             # e.g. "2024": the year the award is for
     sa.Column("amount_fen", sa.BigInteger, nullable=False),
