@@ -21,10 +21,12 @@ from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
 from zhida.matching.run import MatchSetup, load_run
 from zhida.profiles.paths import store_dir
+from zhida.profiles.registry import load_registry
 from zhida.profiles.store import ProfileStore
 from zhida.rules.schema import Schema
 from zhida.sealing import Sealer
 from zhida.settings import Settings
+from zhida.workflow.applications import ProfileFacts
 
 
 @dataclass
@@ -92,6 +94,11 @@ class App:
             return ProfileStore(Path(load_run(self.uow()).snapshot.root))
         except ZhidaError:
             return self.profile_store()
+
+    def profile_facts(self) -> ProfileFacts:
+        """Where applications read a firm's facts: the matched store, the schema, the registry."""
+        return ProfileFacts(store=self.matched_store(), schema=self.schema, registry=load_registry(),
+                            zones_dir=self.zones_dir)
 
     def close(self) -> None:
         for db in self._opened:
