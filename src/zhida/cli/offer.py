@@ -106,6 +106,28 @@ def corrections(clause: Clause, username: As = None, data_dir: DataDir = None) -
     console.print(f"共 {len(rows)} 条待补正。")
 
 
+@app.command("gaps", help="待补正（缺数据）：匹配结果为“待补充数据”的企业，各缺哪些数据、由谁提供；"
+                          "--notify 告知企业（每条款每年一次）。")
+@translate_errors
+def gaps(clause: Clause,
+         notify: Annotated[bool, typer.Option("--notify", help="给这些企业发消息，说明缺少的数据")] = False,
+         run_id: Annotated[str | None, typer.Option("--run", help="匹配批次编号（默认最近一次）")] = None,
+         username: As = None, data_dir: DataDir = None) -> None:
+    from zhida.matching.run import load_run
+    from zhida.profiles.registry import load_registry
+    from zhida.workflow.gaps import missing_data
+
+    a = make_app(data_dir)
+    found = missing_data(a.uow(), load_run(a.uow(), run_id), a.data_dir, a.schema, load_registry(), clause,
+                         actor=acting(a.uow(), username), zones_dir=a.zones_dir, notify_firms=notify)
+    t = Table("统一社会信用代码", "测算金额（元）", "缺少的数据（可提供方）")
+    for g in found:
+        t.add_row(g.uscc, "—" if g.amount_fen is None else _yuan(g.amount_fen),
+                  "\n".join(f"{s.label}：{'、'.join(s.by) or '请联系主管部门'}" for s in g.missing))
+    console.print(t)
+    console.print(f"共 {len(found)} 家待补充数据" + ("，已通知企业。" if notify else "。"))
+
+
 @app.command("review", help="审核：本部门待审核事项整批通过，--exclude 排除指定企业（须写理由）。")
 @translate_errors
 def review(clause: Clause,
