@@ -46,17 +46,44 @@ def fund(policy: Annotated[str, typer.Argument(help="政策编号")], year: Anno
     console.print(f"政策 {policy} {year}年预算已下达 {_yuan(fen)} 元，累计 {_yuan(total)} 元。")
 
 
-@batch_app.command("prepare", help="编制拨付批次：条款某年度全部已确认事项（预算不足则不生成并说明缺口）。")
+@batch_app.command("prepare", help="编制拨付批次：条款某年度全部已确认事项（预算不足则不生成并说明缺口）；"
+                                    "--advance 70 预先拨付七成，--balance 拨付已清算事项的余款。")
 @translate_errors
 def prepare(clause: Annotated[str, typer.Argument(help="条款键")],
             year: Annotated[int, typer.Option("--year", help="资金所属年度")],
+            advance: Annotated[int | None,
+                               typer.Option("--advance", help="预先拨付比例（%，1–99），余款清算后拨付")] = None,
+            balance: Annotated[bool, typer.Option("--balance", help="拨付已清算事项的余款")] = False,
             username: As = None, data_dir: DataDir = None) -> None:
     from zhida.workflow.batches import prepare_batch
 
     a = make_app(data_dir)
-    b = prepare_batch(a.uow(), clause, year, actor=acting(a.uow(), username))
+    b = prepare_batch(a.uow(), clause, year, actor=acting(a.uow(), username), advance_percent=advance,
+                      balance=balance)
     console.print(f"拨付批次 {b.id} 已编制：{b.count} 笔，合计 {_yuan(b.total_fen)} 元（编制人 {b.prepared_by}）；"
                   f"请由另一位财政人员审批：zhida pay batch approve {b.id} --as <用户名>", markup=False)
+
+
+@app.command("settle", help="清算预先拨付的事项：核定最终金额（元）；高于预拨的余款进入下一余款批次，"
+                            "低于预拨的记为应追回。")
+@translate_errors
+def settle(offer_id: Annotated[int, typer.Argument(help="兑现事项编号")],
+           final: Annotated[str, typer.Option("--final", help="核定的最终金额（元），如 12000.50")],
+           reason: Annotated[str, typer.Option("--reason", help="核定依据，如 2024年度审计报告")],
+           username: As = None, data_dir: DataDir = None) -> None:
+    from zhida.workflow.bankfiles import parse_yuan
+    from zhida.workflow.payments import paid_fen, settle_advance
+
+    fen = 0 if final.strip() in ("0", "0.0", "0.00") else parse_yuan(final)
+    if fen is None:
+        fail(f"金额“{final}”无法识别", "写成元，至多两位小数，如 12000.50")
+    a = make_app(data_dir)
+    o = settle_advance(a.uow(), offer_id, fen, actor=acting(a.uow(), username), reason=reason)
+    paid = paid_fen(a.uow(), offer_id)
+    more = "" if o.amount_fen <= paid else f"，余款 {_yuan(o.amount_fen - paid)} 元待编入余款批次（--balance）"
+    back = f"，多付 {_yuan(paid - o.amount_fen)} 元应予追回" if paid > o.amount_fen else ""
+    console.print(f"事项 {offer_id} 已清算：核定 {_yuan(o.amount_fen)} 元，已预拨 {_yuan(paid)} 元{more}{back}。",
+                  markup=False)
 
 
 @batch_app.command("approve", help="审批拨付批次（编制人本人不能审批）。")

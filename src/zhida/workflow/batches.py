@@ -81,25 +81,32 @@ def review(uow: UnitOfWork, clause: str, *, actor: User, department: str | None 
     return Reviewed(approved=approved, excluded=excluded)
 
 
-def prepare_batch(uow: UnitOfWork, clause: str, year: int, *, actor: User, clock: Clock = _now) -> PaymentBatch:
+def prepare_batch(uow: UnitOfWork, clause: str, year: int, *, actor: User, advance_percent: int | None = None,
+                  balance: bool = False, clock: Clock = _now) -> PaymentBatch:
     """Every confirmed offer of the clause for the year (and every failed one, retried) goes
     into one batch; all or nothing — if the budget cannot cover them all, nothing is scheduled
-    and the message says how much is missing."""
+    and the message says how much is missing. `advance_percent`: 预先拨付, that share of each
+    confirmed award now; `balance`: the balances of the advanced offers settled since (清算)."""
     require(actor, Permission.PREPARE_PAYMENTS)
+    if balance and advance_percent is not None:
+        raise OfferError("预先拨付与清算拨付余款请分两个批次编制。")
+    states = ([S.SETTLED.value] if balance else [S.CONFIRMED.value] if advance_percent is not None
+              else [S.CONFIRMED.value, S.PAYMENT_FAILED.value])
     at = clock()
     with uow:
         rows = uow.conn.execute(sa.select(offers.c.id, offers.c.amount_fen).where(
             (offers.c.clause == clause) & (offers.c.period == str(year))
-            & offers.c.state.in_([S.CONFIRMED.value, S.PAYMENT_FAILED.value])).order_by(offers.c.id)).all()
+            & offers.c.state.in_(states)).order_by(offers.c.id)).all()
         if not rows:
-            raise OfferError(f"条款 {clause} {year}年没有已确认、待拨付的事项；企业确认后再编制拨付批次。")
+            what = "已清算、待拨付余款" if balance else "已确认、待拨付"
+            raise OfferError(f"条款 {clause} {year}年没有{what}的事项；企业确认（或清算）后再编制拨付批次。")
         batch_id = int(uow.conn.execute(sa.insert(payment_batches).values(
             clause=clause, year=year, state="prepared", prepared_by=actor.username, count=0, total_fen=0,
             created_at=at).returning(payment_batches.c.id)).scalar_one())
         scheduled: list[Payment] = []
         for offer_id, amount in rows:
             try:
-                payment = schedule_payment(uow, offer_id, actor=actor, clock=clock)
+                payment = schedule_payment(uow, offer_id, actor=actor, advance_percent=advance_percent, clock=clock)
             except BudgetExceeded:
                 need = sum(a for _, a in rows)
                 raise BudgetExceeded(

@@ -1,10 +1,11 @@
 """The disbursement ledger: double-entry, append-only, integer fen.
 
 Accounts are names (`treasury`, `budget:<policy>:<year>`, `payable:<policy>:<year>`,
-`paid:<policy>:<year>`); a transaction is a set of entries that sum to zero, written in the
-caller's unit of work. Nothing is updated or deleted: a reversal is a new transaction. The
-balance invariant — every transaction sums to zero, so the whole ledger does — is checked on
-every write (`post`) and on demand (`check_balanced`).
+`paid:<policy>:<year>`, and `recover:<policy>:<year>` for advances to be paid back); a
+transaction is a set of entries that sum to zero, written in the caller's unit of work.
+Nothing is updated or deleted: a reversal is a new transaction. The balance invariant — every
+transaction sums to zero, so the whole ledger does — is checked on every write (`post`) and on
+demand (`check_balanced`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def payable_account(policy_id: str, year: int) -> str:
 
 def paid_account(policy_id: str, year: int) -> str:
     return f"paid:{policy_id}:{year}"
+
+
+def recover_account(policy_id: str, year: int) -> str:
+    """Owed back by firms: an advance (预先拨付) above the amount settled."""
+    return f"recover:{policy_id}:{year}"
 
 
 def post(uow: UnitOfWork, entries: Sequence[tuple[str, int]], *, at: datetime, memo: str,

@@ -32,7 +32,7 @@ A = OfferAction
 REVIEW_ACTIONS = {A.APPROVE, A.EXCLUDE, A.START_NOTICE, A.DISMISS_OBJECTION, A.UPHOLD_OBJECTION, A.CLOSE_NOTICE,
                   A.NEED_CORRECTION, A.EXPIRE}
 FIRM_ACTIONS = {A.ACCEPT, A.DECLINE, A.CORRECT}
-FINANCE_ACTIONS = {A.SCHEDULE, A.SETTLE, A.FAIL, A.RETRY, A.RETURN}
+FINANCE_ACTIONS = {A.SCHEDULE, A.SETTLE, A.SETTLE_ADVANCE, A.ADJUST, A.CLOSE, A.FAIL, A.RETRY, A.RETURN}
 
 
 class OfferError(ZhidaError):
@@ -186,7 +186,28 @@ def offers_of_clause(uow: UnitOfWork, clause: str, *, actor: User, state: OfferS
         return [get_offer(uow, i) for i in uow.conn.execute(q).scalars()]
 
 
-def events_of(uow: UnitOfWork, offer_id: int) -> list[dict[str, Any]]:
+def view_offer(uow: UnitOfWork, offer_id: int, *, actor: User) -> Offer:
+    """One offer as a person may see it: the firm's own, its department's (a reviewer), or any
+    (oversight roles: leader, finance, policy officer, administrator)."""
+    offer = get_offer(uow, offer_id)
+    may_read(actor, offer)
+    return offer
+
+
+def may_read(actor: User, offer: Offer) -> None:
+    if Role.ENTERPRISE in actor.roles and actor.uscc == offer.uscc and actor.active:
+        return
+    if Role.ENTERPRISE in actor.roles and not (actor.permissions - {Permission.VIEW_OWN_ENTERPRISE}):
+        raise NotAllowed(f"兑现事项 {offer.id} 属于企业 {offer.uscc}；本账号只能查看本企业的事项。")
+    department = department_scope(actor)
+    if department is not None and department != offer.department:
+        raise NotAllowed(f"兑现事项 {offer.id} 由部门 {offer.department} 办理；用户 {actor.username} 属于"
+                         f"{department}，不能查看。")
+
+
+def events_of(uow: UnitOfWork, offer_id: int, *, actor: User) -> list[dict[str, Any]]:
+    """An offer's history, for whoever may see the offer."""
+    view_offer(uow, offer_id, actor=actor)
     with uow:
         return [dict(r) for r in uow.conn.execute(sa.select(offer_events).where(offer_events.c.offer_id == offer_id)
                                                   .order_by(offer_events.c.id)).mappings()]

@@ -25,6 +25,8 @@ class OfferState(StrEnum):
     DECLINED = "declined"                            # 企业放弃
     WAIVED = "waived"                                # 逾期未确认，视为放弃
     PAYING = "paying"                                # 已纳入拨付批次
+    ADVANCED = "advanced"                            # 预拨款已到账，待清算（预先拨付）
+    SETTLED = "settled"                              # 已清算，待拨付余款
     PAID = "paid"                                    # 已到账
     PAYMENT_FAILED = "payment_failed"                # 拨付失败
 
@@ -38,7 +40,8 @@ STATE_LABELS = {
     OfferState.IN_NOTICE: "公示中", OfferState.OBJECTED: "公示异议处理中",
     OfferState.AWAITING_CONFIRMATION: "待企业确认", OfferState.NEEDS_CORRECTION: "待补正",
     OfferState.CONFIRMED: "已确认，待拨付", OfferState.DECLINED: "企业放弃", OfferState.WAIVED: "逾期视为放弃",
-    OfferState.PAYING: "拨付中", OfferState.PAID: "已到账", OfferState.PAYMENT_FAILED: "拨付失败",
+    OfferState.PAYING: "拨付中", OfferState.ADVANCED: "预拨已到账，待清算", OfferState.SETTLED: "已清算，待拨付余款",
+    OfferState.PAID: "已到账", OfferState.PAYMENT_FAILED: "拨付失败",
 }
 
 
@@ -57,6 +60,9 @@ class OfferAction(StrEnum):
     EXPIRE = "expire"                    # deadline passed without confirmation: 视为放弃
     SCHEDULE = "schedule"                # put into a disbursement batch (money committed)
     SETTLE = "settle"                    # the bank paid
+    SETTLE_ADVANCE = "settle_advance"    # the bank paid an advance (预先拨付): the balance waits for settlement
+    ADJUST = "adjust"                    # settlement (清算) sets a final amount above the advance: a balance is due
+    CLOSE = "close"                      # settlement with nothing more to pay (an overpaid advance is owed back)
     FAIL = "fail"                        # the bank refused (reason recorded)
     RETRY = "retry"                      # a failed payment goes again
     RETURN = "return"                    # a failed payment goes back to the firm to correct
@@ -72,7 +78,8 @@ ACTION_LABELS = {
     "object": "提出异议", "dismiss_objection": "异议不成立", "uphold_objection": "异议成立，排除",
     "close_notice": "公示结束，通知企业确认", "need_correction": "转待补正", "correct": "企业已补正",
     "accept": "企业确认领取", "decline": "企业放弃", "expire": "逾期视为放弃", "schedule": "纳入拨付批次",
-    "settle": "银行已到账", "fail": "银行拨付失败", "retry": "重新拨付", "return": "退回企业补正",
+    "settle": "银行已到账", "settle_advance": "预拨款已到账", "adjust": "清算核定，待拨付余款",
+    "close": "清算完毕", "fail": "银行拨付失败", "retry": "重新拨付", "return": "退回企业补正",
 }
 
 
@@ -95,6 +102,10 @@ TRANSITIONS: dict[tuple[OfferState, OfferAction], OfferState] = {
     (S.NEEDS_CORRECTION, A.EXPIRE): S.WAIVED,
     (S.CONFIRMED, A.SCHEDULE): S.PAYING,
     (S.PAYING, A.SETTLE): S.PAID,
+    (S.PAYING, A.SETTLE_ADVANCE): S.ADVANCED,
+    (S.ADVANCED, A.ADJUST): S.SETTLED,
+    (S.ADVANCED, A.CLOSE): S.PAID,
+    (S.SETTLED, A.SCHEDULE): S.PAYING,               # the balance
     (S.PAYING, A.FAIL): S.PAYMENT_FAILED,
     (S.PAYMENT_FAILED, A.RETRY): S.PAYING,
     (S.PAYMENT_FAILED, A.RETURN): S.NEEDS_CORRECTION,

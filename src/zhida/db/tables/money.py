@@ -65,6 +65,7 @@ ledger_entries = sa.Table(
 )
 
 # a payment attempt's idempotency key exists before the attempt; at most one live payment per offer
+# and tranche (the whole award, or an advance and its balance)
 payments = sa.Table(
     "payments", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -72,10 +73,11 @@ payments = sa.Table(
     sa.Column("idempotency_key", sa.String(64), nullable=False, unique=True),
     sa.Column("amount_fen", sa.BigInteger, nullable=False),
     sa.Column("state", sa.String(16), nullable=False),              # pending | paid | failed
+    sa.Column("tranche", sa.String(16), nullable=False, server_default="full"),  # full | advance | balance (预先拨付)
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("settled_at", UTCDateTime, nullable=True),
     sa.Column("failure_reason", sa.Text, nullable=True),
 )
-sa.Index("uq_payments_live_offer", payments.c.offer_id, unique=True,
+sa.Index("uq_payments_live_offer", payments.c.offer_id, payments.c.tranche, unique=True,
          sqlite_where=payments.c.state.in_(["pending", "paid"]),
          postgresql_where=payments.c.state.in_(["pending", "paid"]))
