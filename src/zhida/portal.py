@@ -162,7 +162,7 @@ def my_report(uow: UnitOfWork, schema: Schema, zones_dir: Path | None, *, actor:
     run = _latest_run(uow)
     store = ProfileStore(Path(run.snapshot.root))
     return enterprise_report(uow, store, _published_policies(uow), schema, run.as_of, actor.uscc,
-                             actor=actor.username, purpose="企业查看本企业匹配报告", zones_dir=zones_dir,
+                             actor=actor, purpose="企业查看本企业匹配报告", zones_dir=zones_dir,
                              cache=_REPORTS)
 
 

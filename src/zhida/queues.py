@@ -15,7 +15,7 @@ from zhida.accounts import Permission, User, department_scope, require, require_
 from zhida.db.scope import Scope, restrict
 from zhida.db.tables import budgets, notices, offers, policy_versions
 from zhida.db.uow import UnitOfWork
-from zhida.workflow.offers import Offer, get_offer
+from zhida.workflow.offers import Offer, get_offer, view_offer
 from zhida.workflow.states import OfferState
 
 S = OfferState
@@ -50,9 +50,7 @@ def offers_of_firm(uow: UnitOfWork, *, actor: User) -> list[Offer]:
 
 
 def offer_of_firm(uow: UnitOfWork, offer_id: int, *, actor: User) -> Offer:
-    offer = get_offer(uow, offer_id)
-    require_enterprise(actor, offer.uscc)
-    return offer
+    return view_offer(uow, offer_id, actor=actor)
 
 
 @dataclass

@@ -27,7 +27,7 @@ from zhida.rules.policy import Policy
 
 if TYPE_CHECKING:
     from zhida.matching.incremental import Update
-    from zhida.matching.run import MatchRun
+    from zhida.matching.run import Engine, MatchRun
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -40,6 +40,7 @@ Seed = Annotated[int, typer.Option("--seed", help="演示城市随机种子")]
 RunId = Annotated[str | None, typer.Option("--run", help="匹配批次编号（默认最近一次）")]
 PHASES = {"compile": "编译政策", "frame": "读取画像", "match": "逐条匹配", "near_miss": "计算差一点符合",
           "write": "写出结果"}
+ENGINES = ("embedded", "spark")
 
 
 
@@ -80,6 +81,11 @@ def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: Data
                                   "all（全部条款，结果会接近稠密）或 none")] = "marked",
         drafts: Annotated[bool, typer.Option(
             "--drafts", help="试算政策目录中的文件（草稿，未发布）；默认只匹配已发布的政策版本")] = False,
+        engine: Annotated[str, typer.Option(
+            "--engine", help="在哪里匹配：embedded（本进程，默认）或 spark（同一套编译规则在 Spark 分区上运行，"
+                             "结果与批次记录相同）")] = "embedded",
+        master: Annotated[str, typer.Option(
+            "--master", help="--engine spark 的 Spark master：local[2]（默认）或 spark://主机:端口")] = "local[2]",
         as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出批次记录")] = False) -> None:
     from zhida.matching.results import pack_cache_dir
     from zhida.matching.run import run_match
@@ -89,6 +95,8 @@ def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: Data
 
     if near not in NEAR_MISS_MODES:
         raise typer.BadParameter(f"--near-misses 只能是 {'、'.join(NEAR_MISS_MODES)}，而不是 {near}")
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"--engine 只能是 {'、'.join(ENGINES)}，而不是 {engine}")
     on, a = parse_date(as_of), _app(data_dir)
     store = _store(a, demo, seed, on)
     if drafts:
@@ -97,9 +105,10 @@ def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: Data
     else:
         documents, published = published_pack(a.uow())
         pack = load_or_compile(documents, a.schema, on, pack_cache_dir(a.data_dir))
-    with _bar() as step:
+    with _engine(engine, master, a.data_dir) as matcher, _bar() as step:
         r = run_match(a.uow(), a.match_setup, store, pack, on, published=published,
-                      actor=f"zhida match run ({getpass.getuser()})", progress=step, near_misses=near)
+                      actor=f"zhida match run ({getpass.getuser()})", progress=step, near_misses=near,
+                      engine=matcher)
     if as_json:
         console.print_json(json.dumps(_run_dict(r), ensure_ascii=False))
         return
@@ -107,6 +116,19 @@ def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: Data
                   f"用时 {r.seconds:.1f} 秒" + ("（政策草稿试算）" if r.drafts else ""))
     console.print(f"符合 {r.eligible:,} · 待补充数据 {r.unknown:,} · 差一点符合 {r.near_miss:,} · "
                   f"同一事项不重复享受而排除 {r.excluded:,}（结果校验值 {r.results_sha256[:16]}）")
+
+
+@contextmanager
+def _engine(name: str, master: str, data_dir: Path) -> Iterator[Engine | None]:
+    """None for the embedded engine; a Spark engine on its own session (stopped afterwards)."""
+    if name == "embedded":
+        yield None
+        return
+    from zhida.matching.results import match_dir
+    from zhida.matching.spark import spark_engine
+
+    with spark_engine(master, match_dir(data_dir) / "spark") as matcher:
+        yield matcher
 
 
 def _run_dict(r: MatchRun) -> dict[str, object]:
@@ -153,12 +175,14 @@ def report(
     as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: DataDir = None,
     purpose: Annotated[str, typer.Option("--purpose", help="用途（记入数据使用记录）")] = "企业匹配报告",
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+    username: Annotated[str | None, typer.Option("--as", help="以该用户身份查看（用户名）；默认本机操作员")] = None,
 ) -> None:
+    from zhida.cli.offer import acting
     from zhida.matching.report import SECTIONS, enterprise_report
 
     on, a = parse_date(as_of), _app(data_dir)
     rep = enterprise_report(a.uow(), _store(a, demo, seed, on), _policies(a), a.schema, on, uscc.upper(),
-                            actor=getpass.getuser(), purpose=purpose, zones_dir=a.zones_dir)
+                            actor=acting(a.uow(), username), purpose=purpose, zones_dir=a.zones_dir)
     if as_json:
         sys.stdout.write(json.dumps(rep.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return

@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from zhida.accounts import User, require_enterprise
 from zhida.db.uow import UnitOfWork
 from zhida.matching.errors import EnterpriseNotFound
 from zhida.matching.evaluate import match_frame
@@ -139,21 +140,22 @@ def enterprise_report(
     as_of: date,
     uscc: str,
     *,
-    actor: str,
+    actor: User,
     purpose: str = "企业匹配报告",
     registry: Registry | None = None,
     zones_dir: Path | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     cache: ReportCache | None = None,
 ) -> EnterpriseReport:
-    """The match report of one enterprise on `as_of`; records the data use (every time, also
-    when the report comes from `cache`)."""
+    """The match report of one enterprise on `as_of`, for the firm itself or staff who may see
+    any firm; records the data use (every time, also when the report comes from `cache`)."""
+    require_enterprise(actor, uscc)
     key = (tuple(p.content_hash for p in policies), as_of, uscc,
            tuple(b.id for b in store.batches(known_by=as_of)), str(store.root))
     hit = cache.get(key) if cache is not None else None
     if hit is not None:
         report, fields = hit
-        record_use(uow, uscc=uscc, fields=fields, purpose=purpose, actor=actor, legal_basis=DATA_USE_BASIS,
+        record_use(uow, uscc=uscc, fields=fields, purpose=purpose, actor=actor.username, legal_basis=DATA_USE_BASIS,
                    used_at=clock(), as_of=as_of)
         return report
     registry = registry or load_registry()
@@ -163,7 +165,7 @@ def enterprise_report(
         raise EnterpriseNotFound(f"画像库中没有统一社会信用代码为 {uscc} 的企业（评估日 {as_of}）；"
                                  "请核对代码，或先导入该企业的登记信息。")
     fields = requirement_fields(compiled.requirements.columns())
-    record_use(uow, uscc=uscc, fields=fields, purpose=purpose, actor=actor, legal_basis=DATA_USE_BASIS,
+    record_use(uow, uscc=uscc, fields=fields, purpose=purpose, actor=actor.username, legal_basis=DATA_USE_BASIS,
                used_at=clock(), as_of=as_of)
     report = _report(compiled, one, registry, uscc, as_of)
     if cache is not None:

@@ -52,7 +52,7 @@ def my_offers(request: Request, session: SignedIn, v: Viewing, c: Context) -> Re
 @router.get("/offers/{offer_id}", response_class=HTMLResponse)
 def offer_page(request: Request, offer_id: int, session: SignedIn, v: Viewing, c: Context) -> Response:
     offer = queues.offer_of_firm(c.wired.uow(), offer_id, actor=session.user)
-    return page(request, "offer.html", v, o=offer, events=events_of(c.wired.uow(), offer_id), S=S,
+    return page(request, "offer.html", v, o=offer, events=events_of(c.wired.uow(), offer_id, actor=session.user), S=S,
                 title=queues.clause_titles(c.wired.uow(), {offer.clause})[offer.clause])
 
 

@@ -234,7 +234,7 @@ def corrections(uow: UnitOfWork, clause: str, *, actor: User) -> list[tuple[Offe
     """The 待补正 list: the clause's offers waiting for a firm to supply something, with why."""
     with uow:
         listed = offers_of_clause(uow, clause, actor=actor, state=S.NEEDS_CORRECTION)
-        why = [next((str((e["detail"] or {}).get("reason", "")) for e in reversed(events_of(uow, o.id))
+        why = [next((str((e["detail"] or {}).get("reason", "")) for e in reversed(events_of(uow, o.id, actor=actor))
                      if e["to_state"] == S.NEEDS_CORRECTION.value), "") for o in listed]
     return list(zip(listed, why, strict=True))
 

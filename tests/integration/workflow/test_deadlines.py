@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from zhida.accounts import NotAllowed
+from zhida.accounts import SYSTEM, NotAllowed
 from zhida.workflow.batches import review
 from zhida.workflow.deadlines import expire_overdue, send_reminders
 from zhida.workflow.notices import close_notice, start_notice
@@ -48,7 +48,7 @@ def test_unconfirmed_offers_are_reminded_once_a_day_and_waived_after_the_deadlin
     assert expire_overdue(uow(), date(2024, 10, 2), actor=REVIEWER) == []              # idempotent
     assert all(get_offer(uow(), o.id).state is S.WAIVED for o in silent)
     assert get_offer(uow(), confirming.id).state is S.CONFIRMED
-    last = events_of(uow(), silent[0].id)[-1]
+    last = events_of(uow(), silent[0].id, actor=SYSTEM)[-1]
     assert (last["action"], last["actor"], last["detail"]) == ("expire", "reviewer",
                                                                {"deadline": "2024-09-30", "today": "2024-10-01"})
     assert notifications_of(uow(), silent[0].uscc, actor=REVIEWER)[0].kind == "offer_waived"

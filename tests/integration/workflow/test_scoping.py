@@ -12,7 +12,7 @@ from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match
 from zhida.published import publish, published_pack
 from zhida.rules.packcache import load_or_compile
-from zhida.workflow.offers import create_offers, offers_of_clause
+from zhida.workflow.offers import create_offers, events_of, offers_of_clause, view_offer
 
 from ..matching.conftest import AS_OF
 from .conftest import CLAUSE, OTHER_REVIEWER, REVIEWER, firm
@@ -46,6 +46,20 @@ def _count(db, scope, table=t.offers):
     with db.uow() as uow:
         restrict(uow, scope)
         return uow.conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def test_a_reviewer_opens_only_its_own_departments_offers_and_a_firm_only_its_own(database, setup, store, policies):
+    hrss, sti = _two_departments(database, setup, store, policies)
+    stranger = firm(next(o.uscc for o in hrss if o.uscc != hrss[0].uscc))
+    assert view_offer(database.uow(), hrss[0].id, actor=REVIEWER) == hrss[0]
+    assert [e["action"] for e in events_of(database.uow(), hrss[0].id, actor=REVIEWER)] == ["create"]
+    for read in (view_offer, events_of):
+        with pytest.raises(NotAllowed, match="由部门 sti 办理"):
+            read(database.uow(), sti[0].id, actor=REVIEWER)
+        with pytest.raises(NotAllowed, match="只能查看本企业"):
+            read(database.uow(), hrss[0].id, actor=stranger)
+    assert view_offer(database.uow(), hrss[0].id, actor=firm(hrss[0].uscc)).id == hrss[0].id
+    assert view_offer(database.uow(), sti[0].id, actor=LEADER).id == sti[0].id
 
 
 def test_on_postgresql_a_narrowed_transaction_sees_nothing_foreign_even_unfiltered(pg, setup, store, policies):
