@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from zhida.accounts.authz import require
-from zhida.accounts.errors import AccountError, AuthenticationFailed
+from zhida.accounts.errors import AccountError, AuthenticationFailed, NotAllowed
 from zhida.accounts.passwords import (
     hash_password,
     needs_rehash,
@@ -95,7 +95,11 @@ def add_user(uow: UnitOfWork, *, username: str, display_name: str, password: str
 
 def grant(uow: UnitOfWork, username: str, role: Role, *, actor: User, uscc: str | None = None,
           department: str | None = None, clock: Clock = _now) -> User:
+    """Give `username` a role. Nobody approves their own change: an administrator cannot grant
+    a role to itself (another administrator does)."""
     require(actor, Permission.MANAGE_USERS)
+    if username == actor.username:
+        raise NotAllowed(f"用户 {username} 不能给自己授予角色；请由另一位管理员办理（不相容岗位分离）。")
     with uow:
         user = get_user(uow, username)
         uscc = _uscc(uscc) or user.uscc

@@ -147,6 +147,15 @@ def test_only_an_administrator_manages_users(db):
     assert [u.username for u in list_users(db.uow(), actor=SYSTEM)] == ["fin"]
 
 
+def test_an_administrator_cannot_grant_itself_a_role(db):
+    admin = _add(db, "admin1", Role.ADMIN)
+    with pytest.raises(NotAllowed, match="不能给自己授予角色"):
+        grant(db.uow(), "admin1", Role.FINANCE, actor=admin)
+    assert Role.FINANCE not in next(u for u in list_users(db.uow(), actor=SYSTEM) if u.username == "admin1").roles
+    other = _add(db, "admin2", Role.ADMIN)
+    assert Role.FINANCE in grant(db.uow(), "admin1", Role.FINANCE, actor=other).roles
+
+
 def test_an_account_without_a_local_password_is_found_by_its_oidc_subject(db):
     add_user(db.uow(), username="li", display_name="李四", password=None, roles=[Role.LEADER],
              oidc_subject="zjzwfw:330300-li", actor=SYSTEM)

@@ -14,6 +14,7 @@ from zhida.accounts.demo import DEPARTMENTS
 from zhida.accounts.errors import NotAllowed
 from zhida.accounts.service import add_department
 from zhida.db import tables as t
+from zhida.db.scope import Scope, restrict
 from zhida.matching.evaluate import match_frame
 from zhida.matching.run import population_frame
 from zhida.profiles.registry import load_registry
@@ -37,6 +38,10 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 def city(database, store, policies, schema):
     """The pack published, the departments registered, and three firms of the city by what the
     batch engine says of the clause: eligible, unknown for want of one fact, ineligible."""
+    return _city(database, store, policies, schema)
+
+
+def _city(database, store, policies, schema):
     publish(database.uow(), policies, actor=SYSTEM)
     with database.uow() as uow:
         for code, name in DEPARTMENTS:
@@ -67,7 +72,7 @@ def test_a_firm_with_complete_verified_data_is_decided_at_once_and_its_award_is_
     assert a.state is ApplicationState.DRAFT and a.department == "hrss" and a.period == "2024"
     f = apps.form(database.uow(), facts, a.id, actor=me)
     lines = {x.column: x for x in f.facts}
-    assert set(lines) == {"enterprise_size@2023", DECLARED, "tag@劳务派遣单位"}        # exactly what it reads
+    assert set(lines) == {"enterprise_size@2023", DECLARED}           # exactly what the clause reads
     assert lines[DECLARED].value is not None and "人" in lines[DECLARED].source and not lines[DECLARED].declared
     assert f.verified.status == "eligible" and f.to_supply == [] and "即时办结" in f.decision
 
@@ -195,3 +200,25 @@ def test_materials_are_uploaded_once_checked_by_content_and_attached(database, c
     assert bank.read(database.uow(), tmp_path, m.id, actor=REVIEWER)[1] == PDF
     with pytest.raises(NotAllowed):
         bank.read(database.uow(), tmp_path, m.id, actor=OTHER_REVIEWER)
+
+
+def test_on_postgresql_a_narrowed_transaction_sees_only_its_departments_or_its_firms_applications(
+        pg, store, policies, schema, tmp_path):
+    facts, firms = _city(pg, store, policies, schema)
+    a, b = firm(firms["eligible"]), firm(firms["unknown"])
+    first = apps.start(pg.uow(), facts, CLAUSE, actor=a, today=TODAY)
+    apps.submit(pg.uow(), facts, first.id, actor=a, **account())
+    second = apps.start(pg.uow(), facts, CLAUSE, actor=b, today=TODAY)
+    bank.upload(pg.uow(), tmp_path, actor=a, file_name="名册.pdf", content=PDF)
+
+    def count(scope, table):
+        with pg.uow() as uow:
+            restrict(uow, scope)
+            return uow.conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+    assert count(Scope(department="hrss"), t.applications) == 2
+    assert count(Scope(department="sti"), t.applications) == 0
+    assert count(Scope(department="sti"), t.application_events) == 0
+    assert count(Scope(uscc=b.uscc), t.applications) == 1 and count(Scope(uscc=b.uscc), t.materials) == 0
+    assert count(Scope(uscc=a.uscc), t.materials) == 1
+    assert [x.id for x in apps.applications_of(pg.uow(), actor=b)] == [second.id]
