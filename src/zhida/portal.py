@@ -153,6 +153,16 @@ def _latest_run(uow: UnitOfWork) -> MatchRun:
         raise NotFound("还没有匹配批次：请先运行 zhida run（或 zhida match run）。") from None
 
 
+def application_day(uow: UnitOfWork, today: date) -> date:
+    """The date an application made today is evaluated on: the data's — the latest run's
+    evaluation date when that is earlier (a demo city describes mid-2024), else today; the same
+    date the firm's match report used."""
+    try:
+        return min(load_run(uow).as_of, today)
+    except ZhidaError:
+        return today
+
+
 def my_report(uow: UnitOfWork, schema: Schema, zones_dir: Path | None, *, actor: User) -> EnterpriseReport:
     """The acting firm's own match report on the latest run's date and profile snapshot; the
     read is recorded as a data use by the firm itself."""

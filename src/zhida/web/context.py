@@ -6,7 +6,7 @@ dependencies here, so route modules are plain module-level routers.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,13 +20,21 @@ from zhida.accounts.sessions import Session, SessionExpired, check_csrf, current
 from zhida.bootstrap import App
 from zhida.errors import ZhidaError
 from zhida.rules.numbers import yuan_text
-from zhida.workflow.states import ACTION_LABELS, STATE_LABELS, OfferState
+from zhida.workflow.states import (
+    ACTION_LABELS,
+    APPLICATION_ACTION_LABELS,
+    STATE_LABELS,
+    ApplicationState,
+    OfferState,
+)
 
 COOKIE = "zhida_session"
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters["yuan"] = lambda fen: "—" if fen is None else yuan_text(fen)
 TEMPLATES.env.filters["action_label"] = lambda action: ACTION_LABELS.get(str(action), str(action))
 TEMPLATES.env.filters["state_label"] = lambda state: STATE_LABELS[OfferState(state)] if state else ""
+TEMPLATES.env.filters["app_action_label"] = lambda action: APPLICATION_ACTION_LABELS.get(str(action), str(action))
+TEMPLATES.env.filters["app_state_label"] = lambda state: ApplicationState(state).label if state else ""
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,9 @@ class Ctx:
     today: Callable[[], date]
     oidc: Provider | None        # 统一身份认证, when configured
     callback: str                # its redirect URI
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -517,7 +517,7 @@ def _facts(facts: ProfileFacts, columns: list[str], verified: ClauseExplanation,
         declarable = kind in facts.registry.fields and kind in facts.schema.fields
         if known:
             value = fact.value if fact else None
-            out.append(Fact(column, label, value, sources.get(column, "画像"), False, declarable))
+            out.append(Fact(column, label, value, sources.get(column) or _derived(facts, kind), False, declarable))
         elif column in a.declared:
             out.append(Fact(column, label, a.declared[column], SELF, True, declarable))
         else:
@@ -541,6 +541,13 @@ def _sources(facts: ProfileFacts, uscc: str, as_of: date) -> dict[str, str]:
             where = f"{src.department}（{src.label}）" if src else "名单来源部门"
             out[f"list@{name}"] = out[f"tag@{name}"] = out[f"list_since@{name}"] = where
     return out
+
+
+def _derived(facts: ProfileFacts, kind: str) -> str:
+    f = facts.registry.fields.get(kind)
+    if f is not None and f.source == "derived":
+        return "画像计算（由其他来源数据推算）"
+    return "画像"
 
 
 def _supplier(facts: ProfileFacts, kind: str, column: str) -> str:
