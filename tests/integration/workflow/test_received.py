@@ -1,6 +1,7 @@
 """A one-off award pays once (#11 point 4), on SQLite and PostgreSQL: the ledger publishes what
 was paid as the profile store's 已获资金 source, and the next year's match shows the paid firm
-as not eligible for 温州 小巨人 (“首次认定…给予100万元”), with the reason."""
+as not eligible for 温州 小巨人 (“首次认定…给予100万元”), with the reason. 小巨人 is 资格定补,
+applied for and decided at once (即申即办): the firm applies, is paid, and cannot apply again."""
 
 from datetime import UTC, date, datetime
 
@@ -8,18 +9,22 @@ import polars as pl
 import pytest
 
 from zhida.accounts import SYSTEM, NotAllowed, Role, User
+from zhida.accounts.demo import DEPARTMENTS
+from zhida.accounts.service import add_department
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import population_frame, run_match, run_results
 from zhida.profiles import received
 from zhida.profiles.load import load_feed
+from zhida.profiles.registry import load_registry
 from zhida.published import publish, published_pack
 from zhida.rules.explain import explain_frame
 from zhida.rules.frame import Requirements
 from zhida.rules.packcache import load_or_compile
-from zhida.workflow.offers import accept, create_offers, transition
+from zhida.workflow import applications as apps
+from zhida.workflow.offers import get_offer
 from zhida.workflow.payments import fund_budget, schedule_payment, settle_payment
 from zhida.workflow.received import publish_received
-from zhida.workflow.states import OfferAction
+from zhida.workflow.states import ApplicationState
 
 from ..matching.conftest import AS_OF, ZONES
 from .conftest import FINANCE, firm
@@ -75,15 +80,18 @@ def statuses(run, setup):
     return dict(res.select("uscc", "status").iter_rows())
 
 
-def pay(database, offer, paid_at):
-    uow = database.uow
-    for action in (OfferAction.APPROVE, OfferAction.START_NOTICE, OfferAction.CLOSE_NOTICE):
-        transition(uow(), offer.id, action, actor=ECON)
-    accept(uow(), offer.id, actor=firm(offer.uscc), account_name="某某科技有限公司", account_bank="温州银行",
-           account_no="6222 0000 1234 5678", pledge=True)
-    fund_budget(uow(), POLICY, 2024, offer.amount_fen, actor=FINANCE)
-    payment = schedule_payment(uow(), offer.id, actor=FINANCE)
-    return settle_payment(uow(), payment.idempotency_key, paid=True, actor=FINANCE, clock=paid_at)
+def apply_and_pay(database, facts, uscc, today, paid_at):
+    """The firm applies (decided at once on verified data), finance pays its award."""
+    me = firm(uscc)
+    a = apps.start(database.uow(), facts, CLAUSE, actor=me, today=today)
+    a = apps.submit(database.uow(), facts, a.id, actor=me, account_name="某某科技有限公司", account_bank="温州银行",
+                    account_no="6222 0000 1234 5678", pledge=True)
+    assert a.state is ApplicationState.APPROVED
+    offer = get_offer(database.uow(), a.offer_id)
+    fund_budget(database.uow(), POLICY, 2024, offer.amount_fen, actor=FINANCE)
+    payment = schedule_payment(database.uow(), offer.id, actor=FINANCE)
+    settle_payment(database.uow(), payment.idempotency_key, paid=True, actor=FINANCE, clock=paid_at)
+    return offer
 
 
 def test_after_the_award_is_paid_the_next_years_match_shows_the_firm_not_eligible_with_the_reason(
@@ -96,10 +104,12 @@ def test_after_the_award_is_paid_the_next_years_match_shows_the_firm_not_eligibl
     eligible = sorted(u for u, s in statuses(run, setup).items() if s == "eligible")
     assert eligible == little_giants
 
-    offers = create_offers(database.uow(), run, setup.data_dir, CLAUSE, department="econ", actor=SYSTEM,
-                           confirm_by=date(2024, 9, 30))
-    paid_offer = next(o for o in offers if o.uscc == eligible[0])
-    pay(database, paid_offer, at(2024, 8, 15, 2))       # 10:00 in 温州
+    with database.uow() as uow:
+        for code, name in DEPARTMENTS:
+            add_department(uow, code, name, actor=SYSTEM)
+        uow.commit()
+    facts = apps.ProfileFacts(store=store, schema=setup.schema, registry=load_registry(), zones_dir=ZONES)
+    paid_offer = apply_and_pay(database, facts, eligible[0], AS_OF, at(2024, 8, 15, 2))      # 10:00 in 温州
     published = publish_received(database.uow(), store, actor=FINANCE, clock=at(2024, 8, 20, 1))
     assert published.new and published.payments == 1
     rows = received.read(store, published.batch).collect()
@@ -111,9 +121,14 @@ def test_after_the_award_is_paid_the_next_years_match_shows_the_firm_not_eligibl
     assert paid_offer.uscc not in after                                    # not eligible (nor unknown)
     assert {u: after.get(u) for u in eligible[1:]} == {u: "eligible" for u in eligible[1:]}  # the unpaid stay
 
-    again = create_offers(database.uow(), next_run, setup.data_dir, CLAUSE, department="econ", actor=SYSTEM,
-                          period="2025")
-    assert sorted(o.uscc for o in again) == eligible[1:]                   # paid once: no 2025 offer for it
+    me = firm(paid_offer.uscc)
+    again = apps.start(database.uow(), facts, CLAUSE, actor=me, today=NEXT_YEAR)    # a new year, a new application
+    assert again.period == "2025"
+    form = apps.form(database.uow(), facts, again.id, actor=me)
+    assert form.result.status == "ineligible" and "已于 2024-08-15 获得" in form.decision
+    with pytest.raises(apps.ApplicationError, match="暂不能提交"):                  # paid once
+        apps.submit(database.uow(), facts, again.id, actor=me, account_name="某某科技有限公司",
+                    account_bank="温州银行", account_no="6222000012345678", pledge=True)
 
     everyone = population_frame(store, pack.requirements, NEXT_YEAR, setup.schema, ZONES)
     one = population_frame(store, pack.requirements, NEXT_YEAR, setup.schema, ZONES, usccs=[paid_offer.uscc])
