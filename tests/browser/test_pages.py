@@ -78,6 +78,9 @@ def test_a_leader_sees_the_dashboard_with_its_chart(page: Page, site: str):
     log_in(page, site, "leader")
     expect(page).to_have_url(re.compile(r"/dashboard$"))
     expect(page.locator("#by-policy[data-ready=true] svg")).to_be_visible()
+    expect(page.locator("#funnel[data-ready=true] svg")).to_be_visible()
+    expect(page.get_by_role("heading", name="兑现进度：匹配 → 通知 → 确认 → 到账")).to_be_visible()
+    expect(page.get_by_text("兑现率（已到账 ÷ 匹配符合金额）")).to_be_visible()
     assert page.locator("tbody tr").count() >= 10
     no_serious_violations(page)
     shot(page, "leader-dashboard")

@@ -12,6 +12,7 @@ from zhida.accounts import Permission, Role, can
 from zhida.accounts.errors import AuthenticationFailed
 from zhida.accounts.oidc import OidcError, Start, begin, finish
 from zhida.accounts.sessions import Session, login, logout
+from zhida.cashflow import cash_flow
 from zhida.matching.report import SECTIONS
 from zhida.web.context import COOKIE, Ctx, Viewer, ctx, local, page, parse_date, posted, signed_in, source, viewer
 
@@ -169,4 +170,6 @@ def workbench_publish(request: Request, session: SignedIn, v: Viewing, c: Contex
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, session: SignedIn, v: Viewing, c: Context) -> Response:
-    return page(request, "dashboard.html", v, o=portal.overview(c.wired.uow(), c.wired.data_dir, actor=session.user))
+    o = portal.overview(c.wired.uow(), c.wired.data_dir, actor=session.user)
+    flow = cash_flow(c.wired.uow(), o.run, c.wired.data_dir, c.now(), actor=session.user)
+    return page(request, "dashboard.html", v, o=o, flow=flow)

@@ -11,6 +11,19 @@ document.addEventListener("DOMContentLoaded", () => {
     yAxis: { type: "category", data: data.names, axisLabel: { width: 160, overflow: "truncate" } },
     series: [{ type: "bar", data: data.fen, itemStyle: { color: "#b4232a" } }],
   });
-  window.addEventListener("resize", () => chart.resize());
+  const funnelEl = document.getElementById("funnel");
+  const steps = JSON.parse(document.getElementById("funnel-data").textContent);
+  const funnel = echarts.init(funnelEl, null, { renderer: "svg" });
+  funnel.setOption({
+    tooltip: { trigger: "item", formatter: (p) => `${p.name}：${p.value.toLocaleString("zh-CN")} 家` },
+    series: [{
+      type: "funnel", sort: "none", left: 8, right: 8, top: 8, bottom: 8, minSize: "8%",
+      label: { formatter: (p) => `${p.name} ${p.value.toLocaleString("zh-CN")}` },
+      data: steps.names.map((name, i) => ({ name, value: steps.firms[i] })),
+      itemStyle: { color: "#b4232a", borderColor: "#fff" },
+    }],
+  });
+  window.addEventListener("resize", () => { chart.resize(); funnel.resize(); });
   el.dataset.ready = "true";
+  funnelEl.dataset.ready = "true";
 });
