@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -19,11 +20,13 @@ from ruamel.yaml import YAML
 from zhida.accounts import Permission, User, require
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
+from zhida.matching.sandbox import Simulation, simulate
+from zhida.profiles.store import ProfileStore
 from zhida.published import PolicyVersion, Publication, publish, published_set
 from zhida.rules.cases import CaseResult, run_cases
 from zhida.rules.errors import PolicyError, Problem
 from zhida.rules.lint import lint_policies
-from zhida.rules.policy import Policy, load_policy_text
+from zhida.rules.policy import Policy, load_policy_text, parse_policy
 from zhida.rules.schema import Schema
 
 
@@ -83,6 +86,22 @@ def publish_text(uow: UnitOfWork, text: str, schema: Schema, *, actor: User) -> 
         raise ZhidaError(f"未发布：{len(check.errors)} 个校验错误，{len(check.failed)} 个用例未通过；请先修正。")
     assert check.policy is not None
     return publish(uow, [check.policy], actor=actor)
+
+
+def sandbox_text(uow: UnitOfWork, text: str, store: ProfileStore, schema: Schema, as_of: date, *, actor: User,
+                 zones_dir: Path | None = None) -> Simulation:
+    """政策沙盘 of the text being edited: reach and cost against the budget, by district /
+    industry / size, and who gains or loses against the version in force. Nothing is stored."""
+    require(actor, Permission.PUBLISH_POLICY)
+    try:
+        draft = load_policy_text(text, "编辑中的政策")
+    except PolicyError as e:
+        raise ZhidaError("草稿有错误，无法试算：" + "；".join(str(x) for x in e.problems[:3])) from None
+    try:
+        current = parse_policy(_published(uow, draft.id).document, source=f"published:{draft.id}")
+    except ZhidaError:
+        current = None
+    return simulate(store, schema, as_of, draft, current, zones_dir=zones_dir)
 
 
 def _published(uow: UnitOfWork, policy_id: str) -> PolicyVersion:

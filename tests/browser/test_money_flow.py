@@ -166,3 +166,23 @@ def test_a_policy_officer_edits_checks_and_publishes_in_the_workbench(page: Page
     expect(page.get_by_role("status")).to_contain_text("已发布新版本")
     page.goto(f"{site}/policies/cn-hrss-2024-40-job-retention")
     expect(page.get_by_role("heading", level=1)).to_have_text("失业保险稳岗返还（2022—2025年度，修订）")
+
+
+def test_a_policy_officer_tries_a_draft_in_the_sandbox_before_publishing(page: Page, money_site: tuple[str, str]):
+    site, _ = money_site
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, site, "policy")
+    page.goto(f"{site}/workbench?policy=cn-hrss-2024-40-job-retention")
+    editor = page.get_by_label("cn-hrss-2024-40-job-retention.yaml")
+    draft = editor.input_value().replace("      2022-01-01: 60%\n  ceiling_large:", "      2022-01-01: 50%\n  ceiling_large:", 1)
+    assert draft != editor.input_value()
+    editor.fill(draft)                                                  # 中小微企业 60% → 50%
+    page.get_by_role("button", name="试算（政策沙盘）").click()
+    sandbox = page.locator("#sandbox")
+    expect(sandbox).to_contain_text("政策沙盘（试算，不发布）")
+    expect(sandbox).to_contain_text("金额减少")                          # every SME gets less than in force
+    expect(sandbox).to_contain_text("不再受益 0 家")
+    expect(page.locator(".sandbox-chart[data-ready=true] svg").first).to_be_visible()   # by 区县 / 行业 / 规模
+    expect(page.locator(".sandbox")).to_have_count(1)
+    no_serious_violations(page)
+    shot(page, "policy-sandbox")

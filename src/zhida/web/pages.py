@@ -14,6 +14,7 @@ from zhida.accounts.oidc import OidcError, Start, begin, finish
 from zhida.accounts.sessions import Session, login, logout
 from zhida.cashflow import cash_flow
 from zhida.matching.report import SECTIONS
+from zhida.matching.sandbox import Simulation
 from zhida.web.context import COOKIE, Ctx, Viewer, ctx, local, page, parse_date, posted, signed_in, source, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -153,6 +154,15 @@ def workbench_check(request: Request, session: SignedIn, v: Viewing, c: Context,
     return page(request, "_checks.html", v, check=check)
 
 
+@router.post("/workbench/sandbox", response_class=HTMLResponse)
+def workbench_sandbox(request: Request, session: SignedIn, v: Viewing, c: Context,
+                      text: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
+    on = portal.application_day(c.wired.uow(), c.today())
+    sim = workbench.sandbox_text(c.wired.uow(), text, c.wired.matched_store(), c.wired.schema, on,
+                                 actor=posted(session, csrf), zones_dir=c.wired.zones_dir)
+    return page(request, "_sandbox.html", v, sim=sim, groups=sandbox_groups(sim))
+
+
 @router.post("/workbench/publish", response_class=HTMLResponse)
 def workbench_publish(request: Request, session: SignedIn, v: Viewing, c: Context,
                       text: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "") -> Response:
@@ -173,3 +183,14 @@ def dashboard(request: Request, session: SignedIn, v: Viewing, c: Context) -> Re
     o = portal.overview(c.wired.uow(), c.wired.data_dir, actor=session.user)
     flow = cash_flow(c.wired.uow(), o.run, c.wired.data_dir, c.now(), actor=session.user)
     return page(request, "dashboard.html", v, o=o, flow=flow)
+
+
+CHANGE_LABELS = {"gains": "新增受益", "loses": "不再受益", "more": "金额增加", "less": "金额减少"}
+
+
+def sandbox_groups(sim: Simulation) -> dict[str, list[tuple[str, int, int]]]:
+    """The draft's paid money by dimension (区县 / 行业 / 规模): [(group, firms, fen)]."""
+    out: dict[str, list[tuple[str, int, int]]] = {}
+    for dimension, group, firms, fen in sim.draft.by_group.iter_rows():
+        out.setdefault(str(dimension), []).append((str(group), int(firms), int(fen)))
+    return out
