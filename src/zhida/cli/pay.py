@@ -62,6 +62,8 @@ def prepare(clause: Annotated[str, typer.Argument(help="条款键")],
                       balance=balance)
     console.print(f"拨付批次 {b.id} 已编制：{b.count} 笔，合计 {_yuan(b.total_fen)} 元（编制人 {b.prepared_by}）；"
                   f"请由另一位财政人员审批：zhida pay batch approve {b.id} --as <用户名>", markup=False)
+    for offer_id, why in b.refused.items():
+        console.print(f"  事项 {offer_id} 未纳入本批次：{why}", markup=False)
 
 
 @app.command("settle", help="清算预先拨付的事项：核定最终金额（元）；高于预拨的余款进入下一余款批次，"

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from zhida.accounts import NotAllowed, Permission, User, require, require_depart
 from zhida.audit import log as audit_log
 from zhida.db.tables import offers, payment_batch_items, payment_batches, payments
 from zhida.db.uow import UnitOfWork
+from zhida.workflow.caps import CapReached
 from zhida.workflow.offers import OfferError, transition
 from zhida.workflow.payments import BudgetExceeded, Payment, get_payment, schedule_payment
 from zhida.workflow.states import OfferAction, OfferState
@@ -45,6 +46,7 @@ class PaymentBatch:
     count: int
     total_fen: int
     payments: tuple[Payment, ...]
+    refused: dict[int, str] = field(default_factory=dict)   # offer id → why a cap kept it out (this time)
 
 
 def _now() -> datetime:
@@ -85,8 +87,10 @@ def prepare_batch(uow: UnitOfWork, clause: str, year: int, *, actor: User, advan
                   balance: bool = False, clock: Clock = _now) -> PaymentBatch:
     """Every confirmed offer of the clause for the year (and every failed one, retried) goes
     into one batch; all or nothing — if the budget cannot cover them all, nothing is scheduled
-    and the message says how much is missing. `advance_percent`: 预先拨付, that share of each
-    confirmed award now; `balance`: the balances of the advanced offers settled since (清算)."""
+    and the message says how much is missing. An offer a cap (总量控制, 就高不重复) refuses stays
+    out of this batch with the reason in `refused`, and the rest are paid. `advance_percent`:
+    预先拨付, that share of each confirmed award now; `balance`: the balances of the offers
+    settled (清算) since their advance."""
     require(actor, Permission.PREPARE_PAYMENTS)
     if balance and advance_percent is not None:
         raise OfferError("预先拨付与清算拨付余款请分两个批次编制。")
@@ -104,9 +108,15 @@ def prepare_batch(uow: UnitOfWork, clause: str, year: int, *, actor: User, advan
             clause=clause, year=year, state="prepared", prepared_by=actor.username, count=0, total_fen=0,
             created_at=at).returning(payment_batches.c.id)).scalar_one())
         scheduled: list[Payment] = []
+        refused: dict[int, str] = {}
         for offer_id, amount in rows:
             try:
-                payment = schedule_payment(uow, offer_id, actor=actor, advance_percent=advance_percent, clock=clock)
+                with uow.conn.begin_nested():      # a cap's refusal leaves this offer out, not the batch
+                    payment = schedule_payment(uow, offer_id, actor=actor, advance_percent=advance_percent,
+                                               clock=clock)
+            except CapReached as e:
+                refused[offer_id] = str(e)
+                continue
             except BudgetExceeded:
                 need = sum(a for _, a in rows)
                 raise BudgetExceeded(
@@ -115,12 +125,17 @@ def prepare_batch(uow: UnitOfWork, clause: str, year: int, *, actor: User, advan
                     f"批次未生成，请用 zhida pay fund 追加预算后重试。") from None
             uow.conn.execute(sa.insert(payment_batch_items).values(batch_id=batch_id, payment_id=payment.id))
             scheduled.append(payment)
+        if not scheduled:
+            raise OfferError(f"条款 {clause} {year}年的 {len(rows)} 条事项都因资金上限不予拨付，批次未生成："
+                             + "；".join(f"事项 {i}：{why}" for i, why in list(refused.items())[:3]))
         uow.conn.execute(sa.update(payment_batches).where(payment_batches.c.id == batch_id).values(
             count=len(scheduled), total_fen=sum(p.amount_fen for p in scheduled)))
         audit_log.record(uow, kind="payment_batch.prepare", actor=actor.username, subject=f"payment_batch:{batch_id}",
                          data={"clause": clause, "year": year, "count": len(scheduled),
-                               "total_fen": sum(p.amount_fen for p in scheduled)}, clock=lambda: at)
-        batch = get_batch(uow, batch_id)
+                               "total_fen": sum(p.amount_fen for p in scheduled),
+                               **({"refused": {str(i): why for i, why in refused.items()}} if refused else {})},
+                         clock=lambda: at)
+        batch = replace(get_batch(uow, batch_id), refused=refused)
         uow.commit()
     return batch
 

@@ -17,8 +17,9 @@ from zhida.matching.run import run_match
 from zhida.published import publish, published_pack
 from zhida.rules.packcache import load_or_compile
 from zhida.workflow import ledger
+from zhida.workflow.batches import prepare_batch
 from zhida.workflow.caps import CapError, CapReached, define_cap, used
-from zhida.workflow.offers import events_of
+from zhida.workflow.offers import OfferError, events_of, get_offer
 from zhida.workflow.payments import fund_budget, schedule_payment, settle_payment
 
 from ..matching.conftest import AS_OF
@@ -157,3 +158,20 @@ def test_twenty_concurrent_schedulers_never_pay_one_firm_more_than_its_cap_acros
     assert total == usage[0] == 55_000 * YUAN and used(pg.uow(), cap.id, FIRM) == total
     assert sum(ledger.balance(pg.uow(), ledger.payable_account(p, 2024)) for p in (CITY, DISTRICT)) == total
     ledger.check_balanced(pg.uow())
+
+
+def test_a_batch_pays_the_others_when_a_cap_refuses_one_firm_and_names_it(database, published_run):
+    fund(database)
+    cap = define_cap(database.uow(), "同类奖励", 2024, [CITY, DISTRICT], cap_fen=100_000 * YUAN, actor=FINANCE)
+    first = offer(database, published_run, CITY, "first", FIRM, 100_000)
+    assert schedule_payment(database.uow(), first, actor=FINANCE).amount_fen == 100_000 * YUAN    # the cap is used up
+    capped = offer(database, published_run, DISTRICT, "first", FIRM, 60_000)
+    free = offer(database, published_run, DISTRICT, "first", OTHER, 60_000)
+    batch = prepare_batch(database.uow(), f"{DISTRICT}/first", 2024, actor=FINANCE)
+    assert [p.offer_id for p in batch.payments] == [free] and batch.total_fen == 60_000 * YUAN
+    assert list(batch.refused) == [capped] and "本次不予拨付" in batch.refused[capped]
+    assert get_offer(database.uow(), capped).state.value == "confirmed"                     # left for later
+    assert used(database.uow(), cap.id, FIRM) == 100_000 * YUAN                            # nothing counted twice
+    ledger.check_balanced(database.uow())
+    with pytest.raises(OfferError, match="都因资金上限不予拨付，批次未生成"):
+        prepare_batch(database.uow(), f"{DISTRICT}/first", 2024, actor=FINANCE)
