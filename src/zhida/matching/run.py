@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 import sqlalchemy as sa
@@ -126,14 +126,27 @@ def compiled_pack(pack: Pack, schema: Schema, as_of: date, cache_dir: Path | Non
     return load_or_compile(pack, schema, as_of, cache_dir)
 
 
+class Engine(Protocol):
+    """Where a run matches, when not in this process: (a frame of the population with at least
+    the descriptive columns enterprises_table reads, and the results as match_codes gives
+    them) — zhida.matching.spark.SparkEngine (decision 0019)."""
+
+    def match(self, store: ProfileStore, compiled: CompiledPolicies, as_of: date, *, zones_dir: Path | None,
+              near_misses: str, progress: Progress | None) -> tuple[pl.DataFrame, Matched]: ...
+
+
 def evaluate_snapshot(store: ProfileStore, pack: Pack, schema: Schema, as_of: date, *,
                       zones_dir: Path | None = None, progress: Progress | None = None,
-                      near_misses: str = "marked", cache_dir: Path | None = None,
+                      near_misses: str = "marked", cache_dir: Path | None = None, engine: Engine | None = None,
                       ) -> tuple[CompiledPolicies, pl.DataFrame, Matched]:
-    """(compiled policies, population frame, sparse results) — the pure part of a run."""
+    """(compiled policies, population frame, sparse results) — the pure part of a run; the
+    matching on `engine` when given (its frame then holds only the descriptive columns)."""
     if progress:
         progress("compile", 0, 1)
     compiled = compiled_pack(pack, schema, as_of, cache_dir)
+    if engine is not None:
+        return compiled, *engine.match(store, compiled, as_of, zones_dir=zones_dir, near_misses=near_misses,
+                                       progress=progress)
     if progress:
         progress("frame", 0, 1)
     df = population_frame(store, compiled.requirements, as_of, schema, zones_dir)
@@ -151,6 +164,7 @@ def run_match(
     actor: str = "zhida match run",
     near_misses: str = "marked",
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> MatchRun:
     """Match every clause in force on `as_of` against every enterprise, store the sparse
     results under the data directory and commit the run record, the versions it used and its
@@ -160,12 +174,13 @@ def run_match(
     for `as_of`. `published` maps each policy's content hash to its published version's id
     (zhida.matching.published): the run then names those versions; without it the run is
     marked as a run of drafts. `near_misses` says whose near misses are kept (evaluate.py):
-    recorded, so that reproduction and incremental updates of the run do the same."""
+    recorded, so that reproduction and incremental updates of the run do the same. `engine`:
+    match elsewhere (Spark) instead of in this process; the run and its record are the same."""
     started = setup.clock()
     snapshot = Snapshot.of(store, as_of)
     compiled, df, matched = evaluate_snapshot(snapshot.open(), pack, setup.schema, as_of, zones_dir=setup.zones_dir,
                                               progress=progress, near_misses=near_misses,
-                                              cache_dir=files.pack_cache_dir(setup.data_dir))
+                                              cache_dir=files.pack_cache_dir(setup.data_dir), engine=engine)
     if published is not None:
         unpublished = [p.id for p in compiled.policies if p.content_hash not in published]
         if unpublished:
