@@ -174,7 +174,8 @@ def test_a_policy_officer_tries_a_draft_in_the_sandbox_before_publishing(page: P
     log_in(page, site, "policy")
     page.goto(f"{site}/workbench?policy=cn-hrss-2024-40-job-retention")
     editor = page.get_by_label("cn-hrss-2024-40-job-retention.yaml")
-    draft = editor.input_value().replace("      2022-01-01: 60%\n  ceiling_large:", "      2022-01-01: 50%\n  ceiling_large:", 1)
+    draft = editor.input_value().replace("      2022-01-01: 60%\n  ceiling_large:",
+                                         "      2022-01-01: 50%\n  ceiling_large:", 1)
     assert draft != editor.input_value()
     editor.fill(draft)                                                  # 中小微企业 60% → 50%
     page.get_by_role("button", name="试算（政策沙盘）").click()

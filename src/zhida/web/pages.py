@@ -45,6 +45,8 @@ def home(v: Viewing) -> Response:
         return RedirectResponse("/finance", status_code=303)
     if user is not None and can(user, Permission.VIEW_DASHBOARDS):
         return RedirectResponse("/dashboard", status_code=303)
+    if user is not None and can(user, Permission.LOAD_DATA):
+        return RedirectResponse("/data", status_code=303)
     return RedirectResponse("/policies", status_code=303)
 
 
