@@ -54,6 +54,15 @@ def add_department(uow: UnitOfWork, code: str, name: str, *, actor: User, clock:
         uow.commit()
 
 
+def department_named(uow: UnitOfWork, text: str) -> str | None:
+    """The code of the department a wording names: the longest registered department name it
+    contains (“人力资源和社会保障局（就业服务）” → hrss); None when it names none."""
+    with uow:
+        rows = uow.conn.execute(sa.select(departments.c.code, departments.c.name)).all()
+    named = sorted((r for r in rows if r.name and r.name in text), key=lambda r: -len(r.name))
+    return str(named[0].code) if named else None
+
+
 def list_departments(uow: UnitOfWork) -> list[tuple[str, str]]:
     with uow:
         return [(r.code, r.name) for r in uow.conn.execute(

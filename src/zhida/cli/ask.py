@@ -24,6 +24,8 @@ def ask(
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", help="数据目录（默认 ./.zhida 或 $ZHIDA_DATA_DIR）")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+    handoff: Annotated[bool, typer.Option(
+        "--handoff", help="没有可靠答案时，把问题作为本企业的诉求提交给建议的部门（须 --as 企业账号）")] = False,
 ) -> None:
     from zhida.accounts.service import get_user
     from zhida.assistant.service import ask as ask_service
@@ -44,3 +46,11 @@ def ask(
             echo(f"{n}. 《{c.policy_title}》（{c.document_number}）{clause} —— {c.validity}")
     if ans.handoff is not None:
         echo(f"\n转人工（{ans.handoff.kind}）：建议部门 {ans.handoff.department}；问题：{ans.handoff.question}")
+        if handoff:
+            from zhida.workflow.enquiries import submit
+
+            if actor is None:
+                raise typer.BadParameter("转为诉求须以企业账号提问：加上 --as <企业用户名>")
+            e = submit(a.uow(), actor=actor, text=ans.handoff.question, department_hint=ans.handoff.department,
+                       source="assistant")
+            echo(f"已作为诉求 {e.id} 提交给 {e.department}，答复时限 {e.due_by:%Y-%m-%d %H:%M}。")

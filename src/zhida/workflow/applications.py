@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from zhida.accounts import Role, User, department_scope, require_department, require_enterprise
 from zhida.accounts.errors import NotAllowed
+from zhida.accounts.service import department_named
 from zhida.audit import log as audit_log
 from zhida.calculator import answer_facts
 from zhida.db.scope import Scope, restrict
@@ -40,7 +41,6 @@ from zhida.db.tables import (
     application_events,
     application_materials,
     applications,
-    departments,
     offer_events,
     offers,
     policy_versions,
@@ -421,14 +421,13 @@ def events_of(uow: UnitOfWork, application_id: int, *, actor: User) -> list[dict
 
 
 def responsible_department(uow: UnitOfWork, text: str) -> str:
-    """The department code a clause's department wording names (the longest department name it
-    contains, e.g. “人力资源和社会保障局（就业服务）” → hrss)."""
-    rows = uow.conn.execute(sa.select(departments.c.code, departments.c.name)).all()
-    named = sorted((r for r in rows if r.name and r.name in text), key=lambda r: -len(r.name))
-    if not named:
+    """The department code a clause's department wording names (e.g. “人力资源和社会保障局（就业服务）”
+    → hrss)."""
+    code = department_named(uow, text)
+    if code is None:
         raise ApplicationError(f"找不到受理部门：条款的责任部门为“{text}”，部门表中没有名称包含于其中的部门；"
-                               "请先用 zhida user department add 登记该部门。")
-    return str(named[0].code)
+                               "请先用 zhida user dept-add 登记该部门。")
+    return code
 
 
 # --- inside -------------------------------------------------------------------------------

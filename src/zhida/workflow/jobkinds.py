@@ -24,6 +24,7 @@ from zhida.workflow.jobs import Enqueued, Handler, Registry, Worker, enqueue
 
 Clock = Callable[[], datetime]
 REMIND, EXPIRE, CHECKPOINT = "offers.remind", "offers.expire", "audit.checkpoint"
+ESCALATE = "enquiries.escalate"
 
 
 def _now() -> datetime:
@@ -44,6 +45,12 @@ def expire(uow: UnitOfWork, payload: Mapping[str, Any], actor: User) -> dict[str
     return {"waived": expire_overdue(uow, date.fromisoformat(payload["today"]), actor=actor)}
 
 
+def escalate(uow: UnitOfWork, payload: Mapping[str, Any], actor: User) -> dict[str, Any]:
+    from zhida.workflow.enquiries import escalate_overdue
+
+    return {"escalated": escalate_overdue(uow, datetime.fromisoformat(payload["now"]), actor=actor)}
+
+
 def checkpointing(signer: Signer, origin: str) -> Handler:
     """The `audit.checkpoint` handler, with the log's signing key."""
     def checkpoint(uow: UnitOfWork, payload: Mapping[str, Any], actor: User) -> dict[str, Any]:
@@ -58,6 +65,7 @@ def registry(extra: Mapping[str, Handler] | None = None) -> Registry:
     r = Registry()
     r.register(REMIND, remind)
     r.register(EXPIRE, expire)
+    r.register(ESCALATE, escalate)
     for kind, handler in (extra or {}).items():
         r.register(kind, handler)
     return r
@@ -104,5 +112,14 @@ def schedule_day(uow: UnitOfWork, today: date, *, actor: User, days_before: int 
                         actor=actor, dedupe_key=f"{REMIND}:{department}:{day}", clock=clock),
                 enqueue(uow, EXPIRE, {"today": day, "department": department},
                         actor=actor, dedupe_key=f"{EXPIRE}:{department}:{day}", clock=clock)]
+        uow.commit()
+    return made
+
+
+def schedule_escalation(uow: UnitOfWork, now: datetime, *, actor: User, clock: Clock = _now) -> Enqueued:
+    """Enqueue the 督办 of late 诉求 as of `now` (again the same day: nothing new)."""
+    with uow:
+        made = enqueue(uow, ESCALATE, {"now": now.isoformat()}, actor=actor,
+                       dedupe_key=f"{ESCALATE}:{now.date().isoformat()}", clock=clock)
         uow.commit()
     return made

@@ -43,3 +43,19 @@ def test_the_benchmark_prints_its_figures_as_json_on_the_last_line():
     figures = json.loads(out.strip().splitlines()[-1])
     assert {"top3_hit_rate", "refusal_accuracy", "p95_ms"} <= figures.keys()
     assert figures["top3_hit_rate"] >= 0.9 and figures["refusal_accuracy"] >= 0.9
+
+
+def test_a_question_outside_the_pack_becomes_the_firms_request_to_the_suggested_department(tmp_path):
+    data = ["--data-dir", str(tmp_path)]
+    assert runner.invoke(app, ["policy", "publish", str(ROOT / "policies"), *data]).exit_code == 0
+    assert runner.invoke(app, ["user", "dept-add", "tax", "国家税务总局", *data]).exit_code == 0
+    made = runner.invoke(app, ["user", "add", "f1", "--name", "企业一", "--role", "enterprise",
+                               "--uscc", "913303003420556699", "--no-password", *data])
+    assert made.exit_code == 0, made.output
+    r = runner.invoke(app, ["ask", "出口退税多久能到账", "--handoff", "--as", "f1", *data])
+    assert r.exit_code == 0, r.output
+    assert "已作为诉求 1 提交给 tax" in r.output
+    listed = runner.invoke(app, ["enquiry", "list", "--as", "f1", *data], env={"COLUMNS": "200"})
+    assert "出口退税多久能到账" in listed.output and "待答复" in listed.output
+    refused = runner.invoke(app, ["ask", "出口退税多久能到账", "--handoff", *data])
+    assert refused.exit_code != 0 and "--as" in refused.output

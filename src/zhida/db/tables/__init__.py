@@ -16,6 +16,7 @@ from zhida.db.tables.disbursement import (
     payment_batch_items,
     payment_batches,
 )
+from zhida.db.tables.enquiries import enquiries, enquiry_events
 from zhida.db.tables.jobs import cap_policies, cap_usage, caps, jobs
 from zhida.db.tables.matching import (
     match_events,
@@ -41,6 +42,8 @@ __all__ = [
     "caps",
     "data_use",
     "departments",
+    "enquiries",
+    "enquiry_events",
     "jobs",
     "ledger_entries",
     "login_attempts",
