@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from zhida.accounts import User, require_enterprise
 from zhida.audit import log as audit_log
 from zhida.db.tables import data_use
 from zhida.db.uow import UnitOfWork
@@ -90,6 +91,13 @@ def uses_of_enterprise(uow: UnitOfWork, uscc: str) -> list[DataUse]:
         t.c.used_at.desc(), t.c.id.desc())
     with uow:
         return [_use(r) for r in uow.conn.execute(q).mappings()]
+
+
+def data_uses_of(uow: UnitOfWork, uscc: str, *, actor: User) -> list[DataUse]:
+    """The uses of a firm's data as the firm (or staff who may see any firm) may read them:
+    every use that touched it, newest first."""
+    require_enterprise(actor, uscc)
+    return uses_of_enterprise(uow, uscc)
 
 
 def _use(r: sa.RowMapping) -> DataUse:

@@ -4,6 +4,7 @@ policy library and pages, the 政策计算器, a firm's match report, the leader
 from typing import Annotated
 from urllib.parse import quote
 
+import polars as pl
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -15,6 +16,9 @@ from zhida.accounts.sessions import Session, login, logout
 from zhida.cashflow import cash_flow
 from zhida.matching.report import SECTIONS
 from zhida.matching.sandbox import Simulation
+from zhida.profiles.datause import data_uses_of
+from zhida.profiles.profile import view_profile
+from zhida.profiles.registry import load_registry
 from zhida.web.context import COOKIE, Ctx, Viewer, ctx, local, page, parse_date, posted, signed_in, source, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -196,3 +200,26 @@ def sandbox_groups(sim: Simulation) -> dict[str, list[tuple[str, int, int]]]:
     for dimension, group, firms, fen in sim.draft.by_group.iter_rows():
         out.setdefault(str(dimension), []).append((str(group), int(firms), int(fen)))
     return out
+
+
+@router.get("/me/profile", response_class=HTMLResponse)
+def my_profile(request: Request, session: SignedIn, v: Viewing, c: Context) -> Response:
+    """The firm's own profile, each value with where it came from, and who used its data."""
+    user = session.user
+    if not user.uscc:
+        raise portal.NotFound("只有企业账号有本企业画像；工作人员请在数据管理中查看。")
+    on = portal.application_day(c.wired.uow(), c.today())
+    df = view_profile(c.wired.uow(), c.wired.matched_store(), load_registry(), user.uscc, on, actor=user,
+                      purpose="企业查看本企业画像", legal_basis="本企业查看自身信息")
+    rows = [] if df.is_empty() else df.filter(pl.col("chosen")).sort(["label", "period"], nulls_last=True).to_dicts()
+    uses = data_uses_of(c.wired.uow(), user.uscc, actor=user)
+    return page(request, "profile.html", v, rows=rows, uses=uses[:100], total_uses=len(uses), as_of=on)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, session: SignedIn, v: Viewing, c: Context) -> Response:
+    """The auditor's check: the log recomputed, every signed checkpoint verified."""
+    from zhida.audit import log as audit_log
+
+    report = audit_log.verify(c.wired.uow(), c.wired.audit_signer().verifier(), actor=session.user)
+    return page(request, "audit.html", v, report=report, checkpoints=audit_log.checkpoints(c.wired.uow())[-20:])
