@@ -1,6 +1,6 @@
 """Web benchmark: the enterprise match-report page under concurrent users, over loopback.
 
-    python bench/web.py --enterprises 230000 --users 50 --seconds 30 [--json]
+    python bench/web.py --enterprises 230000 --users 50 --seconds 30 [--think 2] [--json]
 
 Sets up (once per data directory, default /tmp/zhida-web-bench-<N>) the demo city of N firms
 with `zhida run`, then one enterprise account per user bound to a firm of the run, starts
@@ -8,7 +8,9 @@ with `zhida run`, then one enterprise account per user bound to a firm of the ru
 again and again for `--seconds`. Every request's latency and status is kept; printed: requests,
 throughput, p50 / p95 / p99 and errors (a non-200 answer or a failed connection). With --json
 the last line is one JSON object with the keys users, requests, p50_ms, p95_ms, p99_ms, errors,
-first_p95_ms (the first view of each firm: computed, not yet cached) and rps.
+first_p95_ms (the first view of each firm: computed, not yet cached), rps and think_s.
+`--think S`: each user reads a page for about S seconds before the next (uniform in
+[S/2, 3S/2]), as people do; without it the users ask again at once (a closed-loop stress).
 
 `--database-url postgresql+psycopg://…` runs the app on PostgreSQL instead of the embedded
 SQLite file (the setup writes there too). The load generator is plain threads with
@@ -22,6 +24,7 @@ import contextlib
 import http.client
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -38,6 +41,9 @@ def main() -> None:
     ap.add_argument("--enterprises", type=int, default=230_000)
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="mean seconds a user reads a page before the next (uniform in [0.5, 1.5] × this); "
+                         "0: closed loop, each user asks again at once")
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--database-url", default=None)
@@ -53,7 +59,7 @@ def main() -> None:
     server = subprocess.Popen([zhida, "serve", "--port", str(args.port)], env=env, stdout=subprocess.DEVNULL)
     try:
         wait_until_up(args.port)
-        first, steady, errors = load(args.port, usernames, args.seconds)
+        first, steady, errors = load(args.port, usernames, args.seconds, args.think)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -63,9 +69,10 @@ def main() -> None:
                "rps": round(len(everything) / args.seconds, 1), "p50_ms": round(q[49], 1), "p95_ms": round(q[94], 1),
                "p99_ms": round(q[98], 1), "errors": errors,
                "first_p95_ms": round(statistics.quantiles(first, n=20)[18], 1) if len(first) >= 2 else None,
-               "database": "postgresql" if args.database_url else "sqlite"}
-    print(f"企业匹配报告页 /me：{args.users} 个并发用户 × {args.seconds:.0f} 秒，{args.enterprises:,} 家企业的城市"
-          f"（{figures['database']}）")
+               "database": "postgresql" if args.database_url else "sqlite", "think_s": args.think}
+    pace = f"，每页停留约 {args.think:g} 秒" if args.think else "，不停留（闭环压测）"
+    print(f"企业匹配报告页 /me：{args.users} 个并发用户 × {args.seconds:.0f} 秒{pace}，"
+          f"{args.enterprises:,} 家企业的城市（{figures['database']}）")
     print(f"  请求 {figures['requests']:,}（{figures['rps']}/秒），错误 {errors}")
     print(f"  延迟 p50 {figures['p50_ms']} ms，p95 {figures['p95_ms']} ms，p99 {figures['p99_ms']} ms；"
           f"每家企业第一次打开（计算报告）p95 {figures['first_p95_ms']} ms")
@@ -120,7 +127,8 @@ def wait_until_up(port: int, timeout: float = 60) -> None:
     raise SystemExit(f"zhida serve did not answer on port {port} within {timeout:.0f} s")
 
 
-def load(port: int, usernames: list[str], seconds: float) -> tuple[list[float], list[float], int]:
+def load(port: int, usernames: list[str], seconds: float, think: float = 0.0
+         ) -> tuple[list[float], list[float], int]:
     first: list[float] = []
     steady: list[float] = []
     errors = 0
@@ -154,6 +162,8 @@ def load(port: int, usernames: list[str], seconds: float) -> tuple[list[float], 
                 else:
                     (first if views == 0 else steady).append(ms)
             views += 1
+            if think:
+                time.sleep(random.uniform(0.5 * think, 1.5 * think))
 
     threads = [threading.Thread(target=user, args=(n,)) for n in usernames]
     for th in threads:
