@@ -148,4 +148,6 @@ def make_lists(rng: np.random.Generator, firms: pl.DataFrame, as_of: date) -> pl
                         ref=[f"温市监处罚〔{int(1970 + d // 365.25)}〕{i}号" for i, d in
                              zip(rng.integers(1, 9999, len(pu)), p_listed, strict=True)]))
     df = pl.concat(out, how="diagonal_relaxed")
-    return df.with_columns(pl.col("listed_on").clip(upper_bound=as_of - timedelta(days=1)))
+    # typed even when a tiny city has no entries at all (then every column would be null-typed)
+    return df.with_columns(pl.col("uscc").cast(pl.String), pl.col("list").cast(pl.String),
+                           pl.col("listed_on").cast(pl.Date).clip(upper_bound=as_of - timedelta(days=1)))
