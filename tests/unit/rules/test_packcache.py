@@ -269,7 +269,10 @@ def test_a_load_leaves_objects_the_process_froze_frozen(tmp_path):
         cache = PackCache(tmp_path)
         cache.load_or_compile(REAL_DOCS, SCHEMA, AS_OF)
         assert cache.hits == 1
-        assert gc.get_freeze_count() == frozen
+        # neither unfrozen (the count would drop to 0) nor frozen again (the load's own objects would
+        # add thousands); other threads of the test process (a Spark session's, a server's) may free
+        # a few frozen objects meanwhile, which only lowers the count by those
+        assert frozen * 0.99 <= gc.get_freeze_count() <= frozen
         assert gc.isenabled()
     finally:
         gc.unfreeze()
