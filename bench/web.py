@@ -8,9 +8,10 @@ with `zhida run`, then one enterprise account per user bound to a firm of the ru
 again and again for `--seconds`. Every request's latency and status is kept; printed: requests,
 throughput, p50 / p95 / p99 and errors (a non-200 answer or a failed connection). With --json
 the last line is one JSON object with the keys users, requests, p50_ms, p95_ms, p99_ms, errors,
-first_p95_ms (the first view of each firm: computed, not yet cached), rps and think_s.
+first_p95_ms (the first view of each firm: computed, not yet cached), rps, think_s and ramp_s.
 `--think S`: each user reads a page for about S seconds before the next (uniform in
 [S/2, 3S/2]), as people do; without it the users ask again at once (a closed-loop stress).
+`--ramp S`: the users arrive over S seconds (locust's spawn rate) instead of all in one instant.
 
 `--database-url postgresql+psycopg://…` runs the app on PostgreSQL instead of the embedded
 SQLite file (the setup writes there too). The load generator is plain threads with
@@ -44,6 +45,8 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=0.0,
                     help="mean seconds a user reads a page before the next (uniform in [0.5, 1.5] × this); "
                          "0: closed loop, each user asks again at once")
+    ap.add_argument("--ramp", type=float, default=0.0,
+                    help="seconds over which the users arrive, evenly spread (as locust's spawn rate); 0: all at once")
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--database-url", default=None)
@@ -59,7 +62,7 @@ def main() -> None:
     server = subprocess.Popen([zhida, "serve", "--port", str(args.port)], env=env, stdout=subprocess.DEVNULL)
     try:
         wait_until_up(args.port)
-        first, steady, errors = load(args.port, usernames, args.seconds, args.think)
+        first, steady, errors = load(args.port, usernames, args.seconds, args.think, args.ramp)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -69,7 +72,7 @@ def main() -> None:
                "rps": round(len(everything) / args.seconds, 1), "p50_ms": round(q[49], 1), "p95_ms": round(q[94], 1),
                "p99_ms": round(q[98], 1), "errors": errors,
                "first_p95_ms": round(statistics.quantiles(first, n=20)[18], 1) if len(first) >= 2 else None,
-               "database": "postgresql" if args.database_url else "sqlite", "think_s": args.think}
+               "database": "postgresql" if args.database_url else "sqlite", "think_s": args.think, "ramp_s": args.ramp}
     pace = f"，每页停留约 {args.think:g} 秒" if args.think else "，不停留（闭环压测）"
     print(f"企业匹配报告页 /me：{args.users} 个并发用户 × {args.seconds:.0f} 秒{pace}，"
           f"{args.enterprises:,} 家企业的城市（{figures['database']}）")
@@ -127,7 +130,7 @@ def wait_until_up(port: int, timeout: float = 60) -> None:
     raise SystemExit(f"zhida serve did not answer on port {port} within {timeout:.0f} s")
 
 
-def load(port: int, usernames: list[str], seconds: float, think: float = 0.0
+def load(port: int, usernames: list[str], seconds: float, think: float = 0.0, ramp: float = 0.0
          ) -> tuple[list[float], list[float], int]:
     first: list[float] = []
     steady: list[float] = []
@@ -135,7 +138,13 @@ def load(port: int, usernames: list[str], seconds: float, think: float = 0.0
     lock = threading.Lock()
     start = threading.Barrier(len(usernames) + 1)
 
-    def user(name: str) -> None:
+    def view(conn: http.client.HTTPConnection, cookie: str) -> bool:
+        conn.request("GET", "/me", headers={"Cookie": cookie})
+        r = conn.getresponse()
+        r.read()
+        return r.status == 200
+
+    def user(name: str, arrives: float) -> None:
         nonlocal errors
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         body = urllib.parse.urlencode({"username": name, "password": PASSWORD, "next": "/me"})
@@ -145,13 +154,20 @@ def load(port: int, usernames: list[str], seconds: float, think: float = 0.0
         cookie = (answer.getheader("set-cookie") or "").split(";")[0]
         start.wait()
         deadline, views = time.monotonic() + seconds, 0
+        time.sleep(arrives)
         while time.monotonic() < deadline:
             t = time.perf_counter()
             try:
-                conn.request("GET", "/me", headers={"Cookie": cookie})
-                r = conn.getresponse()
-                r.read()
-                ok = r.status == 200
+                ok = view(conn, cookie)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # the server closed a keep-alive connection left idle (a user reading): reconnect, as
+                # browsers do, and ask again
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                t = time.perf_counter()
+                try:
+                    ok = view(conn, cookie)
+                except OSError:
+                    ok = False
             except OSError:
                 ok = False
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -165,7 +181,7 @@ def load(port: int, usernames: list[str], seconds: float, think: float = 0.0
             if think:
                 time.sleep(random.uniform(0.5 * think, 1.5 * think))
 
-    threads = [threading.Thread(target=user, args=(n,)) for n in usernames]
+    threads = [threading.Thread(target=user, args=(n, ramp * i / len(usernames))) for i, n in enumerate(usernames)]
     for th in threads:
         th.start()
     start.wait()
