@@ -201,12 +201,22 @@ class _Explainer:
         if isinstance(node, ast.BoolOp):
             deciding = (node.op == "and") != value  # false and / true or: the children equal to value
             children = [c for c in node.items if self.interp.eval(c) is value] if deciding else list(node.items)
-            return [r for c in children for r in self.reasons(c, value)]
+            told = [c for c in children if self.reads_facts(c)] or children
+            parts = [r for c in told for r in self.reasons(c, value)]
+            if node.op == "or" and value is False and len(parts) > 1:
+                return ["以下条件满足其一即可，均不满足：" + "；或 ".join(parts)]      # one group, with 或
+            return parts
         if value is False:
             return [self.hint(node, False)]
         if isinstance(node, ast.Call) and node.name == "received":
             return [self.received_text(node, held=True)]
         return [f"{self._atom_text(node)} 成立，但条件要求其不成立"]
+
+    def reads_facts(self, node: ast.Node) -> bool:
+        """Whether a condition reads an enterprise's facts: one that reads only parameters and the
+        date (a version switch, a validity guard) is not a reason to give a firm while another
+        condition beside it is."""
+        return bool(self.facts(node))
 
     def _atom_text(self, node: ast.Node) -> str:
         if isinstance(node, ast.Compare):

@@ -1,0 +1,41 @@
+"""Explanations a firm can act on (#14 point 3), on the real 稳岗返还 clause: a parameter switch
+is not given as a reason, and a failed “or” is one reason whose branches are joined by 或."""
+
+from datetime import date
+from pathlib import Path
+
+from zhida.catalog import load_schema
+from zhida.rules.engine import compile_policies
+from zhida.rules.explain import explain_frame
+from zhida.rules.facts import build_frame
+from zhida.rules.policy import load_policy_file
+
+ROOT = Path(__file__).resolve().parents[3]
+POLICY = load_policy_file(ROOT / "policies" / "cn-hrss-2024-40-job-retention.yaml")
+SCHEMA = load_schema(ROOT / "zones")
+AS_OF = date(2024, 6, 30)
+SME = "cn-hrss-2024-40-job-retention/refund-sme"
+
+
+def explain(**facts):
+    compiled = compile_policies([POLICY], SCHEMA, AS_OF)
+    doc = {"facts": {"enterprise_size": {"2023": "小型"}, "ui_full_months": {"2023": 12},
+                     "layoff_rate": {"2023": "1%"}, "year_end_insured": {"2023": 100},
+                     "ui_paid_year": {"2023": 10000}, **facts}, "lists": {"严重违法失信名单": []}}
+    frame = build_frame([doc], compiled.requirements, SCHEMA, AS_OF)
+    return next(e for e in explain_frame(compiled, frame) if e.key == SME)
+
+
+def test_a_parameter_switch_is_not_a_reason_the_fact_beside_it_is():
+    e = explain(ui_full_months={"2023": 6})
+    assert e.status == "ineligible"
+    assert e.reasons == ["年度足额缴费月数[2023] 6，需 ≥ 12"]
+    assert not any("param(" in r for r in e.reasons)
+
+
+def test_a_failed_or_is_one_reason_with_its_branches_joined_by_or():
+    e = explain(layoff_rate={"2023": "10%"}, year_end_insured={"2023": 100})
+    assert e.status == "ineligible"
+    assert len(e.reasons) == 1
+    assert e.reasons[0].startswith("以下条件满足其一即可，均不满足：裁员率[2023]")
+    assert "；或 年末参保人数[2023] 100，需 ≤ 30" in e.reasons[0]
