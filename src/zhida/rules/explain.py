@@ -150,13 +150,19 @@ class _Explainer:
         target = node.operand if isinstance(node, ast.Not) else node
         negated = isinstance(node, ast.Not)
         if isinstance(target, ast.Compare) and not negated:
-            return (f"{self._name(target.left)} {self._shown(target.left)}，"
-                    f"需 {_OP_TEXT[target.op]} {self._shown(target.right)}")
+            right = self._shown(target.right)
+            f = self.compiled.schema.resolve(target.left.name) if isinstance(target.left, ast.FieldRef) else None
+            if f is not None and isinstance(target.right, ast.Str):
+                right = f.name_of(target.right.value)          # a code literal with its name: 440305（南山区）
+            return f"{self._name(target.left)} {self._shown(target.left)}，需 {_OP_TEXT[target.op]} {right}"
         if isinstance(target, ast.In):
             value = self.interp.eval(target.left)
-            items = "、".join(i.text.strip("\"'") for i in target.items.items)
+            f = self.compiled.schema.resolve(target.left.name) if isinstance(target.left, ast.FieldRef) else None
+            words = [i.text.strip("\"'") for i in target.items.items]
+            items = "、".join(f.name_of(w) for w in words) if f else "、".join(words)
+            shown = f.name_of(value) if f is not None and value is not None else _fmt(value, "string")
             need = "不属于" if target.negated != negated else "属于"
-            return f"{self._name(target.left)} 为 {_fmt(value, 'string')}，需{need}［{items}］"
+            return f"{self._name(target.left)} 为 {shown}，需{need}［{items}］"
         if isinstance(target, ast.Call) and target.name == "starts_with":
             prefixes = target.args[1]
             shown = prefixes.text.strip("[]") if isinstance(prefixes, ast.ListLit) else prefixes.text

@@ -196,5 +196,5 @@ def display(f: Field, raw: Any) -> str:
         return decimal_text(v)
     if f.type == "bool":
         return "是" if raw else "否"
-    return str(raw)
+    return f.name_of(raw)
 

@@ -32,6 +32,15 @@ class Field:
     missing: Missing = "unknown"
     scale: int | None = None
     codes: tuple[str, ...] | None = None
+    code_names: tuple[tuple[str, str], ...] | None = None   # (code, name) — 440304 福田区, for people
+
+    def name_of(self, code: object) -> str:
+        """A code as a person reads it: “440304（福田区）”; a code that is already a word as it is."""
+        text = str(code)
+        if self.code_names is None or not text.isascii():
+            return text
+        name = dict(self.code_names).get(text)
+        return f"{text}（{name}）" if name and name != text else text
 
     @property
     def numeric_scale(self) -> int:

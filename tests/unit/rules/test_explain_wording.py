@@ -39,3 +39,15 @@ def test_a_failed_or_is_one_reason_with_its_branches_joined_by_or():
     assert len(e.reasons) == 1
     assert e.reasons[0].startswith("以下条件满足其一即可，均不满足：裁员率[2023]")
     assert "；或 年末参保人数[2023] 100，需 ≤ 30" in e.reasons[0]
+
+
+def test_a_district_code_is_shown_with_its_name():
+    nanshan = load_policy_file(ROOT / "policies" / "shenzhen-nanshan-2022-rent-subsidy.yaml")
+    compiled = compile_policies([nanshan], SCHEMA, date(2022, 3, 28))
+    doc = {"facts": {"district_code": "440304", "established_on": "2019-06-01", "is_individual_business": False,
+                     "enterprise_size": {"2021": "小型"}, "tax_paid_monthly": {"2021-06": 1200},
+                     "address_sole_claimant": True, "lessor_state_owned": False, "monthly_rent": 20000}}
+    frame = build_frame([doc], compiled.requirements, SCHEMA, date(2022, 3, 28))
+    e = next(x for x in explain_frame(compiled, frame) if x.key.endswith("/small-micro"))
+    assert e.status == "ineligible"
+    assert e.reasons == ["所属区县代码 440304（深圳市福田区），需 = 440305（深圳市南山区）"]

@@ -83,7 +83,8 @@ class FieldDef:
             order.append(self.source)
         return tuple(order)
 
-    def rules_field(self, code_values: tuple[str, ...] | None) -> Field:
+    def rules_field(self, code_values: tuple[str, ...] | None,
+                    code_names: tuple[tuple[str, str], ...] | None = None) -> Field:
         return Field(
             id=self.id,
             label=self.label,
@@ -92,6 +93,7 @@ class FieldDef:
             missing=self.missing,  # type: ignore[arg-type]
             scale=self.scale,
             codes=code_values,
+            code_names=code_names,
         )
 
 
@@ -130,7 +132,8 @@ class Registry:
 
     def to_rules_schema(self) -> Schema:
         """The rules engine's view: every field except the key, every list, tag and zone name."""
-        fields = [f.rules_field(self.codes_of(f)) for f in self.fields.values() if not f.key]
+        fields = [f.rules_field(self.codes_of(f), tuple(self.code_lists[f.codes].items()) if f.codes else None)
+                  for f in self.fields.values() if not f.key]
         lists = [ListDef(x.name, x.label, x.freshness_days) for x in self.lists.values()]
         return Schema.build(fields, lists, tags=self.tags.keys(), region_field="district_code")
 
