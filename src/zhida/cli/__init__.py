@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from zhida.cli import apply, audit, data, db, enquiry, jobs, match, offer, pay, policy, run, serve, user
+from zhida.cli import apply, audit, data, db, enquiry, jobs, match, offer, pay, policy, run, serve, services, user
 
 app = typer.Typer(
     name="zhida",
@@ -21,6 +21,8 @@ app.add_typer(offer.app, name="offer", help="免申即享兑现事项：审核�
 app.add_typer(apply.app, name="apply", help="即申即办 / 申报审批：企业申报、材料银行、部门审核。")
 app.add_typer(pay.app, name="pay", help="资金拨付：预算、拨付批次、代发文件、银行回单。")
 app.add_typer(enquiry.app, name="enquiry", help="诉求：企业提出、部门答复、超时督办、满意度评价。")
+app.add_typer(services.code_app, name="code", help="企业码：签发带签名的二维码、核验、公布验证公钥。")
+app.add_typer(services.credit_app, name="credit", help="专用信用报告：一键出具带验证码的 PDF、核验。")
 app.add_typer(jobs.app, name="jobs", help="后台任务：提醒、逾期处理、批量生成。")
 app.add_typer(audit.app, name="audit", help="审计日志：检查点、核验、包含与一致性证明。")
 app.command("serve", help="启动网页（默认 http://127.0.0.1:8000）。")(serve.serve)
