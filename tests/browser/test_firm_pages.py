@@ -51,3 +51,27 @@ def test_an_auditor_verifies_the_log_in_the_browser(page: Page, site: str):
     expect(page).to_have_url(re.compile(r"/audit$"))
     expect(page.get_by_role("status")).to_contain_text("审计日志完好")
     no_serious_violations(page)
+
+
+def test_a_scanned_enterprise_code_opens_the_firms_public_page_and_a_tampered_one_is_refused(page: Page, site: str,
+                                                                                              city):
+    from datetime import date
+
+    from zhida.accounts.service import get_user
+    from zhida.bootstrap import bootstrap
+    from zhida.services import signing
+    from zhida.services.enterprise_code import payload_for
+    from zhida.settings import Settings
+
+    wired = bootstrap(Settings(data_dir=city))
+    uscc = get_user(wired.uow(), "firm1").uscc                            # a firm of the demo city
+    wired.close()
+    signer = signing.load_or_create_signer(signing.key_path(city))
+    payload = payload_for(site, uscc, date(2024, 6, 30), signer)
+    page.goto(payload)
+    expect(page.get_by_role("status")).to_contain_text("企业码核验通过")
+    expect(page.get_by_role("heading", name="信用状况")).to_be_visible()
+    no_serious_violations(page)
+    shot(page, "enterprise-code")
+    page.goto(payload.replace("d=2024-06-30", "d=2024-06-29"))
+    expect(page.get_by_role("heading", name="企业码核验未通过")).to_be_visible()

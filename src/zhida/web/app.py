@@ -22,7 +22,7 @@ from zhida.accounts.errors import AuthenticationFailed
 from zhida.accounts.sessions import SessionExpired
 from zhida.bootstrap import App
 from zhida.errors import ZhidaError
-from zhida.web import api, applications, data, enquiries, money, pages
+from zhida.web import api, applications, data, enquiries, money, pages, public
 from zhida.web.assets import STATIC, missing_assets
 from zhida.web.context import Ctx, Viewer, page, viewer
 
@@ -44,6 +44,7 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI
     web.include_router(applications.router)
     web.include_router(data.router)
     web.include_router(enquiries.router)
+    web.include_router(public.router)
     web.include_router(api.router)
 
     @web.exception_handler(ZhidaError)
