@@ -211,9 +211,13 @@ def my_profile(request: Request, session: SignedIn, v: Viewing, c: Context) -> R
     on = portal.application_day(c.wired.uow(), c.today())
     df = view_profile(c.wired.uow(), c.wired.matched_store(), load_registry(), user.uscc, on, actor=user,
                       purpose="企业查看本企业画像", legal_basis="本企业查看自身信息")
-    rows = [] if df.is_empty() else df.filter(pl.col("chosen")).sort(["label", "period"], nulls_last=True).to_dicts()
+    rows = [] if df.is_empty() else df.filter(pl.col("chosen")).sort(["label", "period"], descending=[False, True],
+                                                                      nulls_last=True).to_dicts()
+    fields: dict[str, list[dict[str, object]]] = {}
+    for r in rows:                       # one entry per field: its latest period first, the rest folded
+        fields.setdefault(str(r["label"]), []).append(r)
     uses = data_uses_of(c.wired.uow(), user.uscc, actor=user)
-    return page(request, "profile.html", v, rows=rows, uses=uses[:100], total_uses=len(uses), as_of=on)
+    return page(request, "profile.html", v, fields=fields, uses=uses[:100], total_uses=len(uses), as_of=on)
 
 
 @router.get("/audit", response_class=HTMLResponse)
