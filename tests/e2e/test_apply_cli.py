@@ -4,10 +4,6 @@ whose profile lacks a fact declares it, is routed to the department's review, is
 a reason, resubmits and is approved; both awards are then paid through the same batches, bank
 file and result import as 免申即享 offers — once."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -18,20 +14,11 @@ from zhida.db import Database
 from zhida.db import tables as t
 from zhida.matching.run import load_run, run_results
 
-ZHIDA = Path(sys.executable).parent / "zhida"
-ROOT = Path(__file__).parents[2]
+from .test_money_cli import zhida
+
 CLAUSE = "cn-mof-2017-164-graduate-social-insurance/graduate-si-subsidy"
 POLICY = CLAUSE.split("/")[0]
 FACT = "graduate_si_employer_paid@2023"
-
-
-def zhida(*args, data_dir, ok=True):
-    env = {**os.environ, "ZHIDA_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    env.pop("ZHIDA_DATABASE_URL", None)
-    done = subprocess.run([str(ZHIDA), *args], capture_output=True, text=True, env=env, cwd=ROOT,
-                          stdin=subprocess.DEVNULL, timeout=300)
-    assert (done.returncode == 0) == ok, " ".join(args) + "\n" + done.stdout + done.stderr
-    return done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")

@@ -63,3 +63,15 @@ def department_scope(actor: User) -> str | None:
         return actor.department
     raise NotAllowed(f"用户 {actor.username} 不能查看部门事项（需要“{Permission.REVIEW_DEPARTMENT_ITEMS.label}”"
                      f"或“{Permission.VIEW_DASHBOARDS.label}”权限）；请联系管理员授权。")
+
+
+def require_reader(actor: User, *, what: str, uscc: str, department: str) -> None:
+    """Reading one firm's item that a department handles (an offer, an application, a 诉求): the
+    firm itself, that department's reviewers, or oversight roles (`department_scope`)."""
+    if actor.uscc == uscc and actor.active and can(actor, Permission.VIEW_OWN_ENTERPRISE):
+        return
+    if actor.uscc and not (actor.permissions - {Permission.VIEW_OWN_ENTERPRISE}):
+        raise NotAllowed(f"{what}属于企业 {uscc}；本账号只能查看本企业的事项。")
+    scope = department_scope(actor)
+    if scope is not None and scope != department:
+        raise NotAllowed(f"{what}由部门 {department} 办理；用户 {actor.username} 属于{scope}，不能查看。")

@@ -10,12 +10,12 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from zhida.accounts.sessions import Session
 from zhida.errors import ZhidaError
 from zhida.portal import application_day
-from zhida.web.context import Ctx, Viewer, ctx, page, posted, signed_in, viewer
+from zhida.web.context import Ctx, Viewer, ctx, done, page, posted, signed_in, viewer
 from zhida.workflow import applications as apps
 from zhida.workflow import materials as bank
 from zhida.workflow.states import ApplicationState
@@ -27,11 +27,6 @@ Context = Annotated[Ctx, Depends(ctx)]
 Csrf = Annotated[str, Form()]
 AS = ApplicationState
 FACT = "fact:"          # form fields of declared facts: fact:<frame column>
-
-
-def done(to: str, message: str) -> RedirectResponse:
-    sep = "&" if "?" in to else "?"
-    return RedirectResponse(f"{to}{sep}ok={quote(message)}", status_code=303)
 
 
 # --- a firm --------------------------------------------------------------------------------

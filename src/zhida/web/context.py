@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from zhida.accounts import Permission, User, can
@@ -85,6 +86,12 @@ def page(request: Request, name: str, v: Viewer, status_code: int = 200, **conte
     return TEMPLATES.TemplateResponse(request, name, {"viewer": v, "user": v.user, "can": can, "P": Permission,
                                                       "notice": request.query_params.get("ok", ""), **context},
                                       status_code=status_code)
+
+
+def done(to: str, message: str) -> RedirectResponse:
+    """After a successful post: back to the page, which shows what happened (PRG)."""
+    sep = "&" if "?" in to else "?"
+    return RedirectResponse(f"{to}{sep}ok={quote(message)}", status_code=303)
 
 
 def posted(session: Session, csrf: str) -> User:

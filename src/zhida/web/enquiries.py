@@ -2,13 +2,12 @@
 department's reviewer answers its queue. One service call per action (zhida.workflow.enquiries)."""
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from zhida.accounts.sessions import Session
-from zhida.web.context import Ctx, Viewer, ctx, page, posted, signed_in, viewer
+from zhida.web.context import Ctx, Viewer, ctx, done, page, posted, signed_in, viewer
 from zhida.workflow import enquiries as enq
 
 router = APIRouter(include_in_schema=False)
@@ -16,10 +15,6 @@ Viewing = Annotated[Viewer, Depends(viewer)]
 SignedIn = Annotated[Session, Depends(signed_in)]
 Context = Annotated[Ctx, Depends(ctx)]
 Csrf = Annotated[str, Form()]
-
-
-def done(to: str, message: str) -> RedirectResponse:
-    return RedirectResponse(f"{to}?ok={quote(message)}", status_code=303)
 
 
 @router.get("/me/enquiries", response_class=HTMLResponse)

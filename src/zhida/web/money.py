@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 from zhida import queues
 from zhida.accounts.sessions import Session
 from zhida.errors import ZhidaError
-from zhida.web.context import Ctx, Viewer, ctx, page, parse_date, posted, signed_in, viewer
+from zhida.web.context import Ctx, Viewer, ctx, done, page, parse_date, posted, signed_in, viewer
 from zhida.workflow import bankfiles, batches, notices, notifications
 from zhida.workflow.offers import accept, events_of, transition
 from zhida.workflow.payments import fund_budget
@@ -31,12 +31,6 @@ SignedIn = Annotated[Session, Depends(signed_in)]
 Context = Annotated[Ctx, Depends(ctx)]
 Csrf = Annotated[str, Form()]
 S = OfferState
-
-
-def done(to: str, message: str) -> RedirectResponse:
-    """After a successful post: back to the page, which shows what happened (PRG)."""
-    sep = "&" if "?" in to else "?"
-    return RedirectResponse(f"{to}{sep}ok={quote(message)}", status_code=303)
 
 
 # --- a firm ------------------------------------------------------------------------------

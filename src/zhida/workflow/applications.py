@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from zhida.accounts import Role, User, department_scope, require_department, require_enterprise
+from zhida.accounts import Role, User, department_scope, require_department, require_enterprise, require_reader
 from zhida.accounts.errors import NotAllowed
 from zhida.accounts.service import department_named
 from zhida.audit import log as audit_log
@@ -403,12 +403,7 @@ def get_application(uow: UnitOfWork, application_id: int, *, actor: User) -> App
     """One application: for the firm itself, its department's reviewers, and oversight roles."""
     with uow:
         a = _load(uow, application_id)
-    if Role.ENTERPRISE in actor.roles and actor.uscc == a.uscc and actor.active:
-        return a
-    department = department_scope(actor)
-    if department is not None and department != a.department:
-        raise NotAllowed(f"申报 {application_id} 由{a.department}受理；"
-                         f"用户 {actor.username} 属于{department}，不能查看。")
+    require_reader(actor, what=f"申报 {application_id} ", uscc=a.uscc, department=a.department)
     return a
 
 

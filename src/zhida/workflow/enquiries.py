@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from zhida.accounts import Role, User, department_scope, require_department
+from zhida.accounts import Role, User, department_scope, require_department, require_reader
 from zhida.accounts.errors import NotAllowed
 from zhida.accounts.service import department_named
 from zhida.audit import log as audit_log
@@ -142,12 +142,7 @@ def mine(uow: UnitOfWork, *, actor: User) -> list[Enquiry]:
 def get_enquiry(uow: UnitOfWork, enquiry_id: int, *, actor: User) -> Enquiry:
     with uow:
         e = _load(uow, enquiry_id)
-    if Role.ENTERPRISE in actor.roles and actor.uscc == e.uscc and actor.active:
-        return e
-    department = department_scope(actor)
-    if department is not None and department != e.department:
-        raise NotAllowed(f"诉求 {enquiry_id} 由部门 {e.department} 办理；"
-                         f"用户 {actor.username} 属于{department}，不能查看。")
+    require_reader(actor, what=f"诉求 {enquiry_id} ", uscc=e.uscc, department=e.department)
     return e
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from zhida.accounts import Permission, Role, User, department_scope, require, require_department
+from zhida.accounts import Permission, Role, User, department_scope, require, require_department, require_reader
 from zhida.accounts.errors import NotAllowed
 from zhida.audit import log as audit_log
 from zhida.db.scope import Scope, restrict
@@ -195,14 +195,7 @@ def view_offer(uow: UnitOfWork, offer_id: int, *, actor: User) -> Offer:
 
 
 def may_read(actor: User, offer: Offer) -> None:
-    if Role.ENTERPRISE in actor.roles and actor.uscc == offer.uscc and actor.active:
-        return
-    if Role.ENTERPRISE in actor.roles and not (actor.permissions - {Permission.VIEW_OWN_ENTERPRISE}):
-        raise NotAllowed(f"兑现事项 {offer.id} 属于企业 {offer.uscc}；本账号只能查看本企业的事项。")
-    department = department_scope(actor)
-    if department is not None and department != offer.department:
-        raise NotAllowed(f"兑现事项 {offer.id} 由部门 {offer.department} 办理；用户 {actor.username} 属于"
-                         f"{department}，不能查看。")
+    require_reader(actor, what=f"兑现事项 {offer.id} ", uscc=offer.uscc, department=offer.department)
 
 
 def events_of(uow: UnitOfWork, offer_id: int, *, actor: User) -> list[dict[str, Any]]:
