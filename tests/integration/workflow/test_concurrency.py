@@ -158,16 +158,22 @@ def test_connections_killed_by_the_server_during_twenty_decisions_lose_no_acknow
         ids = list(uow.conn.execute(sa.insert(t.offers).returning(t.offers.c.id), rows).scalars())
         uow.commit()
     app = f"zhida-kill-{schema}"
-    victim = Database(create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}",
-                                                                 "application_name": app}))
+    # One pooled connection per worker: a worker never waits for another's connection (with fewer,
+    # retrying workers can barge ahead of a waiting one for the pool's whole 30 s timeout on a slow
+    # machine, which is starvation in the test's client, not a property of the store).
+    victim = Database(create_engine(POSTGRES_URL, pool_size=20, max_overflow=0,
+                                    connect_args={"options": f"-csearch_path={schema}", "application_name": app}))
     acknowledged: set[int] = set()
     cut_off = 0
     stop = threading.Event()
 
     def killer():
+        # Kills for at most 3 s (a database restarting, not one that never comes back), so the
+        # decisions finish on any machine however slow its reconnects are.
         admin = sa.create_engine(POSTGRES_URL)
         rng = random.Random(3)
-        while not stop.is_set():
+        until = time.monotonic() + 3
+        while not stop.is_set() and time.monotonic() < until:
             time.sleep(rng.uniform(0.002, 0.02))
             with admin.begin() as conn:
                 conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
