@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -9,9 +10,12 @@ from itertools import combinations
 
 from zhida.rules import ast
 from zhida.rules.errors import ExpressionError, Problem
+from zhida.rules.parse import ZH_OPERATORS, is_bare_name, parse, reserved_words
 from zhida.rules.policy import Clause, Policy
 from zhida.rules.schema import Schema
-from zhida.rules.types import Env, Typer
+from zhida.rules.types import FUNCTIONS, Env, Typer
+
+UNKNOWN_FIELD = "未知字段"
 
 
 def _expr_problems(policy: Policy, schema: Schema, node: ast.Node, want: str,
@@ -19,7 +23,59 @@ def _expr_problems(policy: Policy, schema: Schema, node: ast.Node, want: str,
     typer = Typer(Env(schema, {k: p.type_base for k, p in policy.params.items()}))
     typer.expect(node, want)
     base = policy.line(*path)
-    return [_problem(policy, e, base, path) for e in typer.problems]
+    unknown = [n for n in ast.walk(node) if isinstance(n, ast.FieldRef) and schema.resolve(n.name) is None]
+    spots = {(n.span.line, n.span.column) for n in unknown}
+    told = [_unknown_field(schema, n) for n in unknown]   # the type checker's own word, with suggestions
+    kept = [e for e in typer.problems if not (e.message.startswith(UNKNOWN_FIELD) and (e.line, e.column) in spots)]
+    return [_problem(policy, e, base, path) for e in told + kept]
+
+
+def _unknown_field(schema: Schema, node: ast.FieldRef) -> ExpressionError:
+    """“未知字段 “营业收人”（表达式第 1 行第 5 列）”, and what was probably meant."""
+    where = f"（表达式第 {node.span.line} 行第 {node.span.column} 列）"
+    operators = "|".join(ZH_OPERATORS)
+    parts = [p for p in re.split(operators, node.name) if p]
+    if parts and parts != [node.name] and all(schema.resolve(p) is not None for p in parts):
+        spaced = re.sub(f"({operators})", r" \1 ", node.name).strip()
+        return ExpressionError(
+            f"{UNKNOWN_FIELD} “{node.name}”{where}", line=node.span.line, column=node.span.column,
+            fix=f"且、或、非 作运算符时两侧要留空格，否则与相邻名称连成一个词：写作 {spaced}")
+    near = schema.closest(node.name)
+    guess = f"是否指：{'、'.join(_written(w) for w in near)}？" if near else ""
+    return ExpressionError(
+        f"{UNKNOWN_FIELD} “{node.name}”{where}", line=node.span.line, column=node.span.column,
+        fix=guess + "字段写 id（如 revenue）或字段注册表中的中文名称，须完全一致（zhida data fields 列出全部字段）")
+
+
+def _written(name: str) -> str:
+    """A name as it is written in an expression: 营业收入, or 「扩岗补助合格人数（缴费满1个月）」."""
+    return name if is_bare_name(name) else f"「{name}」"
+
+
+def vocabulary_problems(schema: Schema) -> list[Problem]:
+    """The field names policies are written with: each id and label names one field, is no word of
+    the language (且, 上年度, true …) or function (sum …), and can be written in an expression."""
+    where = "字段注册表"
+    problems: list[Problem] = []
+    owner: dict[str, str] = {}
+    for f in schema.fields.values():
+        for kind, name in (("id", f.id), ("label", f.label)):
+            if name in owner and owner[name] != f.id:
+                problems.append(Problem(f"名称 “{name}” 同时指字段 {owner[name]} 与 {f.id}", file=where,
+                                        field=f"{f.id}.{kind}", fix="每个中文名称只对应一个字段，改用更具体的名称"))
+            owner.setdefault(name, f.id)
+            if name in reserved_words() or name in FUNCTIONS:
+                problems.append(Problem(f"字段 {f.id} 的名称 “{name}” 与规则语言的关键字或函数名相同", file=where,
+                                        field=f"{f.id}.{kind}", fix="换一个名称，例如加上所指的事项"))
+                continue
+            try:
+                readable = parse(_written(name)) == ast.FieldRef(name)
+            except ExpressionError:
+                readable = False
+            if not readable:
+                problems.append(Problem(f"字段 {f.id} 的名称 “{name}” 无法写入表达式", file=where,
+                                        field=f"{f.id}.{kind}", fix="名称中不要含「」、反引号或换行"))
+    return problems
 
 
 def _problem(policy: Policy, e: ExpressionError, base: int | None, path: tuple[str | int, ...]) -> Problem:
@@ -74,10 +130,10 @@ def _conjuncts(node: ast.Node) -> list[ast.Node]:
 def provably_false(*conditions: ast.Node) -> bool:
     """True when the conjunction of the conditions cannot hold for any enterprise
     (contradictory bounds, disjoint code sets, a flag required both ways, literal false)."""
-    bounds: dict[str, _Bounds] = {}
+    bounds: dict[ast.Node, _Bounds] = {}
 
-    def key(node: ast.Node) -> str:
-        return node.text.replace(" ", "")
+    def key(node: ast.Node) -> ast.Node:
+        return node   # structural (spacing and span aside); `schema.with_ids` makes labels and ids one
 
     for cond in conditions:
         for atom in _conjuncts(cond):
@@ -113,7 +169,7 @@ def lint_policy(policy: Policy, schema: Schema) -> list[Problem]:
         problems += _expr_problems(policy, schema, clause.amount, "numeric", (*path, "amount"))
         if clause.cap is not None:
             problems += _expr_problems(policy, schema, clause.cap, "numeric", (*path, "cap"))
-        if provably_false(clause.when):
+        if provably_false(schema.with_ids(clause.when)):
             problems.append(Problem(f"条款 {clause.spec.id} 的条件不可能成立（存在互相矛盾的条件）",
                                     file=policy.source, line=policy.line(*path, "when"), field=f"{path[1]}.when",
                                     fix="检查门槛方向与数值", severity="warning"))
@@ -125,11 +181,11 @@ def lint_policy(policy: Policy, schema: Schema) -> list[Problem]:
     if policy.enterprise_cap is not None:
         problems += _expr_problems(policy, schema, policy.enterprise_cap[0], "numeric", ("enterprise_cap", "amount"))
         problems += _expr_problems(policy, schema, policy.enterprise_cap[1], "bool", ("enterprise_cap", "when"))
-    problems += _overlaps(policy)
+    problems += _overlaps(policy, schema)
     return problems
 
 
-def _overlaps(policy: Policy) -> list[Problem]:
+def _overlaps(policy: Policy, schema: Schema) -> list[Problem]:
     out = []
     for a, b in combinations(policy.clauses, 2):
         ga, gb = a.spec.exclusive, b.spec.exclusive
@@ -137,7 +193,7 @@ def _overlaps(policy: Policy) -> list[Problem]:
             continue
         if a.spec.mode == "report_only" or b.spec.mode == "report_only":
             continue
-        if not provably_false(a.when, b.when):
+        if not provably_false(schema.with_ids(a.when), schema.with_ids(b.when)):
             out.append(Problem(
                 f"条款 {a.spec.id} 与 {b.spec.id} 可能同时满足，但未声明是否可叠加",
                 file=policy.source, line=policy.line(*_clause_path(policy, b), "id"),
@@ -180,6 +236,7 @@ def lint_policies(policies: Sequence[Policy], schema: Schema) -> list[Problem]:
             if c.spec.exclusive is not None:
                 groups.setdefault(c.spec.exclusive.group, set()).add(c.spec.exclusive.rule)
     problems += _received_keys(policies)
+    problems += vocabulary_problems(schema)
     for name, rules in groups.items():
         if len(rules) > 1:
             problems.append(Problem(f"排他组 “{name}” 的规则不一致：{'、'.join(sorted(rules))}",

@@ -28,6 +28,7 @@ UNITS: dict[str, Fraction] = {
     "": Fraction(1),
 }
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)(万亿|亿|万|千|百|%|‰)?(元)?$")
+ZH_OPERATORS = ("且", "或", "非")   # the Chinese and/or/not: they stand apart from names (spaces)
 _OPS = {"≥": ">=", "≤": "<=", "≠": "!=", "×": "*", "÷": "/"}
 _REL_NAMED = {
     "last_year": ("year", -1), "上年度": ("year", -1),
@@ -53,6 +54,31 @@ _TEXT: ContextVar[str] = ContextVar("expression_text", default="")
 def _parser() -> Lark:
     grammar = resources.files("zhida.rules").joinpath("grammar.lark").read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+@lru_cache(maxsize=1)
+def _name_pattern() -> re.Pattern[str]:
+    return re.compile(_parser().get_terminal("NAME").pattern.to_regexp())
+
+
+@lru_cache(maxsize=1)
+def reserved_words() -> frozenset[str]:
+    """The grammar's own words that look like names (且 或 非 and or not in if true as_of
+    上年度 本月 年 …): a field id or label equal to one would be read as the keyword."""
+    name = _name_pattern()
+    words: set[str] = set()
+    for t in _parser().terminals:
+        value = t.pattern.value
+        alternatives = [value] if t.pattern.type == "str" else re.fullmatch(r"\(\?:([\w|]+)\)", value)
+        if isinstance(alternatives, re.Match):
+            alternatives = alternatives.group(1).split("|")
+        words.update(w for w in alternatives or () if name.fullmatch(w))
+    return frozenset(words)
+
+
+def is_bare_name(text: str) -> bool:
+    """Whether a name can be written as it is (letters, 汉字, digits, _), not in 「…」."""
+    return _name_pattern().fullmatch(text) is not None
 
 
 def _span(meta: Any) -> ast.Span:
@@ -107,7 +133,7 @@ class _ToAst:
     # references and calls
     def name(self, meta: Any, c: list[Token]) -> str:
         raw = str(c[0])
-        return raw[1:-1] if raw.startswith("`") else raw
+        return raw[1:-1] if c[0].type == "QUOTED_NAME" else raw
 
     def field_ref(self, meta: Any, c: list[Any]) -> ast.FieldRef:
         period = c[1] if len(c) > 1 else None
@@ -247,7 +273,8 @@ def parse(text: str) -> ast.Node:
     except UnexpectedCharacters as e:
         raise ExpressionError(
             f"无法识别的字符 “{text[e.pos_in_stream] if e.pos_in_stream is not None else ''}”",
-            line=e.line, column=e.column, fix="检查拼写；字段名含特殊字符时用反引号括起，如 `字段（A）`",
+            line=e.line, column=e.column,
+            fix="检查拼写；名称含括号、顿号、空格等符号时写在「」中，如「扩岗补助合格人数（缴费满1个月）」",
         ) from e
     except UnexpectedInput as e:
         tok = getattr(e, "token", "")

@@ -6,9 +6,14 @@ The rules package does not know where these come from. `zhida.profiles` builds a
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import cached_property
+from typing import Any, Literal
+
+from zhida.rules import ast
 
 FieldType = Literal["money", "count", "number", "percent", "bool", "date", "code", "text"]
 Granularity = Literal["none", "month", "year"]
@@ -85,12 +90,39 @@ class Schema:
             region_field=region_field,
         )
 
+    @cached_property
+    def _by_label(self) -> dict[str, Field]:
+        return {f.label: f for f in self.fields.values()}
+
     def resolve(self, name: str) -> Field | None:
-        """A field by id, or by its Chinese label (labels are aliases of ids)."""
-        found = self.fields.get(name)
-        if found is not None:
-            return found
-        for f in self.fields.values():
-            if f.label == name:
-                return f
-        return None
+        """A field by id, or by its Chinese label: an exact match, never a guess (labels are
+        aliases of ids; the registry keeps both unique, see docs/decisions/0021)."""
+        return self.fields.get(name) or self._by_label.get(name)
+
+    def closest(self, name: str, n: int = 3) -> list[str]:
+        """Names a misspelt `name` may have meant, closest first: labels for a Chinese name, ids
+        for an ASCII one; labels that contain it come after the close ones (参保人数 → 年末参保人数)."""
+        words = list(self.fields) if name.isascii() else list(self._by_label)
+        close = difflib.get_close_matches(name, words, n=n, cutoff=0.6 if name.isascii() else 0.5)
+        holding = [w for w in words if name in w and w not in close]
+        return (close + sorted(holding, key=len))[:n]
+
+    def with_ids(self, node: ast.Node) -> ast.Node:
+        """The expression with every field named by its id: an expression written with labels
+        and the same one written with ids give equal trees (names that resolve to no field
+        are left as written)."""
+        renamed: ast.Node = _rename(node, self)
+        return renamed
+
+
+def _rename(value: Any, schema: Schema) -> Any:
+    if isinstance(value, ast.FieldRef):
+        f = schema.resolve(value.name)
+        return value if f is None else dataclasses.replace(value, name=f.id)
+    if isinstance(value, ast.Node):
+        changes = {x.name: _rename(getattr(value, x.name), schema) for x in dataclasses.fields(value)
+                   if x.init and x.name not in ("span", "text")}
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, tuple):
+        return tuple(_rename(v, schema) for v in value)
+    return value
