@@ -177,8 +177,10 @@ class Typer:
     def _field(self, node: ast.FieldRef) -> T:
         f = self.env.schema.resolve(node.name)
         if f is None:
+            near = self.env.schema.closest(node.name)
+            guess = f"是否指：{'、'.join(near)}？" if near else ""
             return self.fail(node, f"未知字段 “{node.name}”",
-                             "检查字段名或中文名称是否与字段注册表一致（zhida data fields 可列出全部字段）")
+                             guess + "检查字段名或中文名称是否与字段注册表一致（zhida data fields 可列出全部字段）")
         base = _field_base(f.type)
         p = node.period
         if f.period == "none":

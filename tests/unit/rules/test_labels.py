@@ -112,6 +112,15 @@ def test_an_unknown_label_is_reported_in_chinese_with_the_closest_labels_and_its
     assert unknown[0].field == "clauses.0.when"
 
 
+def test_compiling_an_unknown_label_names_the_closest_labels_too():
+    """`zhida policy test` and the engine compile through the type checker, not lint: the same hint."""
+    from zhida.rules.types import Env, Typer
+    typer = Typer(Env(SCHEMA, {}))
+    typer.expect(parse("营业收人[上年度] > 0"), "bool")
+    (problem,) = typer.problems
+    assert problem.message == "未知字段 “营业收人”" and problem.fix.startswith("是否指：营业收入？")
+
+
 def test_a_label_glued_to_a_chinese_operator_is_told_to_take_spaces():
     found = lint_policy(parse_policy(policy([clause("高新技术企业且参保人数 >= 10", tests=CASE)])), SCHEMA)
     (unknown,) = [p for p in found if "未知字段" in p.message]
