@@ -10,6 +10,7 @@ from itertools import combinations
 
 from zhida.rules import ast
 from zhida.rules.errors import ExpressionError, Problem
+from zhida.rules.params import DEFAULT_REGION
 from zhida.rules.parse import ZH_OPERATORS, is_bare_name, parse, reserved_words
 from zhida.rules.policy import Clause, Policy
 from zhida.rules.schema import Schema
@@ -160,12 +161,71 @@ def _clause_path(policy: Policy, clause: Clause) -> tuple[str | int, ...]:
     return ("clauses", next(i for i, c in enumerate(policy.clauses) if c is clause))
 
 
+def _listed_tags(condition: ast.Node) -> frozenset[str]:
+    """The lists a condition requires membership of: listed("…") among its and-ed parts."""
+    return frozenset(c.args[0].value for c in _conjuncts(condition)
+                     if isinstance(c, ast.Call) and c.name == "listed" and c.args and isinstance(c.args[0], ast.Str))
+
+
+def unguarded_listed_since(node: ast.Node, guarded: frozenset[str] = frozenset()) -> list[ast.Call]:
+    """listed_since("X") calls not under a listed("X") in an enclosing `and` (or the `if` that
+    chooses their branch). Once a list is loaded, a firm not on it has no listing date, so the
+    date test is unknown: without the guard every firm off the list stays 待补充 instead of
+    不符合 (the 广州 四上 clause had this)."""
+    if isinstance(node, ast.BoolOp) and node.op == "and":
+        guarded = guarded | _listed_tags(node)
+    if isinstance(node, ast.If):
+        return (unguarded_listed_since(node.cond, guarded)
+                + unguarded_listed_since(node.then, guarded | _listed_tags(node.cond))
+                + unguarded_listed_since(node.else_, guarded))
+    found: list[ast.Call] = []
+    if (isinstance(node, ast.Call) and node.name == "listed_since" and node.args
+            and isinstance(node.args[0], ast.Str) and node.args[0].value not in guarded):
+        found.append(node)
+    for child in ast.children(node):
+        found += unguarded_listed_since(child, guarded)
+    return found
+
+
+def _listed_since_guards(policy: Policy, clause: Clause, path: tuple[str | int, ...]) -> list[Problem]:
+    base = policy.line(*path, "when")
+    out = []
+    for call in unguarded_listed_since(clause.when):
+        guard = f'listed("{call.args[0].value}")'
+        out.append(Problem(
+            f"条款 {clause.spec.id} 用了 listed_since 却没有同时要求 {guard}",
+            file=policy.source, line=None if base is None else base + call.span.line - 1,
+            field=f"clauses.{path[1]}.when", value=call.text,
+            fix=f"不在名单上的企业没有列入日期，结果会一直是“待补充”而不是“不符合”：在同一 and 中加上 {guard}",
+            severity="warning"))
+    return out
+
+
+def _region_keys(policy: Policy) -> list[Problem]:
+    """Regional parameter values keyed by something other than a 6-digit region code (GB/T 2260)
+    or `default`: such a key never matches a firm, which silently gets the default instead."""
+    out = []
+    for name, param in policy.params.items():
+        for start, values in param.values.items():
+            for key in values:
+                if key != DEFAULT_REGION and not re.fullmatch(r"\d{6}", key):
+                    out.append(Problem(
+                        f"参数 {name} 在 {start} 的地区键 “{key}” 不是 6 位行政区划代码："
+                        "任何企业都匹配不到它，会悄悄取 default 的值",
+                        file=policy.source, line=policy.line("parameters", name, "values"),
+                        field=f"parameters.{name}.values", value=key,
+                        fix="写成 6 位代码并加引号，如 \"370600\"（烟台市）、\"330302\"（鹿城区）；"
+                            "全国统一值写 default"))
+    return out
+
+
 def lint_policy(policy: Policy, schema: Schema) -> list[Problem]:
     problems: list[Problem] = []
     tested = {k for case in policy.spec.tests for k in case.expect}
     for clause in policy.clauses:
         path = _clause_path(policy, clause)
         problems += _expr_problems(policy, schema, clause.when, "bool", (*path, "when"))
+        problems += _listed_since_guards(policy, clause, path)
         problems += _expr_problems(policy, schema, clause.amount, "numeric", (*path, "amount"))
         if clause.cap is not None:
             problems += _expr_problems(policy, schema, clause.cap, "numeric", (*path, "cap"))
@@ -182,6 +242,7 @@ def lint_policy(policy: Policy, schema: Schema) -> list[Problem]:
         problems += _expr_problems(policy, schema, policy.enterprise_cap[0], "numeric", ("enterprise_cap", "amount"))
         problems += _expr_problems(policy, schema, policy.enterprise_cap[1], "bool", ("enterprise_cap", "when"))
     problems += _overlaps(policy, schema)
+    problems += _region_keys(policy)
     return problems
 
 

@@ -66,3 +66,27 @@ def test_overlapping_clauses_need_an_exclusivity_rule_or_stackable():
 def test_tier_must_have_one_more_value_than_thresholds():
     msgs = findings(clause("true", "tier(employees, [10, 20], [1, 2])", tests=CASE))
     assert any("应有 3 个档位值" in m for m in msgs)
+
+
+def test_listed_since_without_its_listed_guard_is_a_warning():
+    """Off the list a firm has no listing date: without listed(…) beside it the clause stays
+    unknown for every such firm instead of ineligible (the 广州 四上 clause, #14)."""
+    bare = findings(clause('listed_since("专精特新小巨人") >= 2023-01-01', tests=CASE))
+    assert any('没有同时要求 listed("专精特新小巨人")' in m for m in bare)
+    guarded = ['listed("专精特新小巨人") and listed_since("专精特新小巨人") >= 2023-01-01',
+               'employees > 1 and (listed("专精特新小巨人") and year_of(listed_since("专精特新小巨人")) == 2023)',
+               'if listed("专精特新小巨人") then listed_since("专精特新小巨人") >= 2023-01-01 else false']
+    for when in guarded:
+        assert not any("listed_since" in m for m in findings(clause(when, tests=CASE))), when
+    other_list = 'listed("严重违法失信名单") and listed_since("专精特新小巨人") >= 2023-01-01'
+    assert any("没有同时要求" in m for m in findings(clause(other_list, tests=CASE)))
+    in_an_or = 'listed("专精特新小巨人") or listed_since("专精特新小巨人") >= 2023-01-01'
+    assert any("没有同时要求" in m for m in findings(clause(in_an_or, tests=CASE)))
+
+
+def test_a_regional_value_keyed_by_no_region_code_is_an_error():
+    params = {"rate": {"label": "标准", "unit": "money", "source": "x",
+                       "values": {"2020-01-01": {"default": 1500, "烟台": 1000, "3706": 900, "370600": 800}}}}
+    msgs = findings(clause("true", 'param("rate")', tests=CASE), parameters=params)
+    bad = [m for m in msgs if "不是 6 位行政区划代码" in m]
+    assert len(bad) == 2 and any("“烟台”" in m for m in bad) and any("“3706”" in m for m in bad)
