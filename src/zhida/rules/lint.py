@@ -191,7 +191,7 @@ def _listed_since_guards(policy: Policy, clause: Clause, path: tuple[str | int, 
     base = policy.line(*path, "when")
     out = []
     for call in unguarded_listed_since(clause.when):
-        guard = f'listed("{call.args[0].value}")'
+        guard = f"listed({call.args[0].text})"
         out.append(Problem(
             f"条款 {clause.spec.id} 用了 listed_since 却没有同时要求 {guard}",
             file=policy.source, line=None if base is None else base + call.span.line - 1,
