@@ -7,16 +7,17 @@ what decides.
 
 Every answer is one frame column (`enterprise_size@2023`, `list@高新技术企业`, `tag@僵尸企业`) and
 goes through the same fact encoding and the same compiled rules as a match run, with Kleene
-logic: a clause whose `and` already has a false condition is decided, so its other facts are
-never asked; an unanswered fact stays unknown, never 0 or "no". Nothing is stored.
+logic; an unanswered fact stays unknown, never 0 or "no". Only facts that can still change an
+undecided clause's result are asked (rules/relevance.py: a fact whose every answer leaves every
+clause as it would be is never asked), the one whose answer decides most first. Nothing is stored.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 import polars as pl
@@ -40,7 +41,8 @@ class Question:
     kind: str                   # money | count | number | percent | bool | date | code | text | list | tag | zone
     options: tuple[str, ...]    # choices for code / yes-no questions
     hint: str
-    clauses: int                # how many undecided clauses read it
+    clauses: int                # how many undecided clauses its answer can change
+    decides: tuple[str, ...] = ()   # titles of the clauses an answer to it alone may settle
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,8 @@ def calculate(policies: Sequence[Policy], schema: Schema, as_of: date, answers: 
     df = build_frame([doc], compiled.requirements, schema, as_of)
     df = df.with_columns([pl.lit(v, dtype=pl.Boolean()).alias(c) for c, v in overrides.items() if c in df.columns])
     explained = explain_frame(compiled, df)
-    row = df.row(0, named=True)
-    amount_inputs = {c.key: [col for col in c.amount_columns if row.get(col) is None] for c in compiled.clauses}
     return Calculation(as_of=as_of, clauses=[_result(e) for e in explained],
-                       questions=_questions(explained, amount_inputs, schema, answers, errors, max_questions),
+                       questions=_questions(explained, schema, errors, max_questions),
                        errors=errors, labels={column: _label(column, schema) for column in answers})
 
 
@@ -107,7 +107,7 @@ def answer_facts(schema: Schema, as_of: date, answers: Mapping[str, str]
                 overrides[column] = _yes_no(text, column)
             elif kind == "list":
                 if _yes_no(text, column):
-                    lists.setdefault(name, []).append({"from": "1900-01-01"})
+                    overrides[column] = True              # a member; since when stays unknown until asked
                 else:
                     lists.setdefault(name, [])
             elif kind == "list_since":
@@ -137,30 +137,29 @@ def _yes_no(text: str, column: str) -> bool:
     raise FrameError(f"请回答“是”或“否”（{column}）")
 
 
-def _questions(explained: Sequence[ClauseExplanation], amount_inputs: Mapping[str, list[str]], schema: Schema,
-               answers: Mapping[str, str], errors: Mapping[str, str], limit: int) -> list[Question]:
-    """Facts still unknown in clauses not yet decided — in their undecided conditions first,
-    then what their amounts are computed from — the most widely read first."""
-    seen: dict[str, str] = {}
-    reads: Counter[str] = Counter()
-
-    def ask(column: str, label: str) -> None:
-        if column not in answers or column in errors:
-            seen.setdefault(column, label)
-            reads[column] += 1
-
+def _questions(explained: Sequence[ClauseExplanation], schema: Schema, errors: Mapping[str, str],
+               limit: int) -> list[Question]:
+    """The facts that can still change an undecided clause (ClauseExplanation.questions), the
+    one whose answer settles most first: by the sum over clauses of the share of its answers
+    that settle the clause alone, then by how many clauses it can change, then as first met."""
+    labels: dict[str, str] = {}
+    weight: dict[str, Fraction] = {}
+    changes: dict[str, int] = {}
+    settles: dict[str, list[str]] = {}
     for e in explained:
         if e.status != "unknown":
             continue
-        for atom in e.atoms:
-            if atom.verdict is None:
-                for fact in atom.facts:
-                    if fact.missing:
-                        ask(fact.column, fact.label)
-        for column in amount_inputs.get(e.key, []):
-            ask(column, _label(column, schema))
-    order = sorted(seen, key=lambda c: (-reads[c], list(seen).index(c)))
-    return [_question(c, seen[c], schema, reads[c], errors.get(c, "")) for c in order[:limit]]
+        for q in e.questions:
+            column = q.fact.key
+            labels.setdefault(column, q.fact.label)
+            weight[column] = weight.get(column, Fraction(0)) + q.decides
+            changes[column] = changes.get(column, 0) + 1
+            if q.decides:
+                settles.setdefault(column, []).append(e.title)
+    first = list(labels)
+    order = sorted(first, key=lambda c: (-weight[c], -changes[c], first.index(c)))
+    return [_question(c, labels[c], schema, changes[c], errors.get(c, ""), tuple(settles.get(c, ())))
+            for c in order[:limit]]
 
 
 def _label(column: str, schema: Schema) -> str:
@@ -175,14 +174,71 @@ def _label(column: str, schema: Schema) -> str:
     return (f.label if f else kind) + (f"[{name}]" if name else "")
 
 
-def _question(column: str, label: str, schema: Schema, clauses: int, error: str) -> Question:
+def _question(column: str, label: str, schema: Schema, clauses: int, error: str,
+              decides: tuple[str, ...]) -> Question:
     kind, _, _name = column.partition("@")
     if kind in ("list", "tag", "zone"):
-        return Question(column, label, kind, (YES, NO), error or "是否属于", clauses)
+        return Question(column, label, kind, (YES, NO), error or "是否属于", clauses, decides)
     if kind == "received":
-        return Question(column, label, kind, (YES, NO), error or "是否已获得过该项资金", clauses)
+        return Question(column, label, kind, (YES, NO), error or "是否已获得过该项资金", clauses, decides)
     if kind == "list_since":
-        return Question(column, label, "date", (), error or "列入名单的日期（YYYY-MM-DD）", clauses)
+        return Question(column, label, "date", (), error or "列入名单的日期（YYYY-MM-DD）", clauses, decides)
     f = schema.fields[kind]
     options = tuple(f.codes or ()) if f.type == "code" else (YES, NO) if f.type == "bool" else ()
-    return Question(column, label, f.type, options, error or KINDS.get(f.type, ""), clauses)
+    return Question(column, label, f.type, options, error or KINDS.get(f.type, ""), clauses, decides)
+
+
+def answer_key(schema: Schema, text: str) -> str:
+    """What a person may write for a question → its column: the column itself
+    (`enterprise_size@2023`, `list@严重违法失信名单`) or the label as questions show it
+    (`企业规模[2023]`, `名单“严重违法失信名单”`, `标签“僵尸企业”`)."""
+    key = text.strip()
+    kind, at, name = key.partition("@")
+    if at and kind in ("list", "list_since", "tag", "zone", "received"):
+        return key
+    for word, prefix in (("名单", "list"), ("首次列入", "list_since"), ("标签", "tag"), ("区域", "zone"),
+                         ("已获资金", "received")):
+        if key.startswith(f"{word}“") and key.endswith("”"):
+            return f"{prefix}@{key[len(word) + 1:-1]}"
+    name, _, period = (key[:-1].partition("[") if key.endswith("]") else (kind, at, name))
+    f = schema.resolve(name)
+    if f is None:
+        raise FrameError(f"没有名为“{name}”的字段或问题；请用问题给出的编号（如 enterprise_size@2023）"
+                         "或中文名称（如 企业规模[2023]）")
+    if f.period != "none" and not period:
+        raise FrameError(f"“{f.label}”按{'年' if f.period == 'year' else '月'}记录，需写明期间，"
+                         f"如 {f.id}@2023 或 {f.label}[2023]")
+    if f.period == "none" and period:
+        raise FrameError(f"“{f.label}”没有期间，请写 {f.id}=值")
+    return f"{f.id}@{period}" if period else f.id
+
+
+def answers_from_document(schema: Schema, doc: Mapping[str, Any]) -> dict[str, str]:
+    """A fact file → answers: either question → answer (`{"企业规模[2023]": "小型"}`) or a fact
+    document as `zhida policy eval` reads it (`{"facts": {...}, "lists": {...}, "tags": [...]}`)."""
+    def word(value: Any) -> str:
+        return (YES if value else NO) if isinstance(value, bool) else str(value)
+
+    if "facts" not in doc:
+        return {answer_key(schema, str(k)): word(v) for k, v in doc.items() if v is not None}
+    out: dict[str, str] = {}
+    for name, value in (doc.get("facts") or {}).items():
+        f = schema.resolve(str(name))
+        if f is None:
+            raise FrameError(f"事实文件中的字段“{name}”不在字段注册表中；请使用注册表中的字段名或中文名称")
+        if isinstance(value, Mapping):
+            out |= {f"{f.id}@{p}": word(v) for p, v in value.items() if v is not None}
+        elif value is not None:
+            out[f.id] = word(value)
+    for name, spans in (doc.get("lists") or {}).items():
+        froms = sorted(str(s["from"]) for s in spans or () if isinstance(s, Mapping) and s.get("from"))
+        out[f"list@{name}"] = YES if spans else NO
+        if froms:
+            out[f"list_since@{name}"] = froms[0]
+    for kind, names in (("tag", schema.tags), ("zone", schema.zones)):
+        given = doc.get(f"{kind}s")
+        if given is not None:
+            out |= {f"{kind}@{n}": YES if n in given else NO for n in names}
+    if doc.get("received") is not None:
+        out |= {f"received@{k}": YES if v else NO for k, v in doc["received"].items()}
+    return out

@@ -187,3 +187,36 @@ def test_publishing_a_policy_with_errors_or_by_an_unknown_user_publishes_nothing
     assert nobody.exit_code == 2 and "没有用户 nobody" in nobody.output
     listed = runner.invoke(app, ["policy", "versions"], env=env)
     assert listed.exit_code == 0 and "还没有已发布的政策版本" in listed.output
+
+
+def test_ask_gives_the_next_deciding_question_then_the_result(tmp_path):
+    policies = tmp_path / "p"
+    policies.mkdir()
+    write(policies, "good.yaml", GOOD.replace("{amount}", "6000.03"))
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("年度足额缴费月数[2023]: 12\n", encoding="utf-8")
+
+    def ask(*extra: str):
+        return runner.invoke(app, ["policy", "ask", "demo-refund", "--policies", str(policies),
+                                   "--as-of", "2024-06-01", "--facts", str(answers), *extra])
+
+    first = ask()
+    assert first.exit_code == 0, first.output
+    assert "稳岗返还（demo-refund/refund，免申即享）：待补充数据" in first.output
+    assert "下一个问题：" in first.output and "回答：--fact" in first.output
+    asked = first.output.split("回答：--fact ")[1].split("=")[0]
+    follow = {"ui_paid_year@2023": "10000", "list@严重违法失信名单": "否"}
+    second = ask(*[a for k, v in follow.items() for a in ("--fact", f"{k}={v}")])
+    assert asked in follow
+    assert second.exit_code == 0, second.output
+    assert "稳岗返还（demo-refund/refund，免申即享）：符合，6,000.00元" in second.output
+    assert "结果：可享受合计 6,000.00元" in second.output and "下一个问题" not in second.output
+
+
+def test_ask_with_an_unknown_field_or_a_bad_value_names_it_and_the_fix(tmp_path):
+    path = write(tmp_path, "good.yaml", GOOD.replace("{amount}", "6000.03"))
+    base = ["policy", "ask", str(path), "--as-of", "2024-06-01"]
+    unknown = runner.invoke(app, [*base, "--fact", "足额月数[2023]=12"])
+    assert unknown.exit_code == 2 and "没有名为“足额月数”的字段" in unknown.output
+    bad = runner.invoke(app, [*base, "--fact", "ui_full_months@2023=十二"])
+    assert bad.exit_code == 2 and "“十二”无法使用" in bad.output and "--fact ui_full_months@2023=" in bad.output

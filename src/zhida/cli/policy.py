@@ -107,6 +107,71 @@ def eval_(
 
 
 
+@app.command("ask")
+@translate_errors
+def ask(
+    policy: Annotated[str, typer.Argument(help="政策编号（policy id）或政策文件路径")],
+    facts: Annotated[Path | None, typer.Option(
+        "--facts", help="已知事实：YAML/JSON 文件（问题→回答，或 eval 的事实文件）")] = None,
+    fact: Annotated[list[str] | None, typer.Option(
+        "--fact", help="一条回答 字段=值，可重复，如 企业规模[2023]=小型")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="评估日期 YYYY-MM-DD，默认今天")] = None,
+    policies_path: Annotated[Path | None, typer.Option("--policies", help="政策目录")] = None,
+) -> None:
+    """政策问答：给出各条款当前的判定和下一个最能决定结果的问题；答完则给出结果与金额。"""
+    import yaml
+
+    from zhida.calculator import answer_key, answers_from_document, calculate
+    from zhida.rules.errors import FrameError
+    from zhida.rules.explain import amount_text
+
+    on, a = parse_date(as_of), make_app()
+    path = Path(policy)
+    chosen = (load_policies([path]) if path.suffix in (".yaml", ".yml") and path.is_file() else
+              [p for p in load_policies([policies_path or a.policies_dir]) if p.id == policy])
+    if not chosen:
+        fail(f"找不到政策 “{policy}”", "用 zhida policy lint 列出的政策编号，或给出政策文件路径")
+    answers: dict[str, str] = {}
+    try:
+        if facts is not None:
+            try:
+                doc = yaml.safe_load(facts.read_text(encoding="utf-8"))  # JSON is YAML too
+            except (OSError, yaml.YAMLError) as err:
+                fail(f"无法读取事实文件 {facts}：{err}", "提供 UTF-8 编码的 YAML 或 JSON 映射，如 企业规模[2023]: 小型")
+            if not isinstance(doc, dict):
+                fail(f"{facts}：应为 字段→值 的映射", "如 企业规模[2023]: 小型，或 eval 的事实文件 {\"facts\": {...}}")
+            answers |= answers_from_document(a.schema, doc)
+        for item in fact or []:
+            key, eq, value = item.partition("=")
+            if not eq or not value.strip():
+                fail(f"--fact “{item}” 缺少值", "写成 字段=值，如 --fact 企业规模[2023]=小型")
+            answers[answer_key(a.schema, key)] = value.strip()
+    except FrameError as err:
+        fail(str(err))
+    result = calculate(chosen, a.schema, on, answers, max_questions=1)
+    for column, problem in result.errors.items():
+        fail(f"{result.labels.get(column, column)}（{column}）的回答“{answers[column]}”无法使用：{problem}",
+             f"重新回答 --fact {column}=…")
+    console.print(f"评估日 {on.isoformat()}：", markup=False)
+    for c in result.clauses:
+        amount = f"，{amount_text(c.amount_fen)}" if c.status == "eligible" and c.amount_fen is not None else ""
+        console.print(f"  {c.title}（{c.key}，{c.mode_label}）：{STATUS_LABELS[c.status]}{amount}", markup=False)
+        for r in c.reasons:
+            console.print(f"    原因：{r}", markup=False)
+    if result.questions:
+        q = result.questions[0]
+        choices = f"（{'/'.join(q.options)}）" if q.options else f"（{q.hint}）" if q.hint else ""
+        console.print(f"下一个问题：{q.label}{choices}", markup=False)
+        decides = f"，回答后可能直接确定：{'、'.join(q.decides)}" if q.decides else ""
+        console.print(f"  影响 {q.clauses} 个待定条款{decides}", markup=False)
+        console.print(f"  回答：--fact {q.column}=…", markup=False)
+    elif result.decided:
+        console.print(f"结果：可享受合计 {amount_text(result.eligible_fen)}" if result.eligible_fen
+                      else "结果：没有可享受的条款", markup=False)
+    else:
+        console.print("结果：仍有条款待定，但再回答任何问题都不会改变它（如除数为零）", markup=False)
+
+
 @app.command("publish")
 @translate_errors
 def publish(

@@ -1,5 +1,6 @@
 """Explanations: one enterprise × every clause, atom by atom, with what is missing and what
-would make it eligible ("参保人数 8，需 ≥ 10").
+would make it eligible ("参保人数 8，需 ≥ 10"). An unknown result lists only the facts that
+can change it, most deciding first (relevance.py).
 
 Verdicts come from the reference interpreter (interpret.py); exclusivity and caps are
 applied by the same Polars post-processing as the batch path, on a one-row result.
@@ -23,6 +24,7 @@ from zhida.rules.facts import display
 from zhida.rules.interpret import Interpreter, Value
 from zhida.rules.numbers import decimal_text, round_fraction, yuan_text
 from zhida.rules.periods import resolve
+from zhida.rules.relevance import Relevant, Verdict, analyse
 from zhida.rules.rowwise import clause_amount
 from zhida.rules.types import Env, Typer
 
@@ -64,6 +66,8 @@ class ClauseExplanation:
     reasons: list[str] = field(default_factory=list)
     how_to_apply: str = ""
     materials: list[str] = field(default_factory=list)
+    questions: list[Relevant] = field(default_factory=list)   # unknown: the facts that can change it, in order
+    settled: Verdict | None = None    # unknown, yet every completion of its facts gives this verdict
 
     @property
     def mode_label(self) -> str:
@@ -271,16 +275,17 @@ class _Explainer:
         amount = clause_amount(self.interp, clause)
         status = "ineligible" if verdict is False else (
             "eligible" if verdict is True and amount is not None else "unknown")
-        missing = [f.label for a in parts if a.verdict is None for f in a.facts if f.missing]
-        if verdict is not False and amount is None:
-            missing += [f.label for f in self.facts(clause.amount) if f.missing]
-            if clause.cap is not None:
-                missing += [f.label for f in self.facts(clause.cap) if f.missing]
+        questions, settled = [], None
+        if status == "unknown":   # only the facts that can change the verdict (relevance.py)
+            analysis = analyse(self.compiled.schema, policy.params, self.compiled.as_of, clause, self.row,
+                               self.interp.memo)
+            questions, settled = analysis.relevant, analysis.settled
+        missing = [q.fact.label for q in questions]
         reasons = list(dict.fromkeys(self.reasons(clause.when, False))) if verdict is False else []
         exp = ClauseExplanation(
             clause.key, policy.id, policy.spec.title, clause.spec.id, clause.spec.title, clause.spec.mode,
             status, amount if status != "ineligible" else None, parts, list(dict.fromkeys(missing)), reasons,
-            clause.spec.how_to_apply, list(clause.spec.materials))
+            clause.spec.how_to_apply, list(clause.spec.materials), questions, settled)
         return exp, verdict
 
 
