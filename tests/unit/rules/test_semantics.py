@@ -227,3 +227,13 @@ def test_a_subset_of_compiled_clauses_evaluates_on_its_own():
     df = build_frame([{"facts": {"employees": 5}}], only_b.requirements, SCHEMA, date(2024, 6, 1))
     out = only_b.evaluate(df)
     assert out.select("clause", "amount_fen").rows() == [("demo/b", 200)]
+
+
+def test_abs_measures_a_change_either_way_and_unknown_stays_unknown():
+    """abs(): a fall counts like a rise; a missing year keeps the clause unknown (both engines)."""
+    doc = policy([clause("abs(revenue[2023] - revenue[2022]) >= 100", "abs(revenue[2023] - revenue[2022]) * 2")])
+    facts = [{"facts": {"revenue": {"2023": "300", "2022": "100"}}},      # rise of 200
+             {"facts": {"revenue": {"2023": "100", "2022": "300"}}},      # fall of 200
+             {"facts": {"revenue": {"2023": "150", "2022": "100.01"}}},   # change of 49.99
+             {"facts": {"revenue": {"2023": "150"}}}]                    # 2022 missing
+    assert both(doc, facts) == [("eligible", 40_000), ("eligible", 40_000), ("ineligible", None), ("unknown", None)]
