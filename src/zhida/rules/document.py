@@ -111,6 +111,17 @@ class EnterpriseCapSpec(_Strict):
     source: str = ""
 
 
+class PeriodSpec(_Strict):
+    """One stretch in which the document applies: `from`/`to` inclusive, and the notice that set it
+    (人社部发〔2024〕40号 ran to 2024-12-31 and the 2025 notice from 2025-04-14: a gap between)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, populate_by_name=True)
+
+    start: date = Field(alias="from")
+    end: date | None = Field(default=None, alias="to")
+    source: str = ""
+
+
 class PolicySpec(_Strict):
     id: str = Field(pattern=_ID)
     title: str = Field(min_length=1)
@@ -120,6 +131,7 @@ class PolicySpec(_Strict):
     source_url: str = Field(pattern=r"^https?://")
     valid_from: date
     valid_to: date | None = None
+    periods: list[PeriodSpec] = Field(default_factory=list)   # in force only inside these, when given
     department: str = Field(min_length=1)
     budget: str | int | None = None
     summary: str = ""

@@ -319,7 +319,7 @@ def explain_frame(compiled: CompiledPolicies, df: pl.DataFrame, index: int = 0) 
             out.append(ClauseExplanation(
                 clause.key, p.id, p.spec.title, clause.spec.id, clause.spec.title, clause.spec.mode,
                 "ineligible", None,
-                reasons=[f"政策不在有效期内（{p.spec.valid_from} 至 {p.spec.valid_to or '长期'}）"]))
+                reasons=[f"政策不在有效期内（{p.validity_text}）"]))
     return out
 
 

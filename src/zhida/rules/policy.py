@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -21,7 +21,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from zhida.rules import ast
-from zhida.rules.document import ClauseSpec, PolicySpec
+from zhida.rules.document import ClauseSpec, PeriodSpec, PolicySpec
 from zhida.rules.errors import ExpressionError, PolicyError, Problem
 from zhida.rules.params import Parameter
 from zhida.rules.parse import parse, parse_number
@@ -75,7 +75,18 @@ class Policy:
         return None
 
     def in_force(self, on: date) -> bool:
-        return self.spec.valid_from <= on and (self.spec.valid_to is None or on <= self.spec.valid_to)
+        """Whether the document applies on `on`: inside valid_from..valid_to and, when it lists
+        `periods`, inside one of them (a gap between two notices pays nothing)."""
+        if not (self.spec.valid_from <= on and (self.spec.valid_to is None or on <= self.spec.valid_to)):
+            return False
+        return not self.spec.periods or any(p.start <= on and (p.end is None or on <= p.end)
+                                            for p in self.spec.periods)
+
+    @property
+    def validity_text(self) -> str:
+        """“2022-04-25 至 2024-12-31、2025-04-14 至 2025-12-31”, for people."""
+        spans = self.spec.periods or [PeriodSpec(start=self.spec.valid_from, end=self.spec.valid_to)]
+        return "、".join(f"{p.start} 至 {p.end or '长期'}" for p in spans)
 
 
 def to_fraction(value: Any, where: str) -> Fraction:
@@ -220,6 +231,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "<policy>",
     if spec.valid_to is not None and spec.valid_to < spec.valid_from:
         problems.append(Problem("有效期结束早于开始", file=source, line=line_of(("valid_to",)), field="valid_to",
                                 value=str(spec.valid_to), fix="检查 valid_from / valid_to"))
+    problems += _period_problems(spec, source, line_of)
     enterprise_cap: tuple[ast.Node, ast.Node] | None = None
     if spec.enterprise_cap is not None:
         enterprise_cap = (expr(spec.enterprise_cap.amount, ("enterprise_cap", "amount")),
@@ -229,10 +241,40 @@ def parse_policy(doc: Mapping[str, Any], source: str = "<policy>",
     return Policy(spec, tuple(clauses), params, source, content_hash(spec), lines, enterprise_cap)
 
 
+def _period_problems(spec: PolicySpec, source: str, line_of: Callable[[tuple[str | int, ...]], int | None]
+                     ) -> list[Problem]:
+    """`periods`: in order, not overlapping, the first starting on valid_from and the last ending on
+    valid_to (so the two ways of reading the validity agree), only the last open-ended."""
+    out: list[Problem] = []
+    ps = spec.periods
+    for i, p in enumerate(ps):
+        where = ("periods", i)
+        if p.end is not None and p.end < p.start:
+            out.append(Problem(f"第 {i + 1} 个施行期间结束早于开始", file=source, line=line_of(where),
+                               field=f"periods.{i}", value=f"{p.start} 至 {p.end}", fix="检查 from / to"))
+        if p.end is None and i < len(ps) - 1:
+            out.append(Problem(f"第 {i + 1} 个施行期间没有结束日期，却不是最后一个", file=source, line=line_of(where),
+                               field=f"periods.{i}.to", fix="除最后一个外，每个期间都写 to"))
+        previous_end = ps[i - 1].end if i else None
+        if previous_end is not None and p.start <= previous_end:
+            out.append(Problem(f"第 {i + 1} 个施行期间与前一个重叠或顺序颠倒", file=source, line=line_of(where),
+                               field=f"periods.{i}.from", value=str(p.start),
+                               fix=f"按时间顺序写，且从 {previous_end} 之后开始"))
+    if ps and ps[0].start != spec.valid_from:
+        out.append(Problem("第一个施行期间的开始日期与 valid_from 不一致", file=source, line=line_of(("periods", 0)),
+                           field="periods.0.from", value=str(ps[0].start), fix=f"写成 valid_from（{spec.valid_from}）"))
+    if ps and ps[-1].end != spec.valid_to:
+        out.append(Problem("最后一个施行期间的结束日期与 valid_to 不一致", file=source,
+                           line=line_of(("periods", len(ps) - 1)), field=f"periods.{len(ps) - 1}.to",
+                           value=str(ps[-1].end), fix=f"写成 valid_to（{spec.valid_to or '不写，长期有效'}）"))
+    return out
+
+
 def content_hash(spec: PolicySpec) -> str:
-    """The version of a policy document that runs, offers and payments record."""
-    return hashlib.sha256(
-        json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """The version of a policy document that runs, offers and payments record. A document
+    without `periods` hashes as before the field existed, so its published version stays."""
+    doc = spec.model_dump(mode="json", exclude=None if spec.periods else {"periods"})
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def _param_values(values: Mapping[date, Any], name: str) -> dict[date, dict[str, Fraction]]:
