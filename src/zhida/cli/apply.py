@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from zhida.cli.context import app as make_app
-from zhida.cli.errors import parse_date, translate_errors
+from zhida.cli.errors import fail, parse_date, translate_errors
 from zhida.cli.offer import As, DataDir, Today, acting
 
 app = typer.Typer(no_args_is_help=True)
@@ -167,12 +167,18 @@ def decide(application_id: AppId,
            approve: Annotated[bool, typer.Option("--approve", help="通过")] = False,
            reject: Annotated[bool, typer.Option("--reject", help="不予通过")] = False,
            reason: Annotated[str, typer.Option("--reason", help="理由（不予通过时必填）")] = "",
+           amount: Annotated[str | None, typer.Option(
+               "--amount", help="核定金额（元，如 80000.50；仅“不超过”上限的条款，由审核核定）")] = None,
            username: As = None, data_dir: DataDir = None) -> None:
     from zhida.workflow.applications import decide as decide_application
+    from zhida.workflow.bankfiles import parse_yuan
 
     if approve == reject:
         raise typer.BadParameter("请二选一：--approve（通过）或 --reject（不予通过）")
+    fen = None if amount is None else parse_yuan(amount)
+    if amount is not None and fen is None:
+        fail(f"金额“{amount}”无法识别", "写成元，至多两位小数，如 80000.50")
     a = make_app(data_dir)
-    x = decide_application(a.uow(), application_id, approve=approve, reason=reason,
+    x = decide_application(a.uow(), application_id, approve=approve, reason=reason, amount_fen=fen,
                            actor=acting(a.uow(), username))
     console.print(f"申报 {x.id}：{x.state.label}" + (f"，兑现事项 {x.offer_id}" if x.offer_id else ""), markup=False)

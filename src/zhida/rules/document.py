@@ -70,6 +70,9 @@ class ClauseSpec(_Strict):
     mode: Mode
     when: str = Field(min_length=1)
     amount: str | int = "0"
+    # exact: the formula is what is paid; ceiling: “不超过 X” — the formula is the most, the
+    # reviewing department fixes the figure (only for 申报审批, where someone reviews).
+    amount_is: Literal["exact", "ceiling"] = "exact"
     cap: str | int | None = None
     rounding: RoundingSpec = RoundingSpec()
     exclusive: ExclusiveSpec | None = None

@@ -232,6 +232,12 @@ def parse_policy(doc: Mapping[str, Any], source: str = "<policy>",
         problems.append(Problem("有效期结束早于开始", file=source, line=line_of(("valid_to",)), field="valid_to",
                                 value=str(spec.valid_to), fix="检查 valid_from / valid_to"))
     problems += _period_problems(spec, source, line_of)
+    for i, c in enumerate(spec.clauses):
+        if c.amount_is == "ceiling" and c.mode != "reviewed":
+            problems.append(Problem(
+                f"条款 {c.id} 的金额为“不超过”上限（amount_is: ceiling），须由部门审核核定，不能用 {c.mode} 方式兑现",
+                file=source, line=line_of(("clauses", i, "amount_is")), field=f"clauses.{i}.amount_is",
+                value=c.mode, fix="改为 mode: reviewed（申报审批），或按本地执行标准写确定金额并去掉 amount_is"))
     enterprise_cap: tuple[ast.Node, ast.Node] | None = None
     if spec.enterprise_cap is not None:
         enterprise_cap = (expr(spec.enterprise_cap.amount, ("enterprise_cap", "amount")),
@@ -271,10 +277,22 @@ def _period_problems(spec: PolicySpec, source: str, line_of: Callable[[tuple[str
 
 
 def content_hash(spec: PolicySpec) -> str:
-    """The version of a policy document that runs, offers and payments record. A document
-    without `periods` hashes as before the field existed, so its published version stays."""
-    doc = spec.model_dump(mode="json", exclude=None if spec.periods else {"periods"})
+    """The version of a policy document that runs, offers and payments record."""
+    doc = spec.model_dump(mode="json")
+    for key, default in _ADDED_LATER:          # fields added later, left at their default
+        if doc.get(key) == default:
+            del doc[key]
+    for clause in doc["clauses"]:
+        for key, default in _CLAUSE_ADDED_LATER:
+            if clause.get(key) == default:
+                del clause[key]
     return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+# Fields added after policies were first published: a document that leaves them at their default
+# hashes as it did before they existed, so adding a field never makes every policy a new version.
+_ADDED_LATER: tuple[tuple[str, Any], ...] = (("periods", []),)
+_CLAUSE_ADDED_LATER: tuple[tuple[str, Any], ...] = (("amount_is", "exact"),)
 
 
 def _param_values(values: Mapping[date, Any], name: str) -> dict[date, dict[str, Fraction]]:

@@ -141,6 +141,7 @@ class Form:
     materials_required: list[str]
     materials: list[bank.Material]
     missing_materials: list[str] = field(default_factory=list)
+    ceiling: bool = False                  # “不超过”: the amount is the most; the department fixes it
 
     @property
     def to_supply(self) -> list[Fact]:
@@ -158,7 +159,8 @@ class Form:
         if self.application.mode == "instant" and self.verified.status == "eligible":
             return f"数据齐全且已核验：提交后即时办结，{yuan(self.result.amount_fen or 0)} 元转入拨付。"
         why = "含企业自报事实，" if self.application.declared else ""
-        return f"{why}提交后转 {self.application.department} 审核，{REVIEW_DAYS} 日内办结。"
+        most = f"金额最高 {yuan(self.result.amount_fen or 0)} 元，由审核部门核定；" if self.ceiling else ""
+        return f"{why}{most}提交后转 {self.application.department} 审核，{REVIEW_DAYS} 日内办结。"
 
 
 def _now() -> datetime:
@@ -224,7 +226,7 @@ def form(uow: UnitOfWork, facts: ProfileFacts, application_id: int, *, actor: Us
         kinds = {m.kind for m in attached}
         missing = [r for r in required if bank.classify(r) != "other" and bank.classify(r) not in kinds]
         out = Form(a, c.clause.spec.title, policy.spec.title, APPLY_MODES[a.mode], lines, verified, result,
-                   required, attached, missing)
+                   required, attached, missing, ceiling=c.clause.spec.amount_is == "ceiling")
         uow.commit()
     return out
 
@@ -376,8 +378,10 @@ def review_queue(uow: UnitOfWork, *, actor: User, state: ApplicationState | None
 
 
 def decide(uow: UnitOfWork, application_id: int, *, approve: bool, actor: User, reason: str = "",
-           clock: Clock = _now) -> Application:
-    """The department's decision: approve (the award goes to payment) or reject with a reason."""
+           amount_fen: int | None = None, clock: Clock = _now) -> Application:
+    """The department's decision: approve (the award goes to payment) or reject with a reason.
+    For a “不超过 X” clause (amount_is: ceiling) the approval fixes the amount, at most the
+    ceiling the rules computed, with a reason when it is less."""
     if not approve and not reason.strip():
         raise ApplicationError("不予通过须写明理由（企业据此修改后可重新提交）。")
     with uow:
@@ -385,7 +389,9 @@ def decide(uow: UnitOfWork, application_id: int, *, approve: bool, actor: User, 
         require_department(actor, a.department)
         at = clock()
         if approve:
-            a = _move(uow, a, A.APPROVE, actor, at, {"reason": reason.strip()} if reason.strip() else {})
+            detail: dict[str, Any] = {"reason": reason.strip()} if reason.strip() else {}
+            detail |= _fixed_amount(uow, a, amount_fen, reason)
+            a = _move(uow, a, A.APPROVE, actor, at, detail)
             a = _grant(uow, a, actor, at)
         else:
             a = _move(uow, a, A.REJECT, actor, at, {"reason": reason.strip()})
@@ -394,6 +400,28 @@ def decide(uow: UnitOfWork, application_id: int, *, approve: bool, actor: User, 
                    application_id=a.id, clock=lambda: at)
         uow.commit()
     return a
+
+
+def _fixed_amount(uow: UnitOfWork, a: Application, amount_fen: int | None, reason: str) -> dict[str, Any]:
+    """Check the amount a reviewer fixes and store it on the application; the event's detail."""
+    _, policy = _published(uow, a.policy_id, version_of=a)
+    ceiling = _spec(policy, a.clause).amount_is == "ceiling"
+    if amount_fen is None:
+        if ceiling:
+            raise ApplicationError(f"条款 {a.clause} 的金额为“不超过 {yuan(a.amount_fen or 0)} 元”，"
+                                   "通过时须核定具体金额（不超过上限）。")
+        return {}
+    if not ceiling:
+        raise ApplicationError(f"条款 {a.clause} 的金额由规则确定（{yuan(a.amount_fen or 0)} 元），审核不能改动；"
+                               "只有“不超过”上限的条款（amount_is: ceiling）由审核核定金额。")
+    most = a.amount_fen or 0
+    if amount_fen <= 0 or amount_fen > most:
+        raise ApplicationError(f"核定金额 {yuan(amount_fen)} 元不在 0 至上限 {yuan(most)} 元之间（不含 0）；"
+                               "请在上限以内核定，不予支持时请选择不予通过。")
+    if amount_fen < most and not reason.strip():
+        raise ApplicationError(f"核定金额 {yuan(amount_fen)} 元低于上限 {yuan(most)} 元，须写明核定理由。")
+    uow.conn.execute(sa.update(applications).where(applications.c.id == a.id).values(amount_fen=amount_fen))
+    return {"amount_fen": amount_fen, "ceiling_fen": most}
 
 
 # --- reading ------------------------------------------------------------------------------

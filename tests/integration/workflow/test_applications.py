@@ -222,3 +222,47 @@ def test_on_postgresql_a_narrowed_transaction_sees_only_its_departments_or_its_f
     assert count(Scope(uscc=b.uscc), t.applications) == 1 and count(Scope(uscc=b.uscc), t.materials) == 0
     assert count(Scope(uscc=a.uscc), t.materials) == 1
     assert [x.id for x in apps.applications_of(pg.uow(), actor=b)] == [second.id]
+
+
+def test_a_not_more_than_amount_is_fixed_by_the_reviewer_within_the_ceiling(database, city, policies):
+    """“不超过 X” (amount_is: ceiling, #14 point 2): the rules compute the most; the department fixes
+    the figure on approval, never above it, with a reason when below; an exact clause's amount
+    cannot be changed by review."""
+    from zhida.rules.policy import parse_policy
+
+    facts, firms = city
+    exact_firm = firm(firms["unknown"])
+    a = apps.start(database.uow(), facts, CLAUSE, actor=exact_firm, today=TODAY)
+    apps.declare(database.uow(), facts, a.id, {DECLARED: "36000"}, actor=exact_firm)
+    apps.submit(database.uow(), facts, a.id, actor=exact_firm, **account())
+    with pytest.raises(apps.ApplicationError, match=r"金额由规则确定.*审核不能改动"):
+        apps.decide(database.uow(), a.id, approve=True, actor=REVIEWER, amount_fen=100)
+
+    original = next(p for p in policies if p.id == CLAUSE.split("/")[0])
+    doc = original.spec.model_dump(mode="json", by_alias=True)
+    for c in doc["clauses"]:
+        c.update(mode="reviewed", amount_is="ceiling")
+    publish(database.uow(), [parse_policy(doc, source="ceiling")], actor=SYSTEM)
+
+    me = firm(firms["eligible"])
+    b = apps.start(database.uow(), facts, CLAUSE, actor=me, today=TODAY)
+    f = apps.form(database.uow(), facts, b.id, actor=me)
+    most = f.result.amount_fen
+    assert most and f"金额最高 {apps.yuan(most)} 元，由审核部门核定" in f.decision
+    queued = apps.submit(database.uow(), facts, b.id, actor=me, **account())
+    assert queued.state is ApplicationState.IN_REVIEW                   # verified data, yet reviewed
+    with pytest.raises(apps.ApplicationError, match="须核定具体金额"):
+        apps.decide(database.uow(), b.id, approve=True, actor=REVIEWER)
+    with pytest.raises(apps.ApplicationError, match="不在 0 至上限"):
+        apps.decide(database.uow(), b.id, approve=True, actor=REVIEWER, amount_fen=most + 1)
+    with pytest.raises(apps.ApplicationError, match="须写明核定理由"):
+        apps.decide(database.uow(), b.id, approve=True, actor=REVIEWER, amount_fen=most - 100)
+    assert apps.get_application(database.uow(), b.id, actor=me).state is ApplicationState.IN_REVIEW  # nothing half-done
+    done = apps.decide(database.uow(), b.id, approve=True, actor=REVIEWER, amount_fen=most - 100,
+                       reason="按实际发放人数核定")
+    assert done.state is ApplicationState.APPROVED and done.amount_fen == most - 100
+    with database.uow() as uow:
+        paid = uow.conn.execute(sa.select(t.offers.c.amount_fen).where(t.offers.c.id == done.offer_id)).scalar_one()
+    assert paid == most - 100
+    approve = [e["detail"] for e in apps.events_of(database.uow(), b.id, actor=me) if e["action"] == "approve"]
+    assert approve == [{"reason": "按实际发放人数核定", "amount_fen": most - 100, "ceiling_fen": most}]
