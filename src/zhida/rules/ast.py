@@ -29,7 +29,9 @@ class Period:
     """A period written in an expression. `kind` is "year" or "month".
 
     Absolute periods carry `year` (and `month`); relative ones carry `offset` from the
-    evaluation date's year or month. A range carries `start` and `end` (inclusive).
+    evaluation date's year or month. A relative month with `month` set is that month of the
+    year `offset` years from the evaluation date's (March of last year: offset -1, month 3;
+    written by quarterly_avg). A range carries `start` and `end` (inclusive).
     """
 
     kind: str

@@ -139,7 +139,7 @@ class _ToAst:
         period = c[1] if len(c) > 1 else None
         return ast.FieldRef(c[0], period, **self._kw(meta))
 
-    def call(self, meta: Any, c: list[Any]) -> ast.Call:
+    def call(self, meta: Any, c: list[Any]) -> ast.Node:
         args: list[ast.Node] = []
         kwargs: list[tuple[str, ast.Node]] = []
         for x in c[1:]:
@@ -152,6 +152,8 @@ class _ToAst:
                     raise ExpressionError("具名参数（如 within = 3 years）应写在其他参数之后",
                                           line=meta.line, column=meta.column)
                 args.append(x)
+        if str(c[0]) == QUARTERLY_AVG:
+            return _quarterly_avg(args, kwargs, **self._kw(meta))
         return ast.Call(str(c[0]), tuple(args), tuple(kwargs), **self._kw(meta))
 
     def kwarg(self, meta: Any, c: list[Any]) -> tuple[str, ast.Node]:
@@ -258,6 +260,45 @@ class _ToAst:
 
     def years_range(self, meta: Any, c: list[Any]) -> ast.PeriodRange:
         return self._range("year", meta, c)
+
+
+QUARTERLY_AVG = "quarterly_avg"
+
+
+def _quarterly_avg(args: list[ast.Node], kwargs: list[tuple[str, ast.Node]], *, span: ast.Span, text: str
+                   ) -> ast.Node:
+    """quarterly_avg(x[年度]): the year's 季度平均值 of a monthly stock (从业人数, 资产总额), as 财税
+    〔2019〕13号 defines it — 季度平均值 = (季初值 + 季末值) ÷ 2, 全年季度平均值 = 各季度平均值之和 ÷ 4 —
+    with a month's value as its month-end figure, so 季初值 is the previous quarter's last month:
+    (x[上年12月] ÷ 2 + x[3月] + x[6月] + x[9月] + x[12月] ÷ 2) ÷ 4. Written out here in plain
+    arithmetic, so both engines, the explanations and the relevance analysis read the five months
+    as they read any other field."""
+    arg = args[0] if len(args) == 1 and not kwargs else None
+    if not isinstance(arg, ast.FieldRef) or not isinstance(arg.period, ast.Period) or arg.period.kind != "year":
+        raise ExpressionError(
+            "quarterly_avg 需要一个按月记录的字段并指明年度", line=span.line, column=span.column,
+            fix="写作 quarterly_avg(从业人数[上年度]) 或 quarterly_avg(insured[2023])")
+    year = arg.period
+
+    def month(year_shift: int, m: int) -> ast.FieldRef:
+        if year.relative:
+            period = ast.Period("month", True, offset=year.offset + year_shift, month=m)
+            where = {0: "本年", -1: "上年", -2: "前年", 1: "下年"}.get(year.offset + year_shift,
+                                                                f"year({year.offset + year_shift})")
+        else:
+            period = ast.Period("month", False, year=year.year + year_shift, month=m)
+            where = f"{year.year + year_shift}年"
+        return ast.FieldRef(arg.name, period, span=span, text=f"{arg.name}[{where}{m}月]")
+
+    def op(symbol: str, left: ast.Node, right: ast.Node) -> ast.Arith:
+        return ast.Arith(symbol, left, right, span=span, text=f"{left.text} {symbol} {right.text}")
+
+    two, four = (ast.Num(Fraction(n), span=span, text=str(n)) for n in (2, 4))
+    total = op("/", month(-1, 12), two)
+    for m in (3, 6, 9):
+        total = op("+", total, month(0, m))
+    total = op("+", total, op("/", month(0, 12), two))
+    return ast.Arith("/", total, four, span=span, text=text)
 
 
 def parse(text: str) -> ast.Node:

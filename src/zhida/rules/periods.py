@@ -17,7 +17,9 @@ def period_key(period: ast.Period, as_of: date) -> str:
     if period.kind == "year":
         year = as_of.year + period.offset if period.relative else period.year
         return f"{year:04d}"
-    if period.relative:
+    if period.relative and period.month:          # a month of a relative year
+        y, m = as_of.year + period.offset, period.month
+    elif period.relative:
         y, m = _shift_month(as_of.year, as_of.month, period.offset)
     else:
         y, m = period.year, period.month

@@ -21,6 +21,7 @@ FUNCTIONS: dict[str, str] = {
     "sum": "区间求和：sum(x[months(-12..-1)])",
     "avg": "区间平均：avg(x[months(-12..-1)])",
     "count": "区间计数：count(x[months(-12..-1)] > 0)",
+    "quarterly_avg": "全年季度平均值：quarterly_avg(从业人数[上年度])（(季初值 + 季末值) ÷ 2 的四季平均）",
     "round": "四舍五入：round(x, 2)",
     "floor": "向下取整：floor(x)",
     "ceil": "向上取整：ceil(x)",

@@ -46,7 +46,7 @@ def numeric(depth: int) -> st.SearchStrategy[str]:
     @st.composite
     def compound(draw: st.DrawFn) -> str:
         a, b = draw(numeric(depth - 1)), draw(numeric(depth - 1))
-        form = draw(st.sampled_from(["+", "-", "*", "/", "min", "max", "if", "avg", "round"]))
+        form = draw(st.sampled_from(["+", "-", "*", "/", "min", "max", "if", "avg", "qavg", "round"]))
         if form in "+-*/":
             return f"({a} {form} {b})"
         if form in ("min", "max"):
@@ -55,6 +55,8 @@ def numeric(depth: int) -> st.SearchStrategy[str]:
             return f"(if {draw(boolean(0))} then {a} else {b})"
         if form == "avg":
             return "avg(insured[months(-3..-1)])"
+        if form == "qavg":
+            return "quarterly_avg(insured[last_year])"
         return f"round({a}, {draw(st.integers(0, 2))})"
 
     return st.one_of(leaves, compound())
@@ -130,6 +132,9 @@ def money_value() -> st.SearchStrategy[str]:
     return st.decimals(min_value=-100_000, max_value=50_000_000, places=2, allow_nan=False).map(str)
 
 
+QUARTER_ENDS = ["2022-12", "2023-03", "2023-06", "2023-09", "2023-12"]   # read by quarterly_avg(x[last_year])
+
+
 @st.composite
 def enterprise(draw: st.DrawFn) -> dict[str, Any]:
     months = [f"{(AS_OF.replace(day=1) - timedelta(days=28 * k)).strftime('%Y-%m')}" for k in range(1, 4)]
@@ -137,7 +142,7 @@ def enterprise(draw: st.DrawFn) -> dict[str, Any]:
         "employees": draw(maybe(st.integers(0, 400))),
         "revenue": {"2023": draw(maybe(money_value())), "2022": draw(maybe(money_value()))},
         "ui_paid": {"2023": draw(maybe(money_value()))},
-        "insured": {m: draw(maybe(st.integers(0, 300))) for m in months},
+        "insured": {m: draw(maybe(st.integers(0, 300))) for m in months + QUARTER_ENDS},
         "paid_flag": {m: draw(maybe(st.booleans())) for m in months},
         "layoff_rate": {"2023": draw(maybe(st.decimals(0, 1, places=4, allow_nan=False).map(str)))},
         "district_code": draw(maybe(st.sampled_from(["330302", "330303", "330381"]))),

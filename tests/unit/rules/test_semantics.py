@@ -237,3 +237,28 @@ def test_abs_measures_a_change_either_way_and_unknown_stays_unknown():
              {"facts": {"revenue": {"2023": "150", "2022": "100.01"}}},   # change of 49.99
              {"facts": {"revenue": {"2023": "150"}}}]                    # 2022 missing
     assert both(doc, facts) == [("eligible", 40_000), ("eligible", 40_000), ("ineligible", None), ("unknown", None)]
+
+
+def test_quarterly_avg_is_the_tax_rules_average_of_quarter_start_and_end_values():
+    """全年季度平均值 (财税〔2019〕13号): (Dec of the year before ÷ 2 + Mar + Jun + Sep + Dec ÷ 2) ÷ 4 —
+    here (100/2 + 120 + 140 + 160 + 180/2) / 4 = 140 — on both engines; a missing month is unknown,
+    and only that month is asked for."""
+    doc = policy([clause("quarterly_avg(insured[last_year]) <= 140", "quarterly_avg(insured[2023]) * 100")])
+    months = {"2022-12": 100, "2023-03": 120, "2023-06": 140, "2023-09": 160, "2023-12": 180,
+              "2023-01": 9999, "2023-02": 9999}                          # other months are not read
+    facts = [{"facts": {"insured": months}},
+             {"facts": {"insured": months | {"2023-12": 184}}},          # average 141: above
+             {"facts": {"insured": {k: v for k, v in months.items() if k != "2023-06"}}}]
+    assert both(doc, facts) == [("eligible", 1_400_000), ("ineligible", None), ("unknown", None)]
+    _, explained = run(doc, facts)
+    assert explained[2]["demo/c"].missing == ["月参保人数[2023-06]"]
+
+
+def test_quarterly_avg_wants_a_monthly_field_with_a_year():
+    from zhida.rules.errors import ExpressionError
+    from zhida.rules.parse import parse
+
+    for bad in ("quarterly_avg(insured[months(-12..-1)])", "quarterly_avg(insured)", "quarterly_avg(1)",
+                "quarterly_avg(insured[2023-03])"):
+        with pytest.raises(ExpressionError, match="quarterly_avg 需要一个按月记录的字段并指明年度"):
+            parse(bad)
