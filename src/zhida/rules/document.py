@@ -7,9 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Mode = Literal["exempt", "instant", "reviewed", "report_only"]
-Status = Literal["eligible", "unknown", "ineligible", "excluded"]
-MODE_LABELS = {"exempt": "免申即享", "instant": "即申即办", "reviewed": "申报审批", "report_only": "政策体检"}
+from zhida.rules.verdicts import EXPECTED, Mode, Status
+
+MODE_LABELS: dict[str, str] = {Mode.EXEMPT: "免申即享", Mode.INSTANT: "即申即办", Mode.REVIEWED: "申报审批",
+                               Mode.REPORT_ONLY: "政策体检"}
 
 _ID = r"^[a-z0-9][a-z0-9_\-]*$"
 
@@ -36,6 +37,13 @@ class ExpectSpec(_Strict):
     amount: str | int | float | None = None
     reasons: list[str] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
+
+    @field_validator("status")
+    @classmethod
+    def _a_verdict(cls, v: Status) -> Status:
+        if v not in EXPECTED:
+            raise ValueError(f"用例的 status 应为 {'、'.join(EXPECTED)} 之一；“差一点”（{v}）在用例中写 ineligible")
+        return v
 
 
 class _FactsSpec(_Strict):
