@@ -124,13 +124,10 @@ class CompiledClause:
         """The column that holds this clause's condition while a batch is evaluated."""
         return f"__when_{self.order}"
 
-    @property
-    def candidates(self) -> pl.Expr:
-        """Rows where the condition is not false (true or unknown), materialised per batch."""
-        return pl.col(f"__candidate_{self.order}")
-
     def raw_amount(self, bounds: Mapping[str, int]) -> RawAmount:
-        """The capped amount before rounding, on the candidate rows only, with how to round it.
+        """The capped amount before rounding, with how to round it, over the candidate rows
+        the batch engine gathers: columns are read as fields of `pl.element()` (compile.py's
+        `element` mode), so the expression runs inside `list.eval` (engine.py).
 
         Compiled once per set of bounds: with the schema's assumed bounds at compile time,
         again only if the data exceed them (then wider integers keep it exact)."""
@@ -138,7 +135,7 @@ class CompiledClause:
         cached = self._raw_cache.get(key)
         if cached is not None:
             return cached
-        comp = Compiler(self.schema, self.policy.params, self.as_of, None, bounds, self.typer, self.candidates)
+        comp = Compiler(self.schema, self.policy.params, self.as_of, None, bounds, self.typer, element=True)
         raw = comp.amount(self.clause.amount)
         if self.clause.cap is not None:
             cap = comp.amount(self.clause.cap)
@@ -148,9 +145,9 @@ class CompiledClause:
         digits = ROUNDING_DIGITS[spec.unit]
         bound = raw.bound_at(raw.scale)
         expr = raw.at(raw.scale).cast(int_type(bound))  # Int64 where the bound proves it safe
-        if not expr.meta.root_names():  # a constant: one value per candidate row
-            expr = pl.repeat(expr, self.candidates.sum())
-        out = RawAmount(expr, raw.scale - digits, spec.mode, 10 ** (2 - digits), bound)
+        # a constant stays one value: list.eval broadcasts it to the rows
+        out = RawAmount(expr, raw.scale - digits, spec.mode, 10 ** (2 - digits), bound,
+                        tuple(comp.requirements.columns()))
         self._raw_cache[key] = out
         return out
 

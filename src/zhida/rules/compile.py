@@ -41,12 +41,14 @@ class Compiler:
 
     def __init__(self, schema: Schema, params: Mapping[str, Parameter], as_of: date,
                  rows: pl.Series | None = None, bounds: Mapping[str, int] | None = None,
-                 typer: Typer | None = None, mask: pl.Expr | None = None) -> None:
-        """`rows` (row numbers) or `mask` (a Boolean expression), when given, evaluate the
-        expressions on those frame rows only: each column is gathered or filtered first, so
-        amounts cost in proportion to the pairs that need them."""
+                 typer: Typer | None = None, element: bool = False) -> None:
+        """`rows` (row numbers), when given, evaluates the expressions on those frame rows
+        only: each column is gathered first. With `element`, a column is read as the field of
+        the same name of `pl.element()`, a struct: the expression then runs inside `list.eval`
+        over rows gathered beforehand (the batch engine's amounts, engine.py), so it costs in
+        proportion to those rows and reads each input once, however often it names it."""
         self.rows = rows
-        self.mask = mask
+        self.element = element
         self.bounds: Mapping[str, int] = bounds or {}
         self.schema = schema
         self.params = params
@@ -105,10 +107,10 @@ class Compiler:
         raise ExpressionError(f"无法计算：{node.text}", line=node.span.line, column=node.span.column)
 
     def _col(self, name: str) -> pl.Expr:
+        if self.element:
+            return pl.element().struct.field(name)
         col = pl.col(name)
-        if self.rows is not None:
-            return col.gather(pl.lit(self.rows))
-        return col if self.mask is None else col.filter(self.mask)
+        return col if self.rows is None else col.gather(pl.lit(self.rows))
 
     def _column(self, node: ast.FieldRef) -> str:
         f = self.schema.resolve(node.name)

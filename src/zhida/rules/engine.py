@@ -10,8 +10,9 @@ clause is clause.CompiledClause; this module holds the set of them and its evalu
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -21,12 +22,13 @@ import numpy as np
 import polars as pl
 
 from zhida.rules import ast, frame
-from zhida.rules.allocate import STATUS, STATUSES, apply_enterprise_caps, apply_exclusivity
+from zhida.rules.allocate import STATUS, apply_enterprise_caps, apply_exclusivity
+from zhida.rules.atoms import SharedConditions, share
 from zhida.rules.clause import CompiledClause, atoms
 from zhida.rules.compile import Compiler
 from zhida.rules.errors import ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.policy import Clause, Policy
-from zhida.rules.rounding import finish_amount, round_long
+from zhida.rules.rounding import RawAmount, finish_amount, round_long
 from zhida.rules.rowwise import ROWWISE_MAX, evaluate_rows
 from zhida.rules.scaled import ROUNDING_MODES
 from zhida.rules.schema import Schema
@@ -88,11 +90,14 @@ class CompiledPolicies:
         `diagnose` also missing (the frame columns whose absence left an unknown pair
         undecided). `progress` is told how many clauses are done after each batch.
 
-        Per batch of clauses: (1) one select evaluates every condition over the whole frame
-        and keeps its candidate rows (true, unknown, or a near miss); (2) each clause's
-        candidate rows are gathered and, in one parallel query over all of them, the
-        condition (true vs unknown) and the amount before rounding are computed; (3)
-        rounding to each clause's unit runs once, vectorised, over every pair of the batch.
+        Per batch of clauses: (1) the atoms the batch's conditions read that no earlier batch
+        computed are computed over the whole frame (each distinct atom of the pack once per
+        evaluation: atoms.py), and one select combines them into every condition; (2) one
+        select takes, per clause, its candidate rows (true, unknown, or a near miss) with a
+        single gather of the amount's inputs, and computes the amount before rounding on
+        those rows only (`_pairs`); (3) the batch's pairs are laid end to end, rounded to each
+        clause's unit in one query and given their status. Nothing is computed for rows a
+        clause rules out, and no per-pair column is materialised that is not read.
 
         `method`: `batch` (the above), `rows` (the reference interpreter row by row:
         rowwise.py; the same results, far cheaper for a few rows), or `auto`: rows for
@@ -110,89 +115,101 @@ class CompiledPolicies:
                 progress(len(self.clauses))
             return self.post_process(df, out)
         bounds = {**assumed_bounds(self.schema, self.requirements), **self.bounds(df)}
+        numbered = df.with_row_index(ROW_COLUMN)
         keys = pl.Enum(self.keys)
+        self.names  # noqa: B018 -- built here, before the workers read it
         near = frozenset(near_misses)
         parts: list[pl.DataFrame] = []
-        starts = range(0, len(self.clauses), batch_size)
+        atom_columns = _AtomColumns(df, self.shared, batch_size)
+        # Atoms are computed here, batch after batch, while a worker evaluates the previous
+        # batch's conditions and amounts: at most WORKERS batches in flight.
+        in_flight: deque[tuple[int, Future[pl.DataFrame]]] = deque()
 
-        def run(start: int) -> pl.DataFrame:
-            batch = self.clauses[start : start + batch_size]
-            return self._batch(df, batch, range(start, start + len(batch)), bounds, near)
+        def collect() -> None:
+            stop, future = in_flight.popleft()
+            parts.append(future.result())
+            if progress is not None:
+                progress(stop)
 
-        # two batches in flight: one is planned in Python while Polars runs the other
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for start, part in zip(starts, pool.map(run, starts), strict=True):
-                parts.append(part)
-                if progress is not None:
-                    progress(min(start + batch_size, len(self.clauses)))
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            for number, start in enumerate(range(0, len(self.clauses), batch_size)):
+                positions = range(start, min(start + batch_size, len(self.clauses)))
+                atoms = atom_columns.batch(number, positions)
+                in_flight.append((positions.stop, pool.submit(self._batch, numbered, atoms, positions, bounds, near)))
+                if len(in_flight) == WORKERS:
+                    collect()
+            while in_flight:
+                collect()
         if not parts:
             out = empty_results(keys, diagnose)
             return self.post_process(df, out.with_columns(atom=pl.lit(None, dtype=pl.Int16)) if near else out)
-        # each batch gives clause positions and status codes: name them by gathering
         out = pl.concat(parts)
-        out = out.with_columns(
-            clause=pl.Series("clause", self.keys, dtype=keys).gather(out.get_column("clause")),
-            status=pl.Series("status", STATUSES, dtype=STATUS).gather(out.get_column("status")),
-        ).select("row", "clause", "status", "amount_fen", *(["atom"] if near else []))
         if diagnose:
             out = self._diagnose(df, out)
         return self.post_process(df, out)
 
-    def _batch(self, df: pl.DataFrame, batch: list[CompiledClause], positions: range, bounds: Mapping[str, int],
+    @cached_property
+    def shared(self) -> SharedConditions:
+        """The conditions over shared atoms (atoms.py): each distinct atom computed once."""
+        return share(self.clauses)
+
+    def _batch(self, df: pl.DataFrame, atoms: pl.DataFrame, positions: range, bounds: Mapping[str, int],
                near: frozenset[int] = frozenset()) -> pl.DataFrame:
-        """One batch's pairs: row, clause (its position in self.clauses), status (index in
-        STATUSES), amount_fen (integer fen; null for a near miss whose amount is negative),
-        atom (the failing atom of a near miss)."""
-        # 1. every condition over the whole frame, kept as a column for step 2
-        verdicts = df.with_columns(*[_full(c.when, df.height).alias(c.verdict_column) for c in batch])
+        """One batch's pairs: row, clause (Enum of the keys), status (allocate.STATUS),
+        amount_fen (integer fen; null for a near miss whose amount is negative), atom (the
+        failing atom of a near miss; only when `near` is not empty).
+
+        `df` carries the row numbers (ROW_COLUMN); `atoms` the atom columns the batch's
+        conditions read (atoms.py)."""
+        batch = self.clauses[positions.start : positions.stop]
+        # 1. every condition over the whole frame, from its atoms, kept as a column for step 2
+        verdicts = atoms.select(*[self.shared.conditions[i].alias(c.verdict_column)
+                                  for i, c in zip(positions, batch, strict=True)])
+        frame_ = pl.concat([df, verdicts], how="horizontal")
         misses = {c.order: e for c in batch if c.order in near and (e := c.near_miss_atom()) is not None}
         if misses:
-            verdicts = verdicts.with_columns(*[e.alias(c.atom_column) for c in batch
-                                               if (e := misses.get(c.order)) is not None])
-        verdicts = verdicts.with_columns(*[
-            (pl.col(c.verdict_column).fill_null(True) | pl.col(c.atom_column).is_not_null()
-             if c.order in misses else pl.col(c.verdict_column).fill_null(True)).alias(f"__candidate_{c.order}")
-            for c in batch])
-        # 2. per clause, on its candidate rows only: row numbers, verdicts, raw amounts, atoms
+            frame_ = frame_.with_columns(*[e.alias(c.atom_column) for c in batch
+                                           if (e := misses.get(c.order)) is not None])
+        # 2. per clause, on its candidate rows only: row, verdict, amount before rounding, atom
         raws = [c.raw_amount(bounds) for c in batch]
-        values = verdicts.select(*[e for j, (c, raw) in enumerate(zip(batch, raws, strict=True)) for e in (
-            c.candidates.arg_true().cast(pl.UInt32).implode().alias(f"r{j}"),
-            pl.col(c.verdict_column).filter(c.candidates).fill_null(False).implode().alias(f"h{j}"),
-            raw.expr.implode().alias(f"a{j}"))], *[
-            pl.col(c.atom_column).filter(c.candidates).implode().alias(f"m{j}")
-            for j, c in enumerate(batch) if c.order in misses])
-        n = list(values.select(pl.col(f"r{j}").list.len() for j in range(len(batch))).row(0))
-        total = sum(n)
-        atom = pl.repeat(None, total, dtype=pl.Int16, eager=True)
-        if misses:  # the failing atom of each near-miss pair, null elsewhere
-            offsets = np.concatenate([[0], np.cumsum(n)])
-            found = np.full(total, -1, dtype=np.int16)
-            for j, c in enumerate(batch):
-                if c.order in misses:
-                    found[offsets[j]:offsets[j + 1]] = values.get_column(f"m{j}")[0].fill_null(-1).to_numpy()
-            atom = pl.select(pl.when(pl.lit(found) >= 0).then(pl.lit(found))).to_series()
         wide = any(r.wide for r in raws)
-        long = pl.DataFrame({
-            "row": _flatten(values, "r", len(batch)),
-            "clause": np.repeat(np.array(positions, dtype=np.uint32), n),
-            "holds": _flatten(values, "h", len(batch)),
-            "raw": _flatten(values, "a", len(batch), pl.Int128 if wide else pl.Int64),
-            "up": np.repeat(np.array([10 ** max(0, -r.shift) for r in raws], dtype=np.int64), n),
-            "div": np.repeat(np.array([10 ** max(0, r.shift) for r in raws], dtype=np.int64), n),
-            "mode": np.repeat(np.array([ROUNDING_MODES.index(r.mode) for r in raws], dtype=np.uint8), n),
-            "factor": np.repeat(np.array([r.factor for r in raws], dtype=np.int64), n),
-            "atom": atom,
-        })
-        def status(name: str) -> pl.Expr:
-            return pl.lit(STATUSES.index(name), pl.UInt32)
+        dtype = pl.Int128() if wide else pl.Int64()
+        pairs = frame_.select(*[_pairs(c, raw, dtype, c.order in misses, bool(near)).alias(f"p{j}")
+                                for j, (c, raw) in enumerate(zip(batch, raws, strict=True))])
+        n = list(pairs.select(pl.all().list.len()).row(0))
+        long = pairs.unpivot().select(pl.col("value").list.explode(empty_as_null=False)).unnest("value")
 
+        # 3. rounding to each clause's unit, once, vectorised over every pair of the batch;
+        # what all the batch's clauses share is given once, the rest per pair
+        per_clause = {"up": [10 ** max(0, -r.shift) for r in raws], "div": [10 ** max(0, r.shift) for r in raws],
+                      "mode": [ROUNDING_MODES.index(r.mode) for r in raws], "factor": [r.factor for r in raws]}
+        same = {k: v[0] for k, v in per_clause.items() if len(set(v)) == 1}
+        index = pl.Series(np.repeat(np.arange(len(batch), dtype=np.uint32), n))  # each pair's place in the batch
+        long = long.with_columns(clause=index + positions.start, **{
+            k: pl.Series(v, dtype=pl.UInt8 if k == "mode" else _int_dtype(v)).gather(index)
+            for k, v in per_clause.items() if k not in same})
+
+        def status(name: str) -> pl.Expr:
+            return pl.lit(name, dtype=STATUS)
+
+        rounded = round_long(long, wide=wide, same=same)
+        clause = self.names.gather(rounded.get_column("clause"))  # positions → the keys' Enum
+        if not near:
+            code = pl.when(pl.col("holds") & pl.col("amount_fen").is_not_null()).then(status("eligible")).otherwise(
+                status("unknown"))
+            return rounded.select("row", clause=clause, status=code, amount_fen="amount_fen")
         code = (pl.when(pl.col("atom").is_not_null()).then(status("near_miss"))
                 .when(pl.col("holds") & pl.col("amount_fen").is_not_null()).then(status("eligible"))
                 .otherwise(status("unknown")))
-        return round_long(long, wide=wide).select(
-            "row", "clause", status=code,
+        return rounded.select(
+            "row", clause=clause, status=code,
             amount_fen=pl.when(pl.col("atom").is_null() | (pl.col("amount_fen") >= 0)).then(pl.col("amount_fen")),
             atom="atom")
+
+    @cached_property
+    def names(self) -> pl.Series:
+        """The clause keys as an Enum series (position → key)."""
+        return pl.Series("clause", self.keys, dtype=pl.Enum(self.keys))
 
     def bounds(self, df: pl.DataFrame) -> dict[str, int]:
         """The largest magnitude of every numeric column the policies read, where it
@@ -229,6 +246,8 @@ class CompiledPolicies:
 
 
 NEAR_MISS_MODES = ("marked", "all", "none")
+WORKERS = 2  # batches in flight: one is evaluated while the next one's atoms are computed
+ROW_COLUMN = "__row"  # the frame's row numbers while a batch is evaluated
 ASSUMED_MAGNITUDE = {"money": 10**15, "count": 10**9, "number": 10**12, "percent": 10**12}
 
 
@@ -239,12 +258,54 @@ def assumed_bounds(schema: Schema, requirements: frame.Requirements) -> dict[str
             for f, p in requirements.fields if schema.fields[f].type in ASSUMED_MAGNITUDE}
 
 
-def _flatten(values: pl.DataFrame, prefix: str, count: int, dtype: type[pl.DataType] | None = None) -> pl.Series:
-    """The list columns prefix0 … prefix{count-1} of a one-row frame, end to end (cast to
-    one element type first when given: clauses of a batch may differ in integer width)."""
-    cols = [pl.col(f"{prefix}{j}") for j in range(count)]
-    return (values.select(c.cast(pl.List(dtype)) if dtype is not None else c for c in cols).unpivot()
-            .select(pl.col("value").list.explode(empty_as_null=False)).to_series())
+class _AtomColumns:
+    """The atom columns of one evaluation, each computed once, for the batch that first
+    needs it, and dropped after the last batch that reads it."""
+
+    def __init__(self, df: pl.DataFrame, shared: SharedConditions, batch_size: int) -> None:
+        self.df = df
+        self.shared = shared
+        self.last_use = shared.last_use(batch_size)
+        self.kept: dict[str, pl.Series] = {}
+
+    def batch(self, number: int, positions: range) -> pl.DataFrame:
+        """The atom columns the conditions of clauses `positions` (batch `number`) read."""
+        names = list(dict.fromkeys(n for i in positions for n in self.shared.reads[i]))
+        todo = [n for n in names if n not in self.kept]
+        if todo:
+            new = self.df.select(*[_full(self.shared.atoms[n], self.df.height).alias(n) for n in todo])
+            self.kept.update(zip(todo, new.iter_columns(), strict=True))
+        out = pl.DataFrame([self.kept[n] for n in names])
+        for n in names:
+            if self.last_use[n] == number:
+                del self.kept[n]
+        return out
+
+
+def _pairs(c: CompiledClause, raw: RawAmount, dtype: pl.DataType, miss: bool, with_atom: bool) -> pl.Expr:
+    """One clause's candidate pairs as a list of structs {row, holds, raw[, atom]}, over a
+    frame with the row numbers and the batch's verdict (and near-miss atom) columns.
+
+    The candidate rows (condition true or unknown, or a near miss) are gathered once,
+    together with every input of the amount: the amount then costs in proportion to those
+    rows, and an input named several times (a tier's variable) is still read once."""
+    verdict = pl.col(c.verdict_column)
+    candidate = verdict.fill_null(True)
+    inputs = [pl.col(ROW_COLUMN), verdict.alias("__holds"), *[pl.col(x) for x in raw.columns]]
+    if miss:
+        candidate = candidate | pl.col(c.atom_column).is_not_null()
+        inputs.append(pl.col(c.atom_column).alias("__atom"))
+    field = pl.element().struct.field
+    out = {"row": field(ROW_COLUMN), "holds": field("__holds").fill_null(False), "raw": raw.expr.cast(dtype)}
+    if with_atom:  # the same fields for every clause of a run, so that batches concatenate
+        out["atom"] = field("__atom") if miss else pl.lit(None, dtype=pl.Int16)
+    rows = pl.col(ROW_COLUMN).filter(candidate)
+    return pl.struct(inputs).gather(rows).implode().list.eval(pl.struct([e.alias(k) for k, e in out.items()]))
+
+
+def _int_dtype(values: list[int]) -> pl.DataType:
+    """Int64 for integers that fit it, else Int128 (a divisor of 10^19 or more)."""
+    return pl.Int64() if max(map(abs, values)) < 2**63 else pl.Int128()
 
 
 def _full(expr: pl.Expr, height: int) -> pl.Expr:
@@ -327,4 +388,6 @@ def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) ->
                                         field="enterprise_cap", fix=e.fix))
     if problems:
         raise PolicyError(problems)
-    return CompiledPolicies(schema, as_of, list(policies), compiled, requirements, caps, skipped)
+    out = CompiledPolicies(schema, as_of, list(policies), compiled, requirements, caps, skipped)
+    out.shared  # noqa: B018 -- share the atoms now: planning belongs to compiling, not to evaluating
+    return out
