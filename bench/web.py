@@ -8,7 +8,12 @@ with `zhida run`, then one enterprise account per user bound to a firm of the ru
 again and again for `--seconds`. Every request's latency and status is kept; printed: requests,
 throughput, p50 / p95 / p99 and errors (a non-200 answer or a failed connection). With --json
 the last line is one JSON object with the keys users, requests, p50_ms, p95_ms, p99_ms, errors,
-first_p95_ms (the first view of each firm: computed, not yet cached), rps, think_s and ramp_s.
+first_p95_ms (the first view of each firm in this benchmark), rps, think_s, ramp_s and cold.
+Unless `--cold`, the setup also computes the users' reports as the server's warm-up worker does
+after a run (zhida.portal.warm_reports; kept under <data dir>/reports, so usually already
+there): the normal day, a run finished earlier. `--cold` removes the kept reports instead, as
+right after a new run: the server's worker computes them while the users arrive, and a firm
+that comes first computes its own.
 `--think S`: each user reads a page for about S seconds before the next (uniform in
 [S/2, 3S/2]), as people do; without it the users ask again at once (a closed-loop stress).
 `--ramp S`: the users arrive over S seconds (locust's spawn rate) instead of all in one instant.
@@ -26,6 +31,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,6 +56,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--database-url", default=None)
+    ap.add_argument("--cold", action="store_true",
+                    help="remove the reports kept on disk first (as after a new run)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     data = args.data_dir or Path(f"/tmp/zhida-web-bench-{args.enterprises}")
@@ -72,13 +80,15 @@ def main() -> None:
                "rps": round(len(everything) / args.seconds, 1), "p50_ms": round(q[49], 1), "p95_ms": round(q[94], 1),
                "p99_ms": round(q[98], 1), "errors": errors,
                "first_p95_ms": round(statistics.quantiles(first, n=20)[18], 1) if len(first) >= 2 else None,
-               "database": "postgresql" if args.database_url else "sqlite", "think_s": args.think, "ramp_s": args.ramp}
+               "database": "postgresql" if args.database_url else "sqlite", "think_s": args.think, "ramp_s": args.ramp,
+               "cold": args.cold}
     pace = f"，每页停留约 {args.think:g} 秒" if args.think else "，不停留（闭环压测）"
+    pace += "，报告未预先生成（--cold）" if args.cold else ""
     print(f"企业匹配报告页 /me：{args.users} 个并发用户 × {args.seconds:.0f} 秒{pace}，"
           f"{args.enterprises:,} 家企业的城市（{figures['database']}）")
     print(f"  请求 {figures['requests']:,}（{figures['rps']}/秒），错误 {errors}")
     print(f"  延迟 p50 {figures['p50_ms']} ms，p95 {figures['p95_ms']} ms，p99 {figures['p99_ms']} ms；"
-          f"每家企业第一次打开（计算报告）p95 {figures['first_p95_ms']} ms")
+          f"每家企业第一次打开 p95 {figures['first_p95_ms']} ms")
     if args.json:
         print(json.dumps(figures))
 
@@ -91,6 +101,8 @@ def setup(data: Path, args: argparse.Namespace, env: dict[str, str], zhida: str)
     from zhida.bootstrap import bootstrap
     from zhida.errors import ZhidaError
     from zhida.matching.run import load_run, run_results
+    from zhida.reports import warm_reports
+    from zhida.reportstore import ReportStore
     from zhida.settings import Settings
 
     settings = Settings(data_dir=data, database_url=args.database_url)
@@ -112,6 +124,11 @@ def setup(data: Path, args: argparse.Namespace, env: dict[str, str], zhida: str)
                 add_user(wired.uow(), username=name, display_name=f"压测企业{i}", password=PASSWORD,
                          roles=[Role.ENTERPRISE], uscc=uscc, actor=SYSTEM)
             names.append(name)
+        if args.cold:
+            shutil.rmtree(data / "reports", ignore_errors=True)
+        else:
+            made = warm_reports(wired.uow, wired.schema, wired.zones_dir, ReportStore(data / "reports"), actor=SYSTEM)
+            print(f"预先生成企业匹配报告 {made} 份（其余已生成）", file=sys.stderr)
         return names
     finally:
         wired.close()

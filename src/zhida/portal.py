@@ -14,18 +14,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from zhida.accounts import Permission, Role, User, require, require_enterprise
+from zhida.accounts import Permission, Role, User, require
 from zhida.calculator import Calculation, calculate
 from zhida.db.tables import offers
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
-from zhida.matching.report import EnterpriseReport, ReportCache, enterprise_report
+from zhida.matching.errors import RunNotFound
+from zhida.matching.report import EnterpriseReport
 from zhida.matching.run import MatchRun, load_run, run_results
 from zhida.matching.summary import PolicySummary, summarize
-from zhida.profiles.store import ProfileStore
+from zhida.profiles.datause_writer import DataUseWriter
 from zhida.published import PolicyVersion, published_set, versions
+from zhida.reports import REPORT_PURPOSE, firm_report, published_policies
+from zhida.reportstore import ReportStore
 from zhida.rules.document import MODE_LABELS
-from zhida.rules.policy import Policy, parse_policy
+from zhida.rules.policy import Policy
 from zhida.rules.schema import Schema
 
 
@@ -133,19 +136,6 @@ def policy_page(uow: UnitOfWork, policy_id: str, today: date) -> PolicyPage:
                       clauses=clauses, published_at=f"{v.published_at:%Y-%m-%d}", content_hash=v.content_hash)
 
 
-_PARSED: dict[str, Policy] = {}   # content hash → parsed policy: a published version never changes
-_REPORTS = ReportCache()          # a firm opening its report again is not recomputed (the view is still recorded)
-
-
-def _published_policies(uow: UnitOfWork) -> list[Policy]:
-    out = []
-    for v in published_set(uow):
-        if v.content_hash not in _PARSED:
-            _PARSED[v.content_hash] = parse_policy(v.document, source=f"published:{v.policy_id}")
-        out.append(_PARSED[v.content_hash])
-    return out
-
-
 def _latest_run(uow: UnitOfWork) -> MatchRun:
     try:
         return load_run(uow)
@@ -163,17 +153,18 @@ def application_day(uow: UnitOfWork, today: date) -> date:
         return today
 
 
-def my_report(uow: UnitOfWork, schema: Schema, zones_dir: Path | None, *, actor: User) -> EnterpriseReport:
-    """The acting firm's own match report on the latest run's date and profile snapshot; the
-    read is recorded as a data use by the firm itself."""
+def my_report(uow: UnitOfWork, schema: Schema, zones_dir: Path | None, *, actor: User,
+              reports: ReportStore | None = None, uses: DataUseWriter | None = None) -> EnterpriseReport:
+    """The acting firm's own match report on the latest run's date and profile snapshot
+    (computed once per run and kept: zhida.reports); the read is recorded as a data use by the
+    firm itself, committed before the report is returned."""
     if Role.ENTERPRISE not in actor.roles or not actor.uscc:
         raise NotFound("只有企业账号有自己的匹配报告；工作人员请在政策库或看板中查看。")
-    require_enterprise(actor, actor.uscc)
-    run = _latest_run(uow)
-    store = ProfileStore(Path(run.snapshot.root))
-    return enterprise_report(uow, store, _published_policies(uow), schema, run.as_of, actor.uscc,
-                             actor=actor, purpose="企业查看本企业匹配报告", zones_dir=zones_dir,
-                             cache=_REPORTS)
+    try:
+        return firm_report(uow, schema, zones_dir, actor.uscc, actor=actor, purpose=REPORT_PURPOSE,
+                           reports=reports, uses=uses)[0]
+    except RunNotFound:
+        raise NotFound("还没有匹配批次：请先运行 zhida run（或 zhida match run）。") from None
 
 
 @dataclass
@@ -194,7 +185,7 @@ def overview(uow: UnitOfWork, data_dir: Path, *, actor: User) -> Overview:
     offers made from it stand."""
     require(actor, Permission.VIEW_DASHBOARDS)
     run = _latest_run(uow)
-    by_id = {p.id: p for p in _published_policies(uow)}
+    by_id = {p.id: p for p in published_policies(uow)}
     evaluated: Sequence[Policy] = [by_id[pid] for pid, h in run.policies
                                    if pid in by_id and by_id[pid].content_hash == h]
     summaries = summarize(run, run_results(run, data_dir), evaluated)
@@ -210,7 +201,7 @@ def calculator(uow: UnitOfWork, schema: Schema, as_of: date, answers: dict[str, 
                policy_id: str = "") -> Calculation:
     """The 政策计算器 over the published policies (or one of them); anyone may use it and
     nothing is stored."""
-    policies = _published_policies(uow)
+    policies = published_policies(uow)
     if policy_id:
         policies = [p for p in policies if p.id == policy_id]
         if not policies:

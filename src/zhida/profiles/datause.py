@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -43,6 +45,57 @@ class DataUse:
     enterprises: int
 
 
+def use_row(
+    *,
+    fields: Sequence[str],
+    purpose: str,
+    actor: str,
+    used_at: datetime,
+    uscc: str | None = None,
+    legal_basis: str | None = None,
+    consent_ref: str | None = None,
+    as_of: date | None = None,
+    enterprises: int = 1,
+) -> dict[str, Any]:
+    """One use, checked and ready to insert (`uscc=None`: a whole-population use of
+    `enterprises` rows); DataUseError names everything missing."""
+    problems = []
+    if not purpose.strip():
+        problems.append("缺少用途（purpose）")
+    if not actor.strip():
+        problems.append("缺少使用人（actor）")
+    if not (legal_basis or consent_ref):
+        problems.append("缺少法律依据（legal_basis）或企业授权编号（consent_ref）")
+    if not fields:
+        problems.append("缺少使用的字段清单")
+    if problems:
+        raise DataUseError("数据使用记录不完整：" + "；".join(problems) + "。请补齐后再使用数据。")
+    return {
+        "used_at": used_at, "scope": ENTERPRISE if uscc else POPULATION, "uscc": uscc,
+        "fields": sorted(set(fields)), "purpose": purpose, "actor": actor, "legal_basis": legal_basis,
+        "consent_ref": consent_ref, "as_of": as_of, "enterprises": 1 if uscc else enterprises,
+    }
+
+
+def record_rows(uow: UnitOfWork, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Record checked uses (`use_row`) in one transaction, each with its audit entry: all of
+    them or (on any error) none. Inside a caller's `with uow:` they commit with its writes."""
+    with uow:
+        ids = []
+        for row in rows:
+            use_id = int(uow.conn.execute(sa.insert(data_use).values(**row).returning(data_use.c.id)).scalar_one())
+            uscc, used_at = row["uscc"], row["used_at"]
+            audit_log.record(uow, kind="data.use", actor=row["actor"],
+                             subject=f"enterprise:{uscc}" if uscc else "population",
+                             data={"use": use_id, "fields": row["fields"], "purpose": row["purpose"],
+                                   "legal_basis": row["legal_basis"], "consent_ref": row["consent_ref"],
+                                   "enterprises": row["enterprises"]},
+                             clock=partial(_same, used_at))
+            ids.append(use_id)
+        uow.commit()
+    return ids
+
+
 def record_use(
     uow: UnitOfWork,
     *,
@@ -58,30 +111,13 @@ def record_use(
 ) -> int:
     """Record one use (`uscc=None`: a whole-population use of `enterprises` rows). Inside a
     caller's `with uow:` it commits with the caller's other writes."""
-    problems = []
-    if not purpose.strip():
-        problems.append("缺少用途（purpose）")
-    if not actor.strip():
-        problems.append("缺少使用人（actor）")
-    if not (legal_basis or consent_ref):
-        problems.append("缺少法律依据（legal_basis）或企业授权编号（consent_ref）")
-    if not fields:
-        problems.append("缺少使用的字段清单")
-    if problems:
-        raise DataUseError("数据使用记录不完整：" + "；".join(problems) + "。请补齐后再使用数据。")
-    row = {
-        "used_at": used_at, "scope": ENTERPRISE if uscc else POPULATION, "uscc": uscc,
-        "fields": sorted(set(fields)), "purpose": purpose, "actor": actor, "legal_basis": legal_basis,
-        "consent_ref": consent_ref, "as_of": as_of, "enterprises": 1 if uscc else enterprises,
-    }
-    with uow:
-        use_id = int(uow.conn.execute(sa.insert(data_use).values(**row).returning(data_use.c.id)).scalar_one())
-        audit_log.record(uow, kind="data.use", actor=actor, subject=f"enterprise:{uscc}" if uscc else "population",
-                         data={"use": use_id, "fields": row["fields"], "purpose": purpose, "legal_basis": legal_basis,
-                               "consent_ref": consent_ref, "enterprises": row["enterprises"]},
-                         clock=lambda: used_at)
-        uow.commit()
-    return use_id
+    row = use_row(fields=fields, purpose=purpose, actor=actor, used_at=used_at, uscc=uscc, legal_basis=legal_basis,
+                  consent_ref=consent_ref, as_of=as_of, enterprises=enterprises)
+    return record_rows(uow, [row])[0]
+
+
+def _same(at: datetime) -> datetime:
+    return at
 
 
 def uses_of_enterprise(uow: UnitOfWork, uscc: str) -> list[DataUse]:

@@ -68,7 +68,8 @@ def api_calculator(request: Request, c: Context, policy: str = "", as_of: date |
 
 @router.get("/me/report", responses=problems(401, 403, 404), summary="本企业的匹配报告（企业账号）")
 def api_my_report(c: Context, session: SignedIn) -> dict[str, Any]:
-    return portal.my_report(c.wired.uow(), c.wired.schema, c.wired.zones_dir, actor=session.user).to_dict()
+    return portal.my_report(c.wired.uow(), c.wired.schema, c.wired.zones_dir, actor=session.user,
+                            reports=c.reports, uses=c.uses).to_dict()
 
 
 @router.get("/dashboard", responses=problems(401, 403, 404),

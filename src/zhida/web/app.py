@@ -9,35 +9,62 @@ Modules: `context` (who is looking, the page renderer), `pages` (public pages, l
 dashboard), `money` (offers, review and 公示, payments), `api` (JSON).
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from zhida import portal
+from zhida import reports as firm_reports
 from zhida.accounts import NotAllowed
 from zhida.accounts.errors import AuthenticationFailed
 from zhida.accounts.sessions import SessionExpired
 from zhida.bootstrap import App
 from zhida.errors import ZhidaError
-from zhida.web import api, applications, data, enquiries, money, pages, public
+from zhida.profiles.datause_writer import DataUseWriter
+from zhida.reportstore import ReportStore
+from zhida.web import api, applications, data, enquiries, money, pages, public, warm
 from zhida.web.assets import STATIC, missing_assets
-from zhida.web.context import Ctx, Viewer, page, viewer
+from zhida.web.context import TEMPLATES, Ctx, Viewer, page, viewer
 
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
 
 
-def create_app(wired: App, *, today: Callable[[], date] = date.today) -> FastAPI:
-    """The ASGI app over a wired application (its database, profile store and schema)."""
+def create_app(wired: App, *, today: Callable[[], date] = date.today, warm_reports: bool = True) -> FastAPI:
+    """The ASGI app over a wired application (its database, profile store and schema). With
+    `warm_reports`, a worker process computes the report of every firm with an account after
+    each run while the app is up (zhida.web.warm); reports are kept under <data dir>/reports."""
     missing = missing_assets()
     if missing:
         raise ZhidaError(f"网页所需的前端文件缺失：{'、'.join(missing)}；"
                          "请运行 python -m zhida.web.assets（make 会自动运行）。")
-    web = FastAPI(title="政策直达 Zhida", openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
+    reports_dir = wired.data_dir / "reports"
+
+    def ready() -> None:
+        """What every report view needs, loaded before the first request rather than by it."""
+        assert wired.schema is not None
+        firm_reports.prepare(wired.uow())
+        TEMPLATES.get_template("report.html")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(ready)
+        worker = warm.start(wired.settings, reports_dir) if warm_reports else None
+        try:
+            yield
+        finally:
+            if worker is not None:
+                warm.stop(worker)
+
+    web = FastAPI(title="政策直达 Zhida", openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
+                  lifespan=lifespan)
     web.state.ctx = Ctx(wired=wired, today=today, oidc=wired.oidc_provider(),
-                        callback=wired.settings.public_url.rstrip("/") + "/login/oidc/callback")
+                        callback=wired.settings.public_url.rstrip("/") + "/login/oidc/callback",
+                        reports=ReportStore(reports_dir), uses=DataUseWriter(wired.uow))
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     web.include_router(pages.router)
     web.include_router(money.router)

@@ -20,6 +20,8 @@ from zhida.accounts.oidc import Provider
 from zhida.accounts.sessions import Session, SessionExpired, check_csrf, current_session
 from zhida.bootstrap import App
 from zhida.errors import ZhidaError
+from zhida.profiles.datause_writer import DataUseWriter
+from zhida.reportstore import ReportStore
 from zhida.rules.numbers import yuan_text
 from zhida.workflow.states import (
     ACTION_LABELS,
@@ -44,6 +46,8 @@ class Ctx:
     today: Callable[[], date]
     oidc: Provider | None        # 统一身份认证, when configured
     callback: str                # its redirect URI
+    reports: ReportStore         # firms' match reports, computed once per run (zhida.reportstore)
+    uses: DataUseWriter          # data-use records of page views, committed together (group commit)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

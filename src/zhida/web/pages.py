@@ -139,7 +139,8 @@ def calculator(request: Request, v: Viewing, c: Context, policy: str = "", as_of
 
 @router.get("/me", response_class=HTMLResponse)
 def my_report(request: Request, session: SignedIn, v: Viewing, c: Context) -> Response:
-    report = portal.my_report(c.wired.uow(), c.wired.schema, c.wired.zones_dir, actor=session.user)
+    report = portal.my_report(c.wired.uow(), c.wired.schema, c.wired.zones_dir, actor=session.user,
+                              reports=c.reports, uses=c.uses)
     return page(request, "report.html", v, r=report,
                 sections=[(s, SECTION_TITLES[s], getattr(report, s)) for s in SECTIONS])
 
