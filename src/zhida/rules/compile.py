@@ -366,6 +366,13 @@ class Compiler:
                 self.as_of.month * 100 + self.as_of.day)
             years = lit(self.as_of.year, dtype=pl.Int64) - d.dt.year().cast(pl.Int64) - before.cast(pl.Int64)
             return Numeric(years, 0, bound=10_000)
+        if name == "months_since":
+            d = self._value(args[0])
+            # whole months: the day of the month not yet reached does not count (interpret.py)
+            before = d.dt.day().cast(pl.Int32) > self.as_of.day
+            months = (lit(self.as_of.year * 12 + self.as_of.month, dtype=pl.Int64)
+                      - d.dt.year().cast(pl.Int64) * 12 - d.dt.month().cast(pl.Int64) - before.cast(pl.Int64))
+            return Numeric(months, 0, bound=120_000)
         if name == "year_of":
             return Numeric(self._value(args[0]).dt.year().cast(pl.Int64), 0, bound=10_000)
         if name == "param":

@@ -173,6 +173,12 @@ class Interpreter:
                 return None
             before = (d.month, d.day) > (self.as_of.month, self.as_of.day)
             return Fraction(self.as_of.year - d.year - int(before))
+        if name == "months_since":
+            d = self.eval(args[0])
+            if not isinstance(d, date):
+                return None
+            months = (self.as_of.year - d.year) * 12 + self.as_of.month - d.month
+            return Fraction(months - int(d.day > self.as_of.day))   # the day not yet reached: not a whole month
         if name == "starts_with":
             code = self.eval(args[0])
             if code is None:

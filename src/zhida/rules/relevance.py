@@ -29,6 +29,7 @@ are ordered by it, most deciding first, then as they appear in the clause.
 
 from __future__ import annotations
 
+import calendar
 import itertools
 import random
 from collections.abc import Callable, Iterable, Mapping
@@ -224,6 +225,7 @@ class _Analyser:
 
     # --- candidate values -----------------------------------------------------------------
     def _constants(self, node: ast.Node) -> None:
+        by_month = any(isinstance(n, ast.Call) and n.name == "months_since" for n in ast.walk(node))
         for n in ast.walk(node):
             if isinstance(n, ast.Num):
                 self.nums.add(n.value)
@@ -242,6 +244,13 @@ class _Analyser:
                 if isinstance(within, ast.Duration):
                     self.dates.add(window_start(within, self.as_of))
         small = [int(k) for k in self.nums if k.denominator == 1 and 0 <= k <= 200]
+        for k in (set(small) | {0, 1, 2, 3}) if by_month else ():
+            for months in (k, -k):           # months_since flips where as_of's day comes round
+                y, m = divmod(self.as_of.year * 12 + self.as_of.month - 1 - months, 12)
+                if 1 <= y <= 9998:
+                    last = calendar.monthrange(y, m + 1)[1]
+                    self.dates.add(date(y, m + 1, min(self.as_of.day, last)))   # ±1 day: both sides
+                    self.dates.add(date(y, m + 1, last))                         # and the month's turn
         for k in set(small) | {0, 1, 2, 3}:
             for d in (self._years_before(k), self._years_before(-k)):
                 if d is not None:

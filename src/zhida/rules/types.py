@@ -33,6 +33,7 @@ FUNCTIONS: dict[str, str] = {
     "within": "位于区域内：within(\"封控区\")",
     "param": "政策参数：param(\"rate_sme\")",
     "years_since": "距评估日整年数：years_since(established)",
+    "months_since": "距评估日整月数：months_since(listed_since(\"中高风险地区\")) < 2（“列入后2个月内”）",
     "year_of": "日期所在年份：year_of(hitech_first_cert_on)",
     "starts_with": "代码前缀：starts_with(industry_code, [\"51\", \"52\"])",
     "known": "是否已知：known(x)",
@@ -318,7 +319,7 @@ class Typer:
             return self.expect(args[0], "numeric") if nargs(1, 1) else T("error")
         if name == "tier":
             return self._tier(node)
-        if name in ("years_since", "year_of"):
+        if name in ("years_since", "months_since", "year_of"):
             if not nargs(1, 1):
                 return T("error")
             t = self.infer(args[0])

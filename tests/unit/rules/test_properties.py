@@ -107,6 +107,8 @@ def boolean(depth: int) -> st.SearchStrategy[str]:
             quoted = ", ".join(f'"{v}"' for v in values)
             return f"{draw(st.sampled_from(CODES))} {neg}in [{quoted}]"
         if kind == "date":
+            if draw(st.booleans()):
+                return f"months_since(established) {op} {draw(st.integers(0, 40))}"
             return f"established {op} {draw(st.dates(date(2015, 1, 1), date(2024, 12, 31))).isoformat()}"
         if kind == "count":
             return f"count(paid_flag[months(-3..-1)]) {op} {draw(st.integers(0, 3))}"

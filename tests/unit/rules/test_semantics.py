@@ -262,3 +262,21 @@ def test_quarterly_avg_wants_a_monthly_field_with_a_year():
                 "quarterly_avg(insured[2023-03])"):
         with pytest.raises(ExpressionError, match="quarterly_avg 需要一个按月记录的字段并指明年度"):
             parse(bad)
+
+
+def test_months_since_counts_whole_months_to_as_of_for_dates_relative_to_an_event():
+    """“列入后2个月内”: months_since(listed_since(…)) < 2, on both engines; a month counts once
+    as_of reaches the day of the month (2024-04-01 → 2024-06-01 is 2; 2024-04-02 → 1)."""
+    doc = policy([clause('listed("专精特新小巨人") and months_since(listed_since("专精特新小巨人")) < 2',
+                         "months_since(established) * 100")])
+    firm = {"facts": {"established": "2023-06-02"}}                       # 11 whole months on 2024-06-01
+    facts = [firm | {"lists": {"专精特新小巨人": [{"from": "2024-04-01"}]}},   # exactly 2 months: out
+             firm | {"lists": {"专精特新小巨人": [{"from": "2024-04-02"}]}},   # 1 month and 30 days: in
+             {"facts": {}, "lists": {"专精特新小巨人": [{"from": "2024-05-15"}]}}]  # established unknown
+    assert both(doc, facts) == [("ineligible", None), ("eligible", 110_000), ("unknown", None)]
+
+
+def test_months_since_at_month_ends_does_not_round_up():
+    doc = policy([clause("months_since(established) >= 1", "1")])
+    facts = [{"facts": {"established": "2024-01-31"}}, {"facts": {"established": "2024-01-29"}}]
+    assert both(doc, facts, as_of=date(2024, 2, 29)) == [("ineligible", None), ("eligible", 100)]
