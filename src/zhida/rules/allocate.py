@@ -50,14 +50,15 @@ def apply_exclusivity(results: pl.DataFrame, clauses: Sequence[CompiledClause]) 
 
 
 def apply_enterprise_caps(df: pl.DataFrame, results: pl.DataFrame, compiled: CompiledPolicies) -> pl.DataFrame:
-    """A policy's yearly cap per enterprise, granted to its clauses in the order listed.
+    """Each yearly cap per enterprise — one policy's, or one shared by the policies of a group —
+    granted to its clauses in the order the pack lists them.
 
     If the cap applies but is unknown (or whether it applies is unknown), the amounts it
     could reduce become unknown.
     """
-    order = {c.key: (c.policy.id, c.order) for c in compiled.clauses}
-    for policy_id, (amount, when) in compiled.caps.items():
-        keys = [k for k, (p, _) in order.items() if p == policy_id]
+    order = {c.key: (c.policy.cap_id, c.order) for c in compiled.clauses}
+    for cap_id, (amount, when) in compiled.caps.items():
+        keys = [k for k, (p, _) in order.items() if p == cap_id]
         mine = results.filter(pl.col("clause").cast(pl.String).is_in(keys) & (pl.col("status") == "eligible"))
         if mine.is_empty():
             continue

@@ -115,10 +115,13 @@ class ParameterSpec(_Strict):
 
 
 class EnterpriseCapSpec(_Strict):
-    """A yearly cap on what one enterprise gets from this policy (e.g. 温州 总量控制)."""
+    """A yearly cap on what one enterprise gets from this policy (e.g. 温州 总量控制). Policies
+    naming the same `group` share one cap (温州: 市、区 awards of a year together); each of
+    them states the same amount and condition."""
 
     amount: str
     when: str = "true"
+    group: str | None = Field(default=None, min_length=1)
     source: str = ""
 
 

@@ -339,7 +339,8 @@ def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) ->
     compiled: list[CompiledClause] = []
     requirements = frame.Requirements()
     problems: list[Problem] = []
-    caps: dict[str, tuple[pl.Expr, pl.Expr]] = {}
+    caps: dict[str, tuple[pl.Expr, pl.Expr]] = {}     # cap id (its group, else the policy id) → cap
+    cap_written: dict[str, tuple[Policy, ast.Node, ast.Node]] = {}
     skipped = []
     order = 0
     for policy in policies:
@@ -378,10 +379,19 @@ def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) ->
             requirements.update(comp.requirements)
             order += 1
         if policy.enterprise_cap is not None:
+            cap_id = policy.cap_id
+            amount_ast, when_ast = (schema.with_ids(x) for x in policy.enterprise_cap)
+            first = cap_written.setdefault(cap_id, (policy, amount_ast, when_ast))
+            if first[1:] != (amount_ast, when_ast):
+                problems.append(Problem(
+                    f"总量控制组“{cap_id}”的上限与政策 {first[0].id} 写法不一致", file=policy.source,
+                    line=policy.line("enterprise_cap"), field="enterprise_cap",
+                    fix=f"同一 group 的各政策写相同的 amount 与 when（见 {first[0].source}）"))
+                continue
             comp = Compiler(schema, policy.params, as_of)
             try:
                 cap_amount = finish_amount(comp, comp.amount(policy.enterprise_cap[0]), None, "fen", "half_up")
-                caps[policy.id] = (cap_amount, comp.predicate(policy.enterprise_cap[1]))
+                caps[cap_id] = (cap_amount, comp.predicate(policy.enterprise_cap[1]))
                 requirements.update(comp.requirements)
             except ExpressionError as e:
                 problems.append(Problem(e.message, file=policy.source, line=policy.line("enterprise_cap"),

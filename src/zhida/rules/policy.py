@@ -83,6 +83,13 @@ class Policy:
                                             for p in self.spec.periods)
 
     @property
+    def cap_id(self) -> str:
+        """The yearly cap per enterprise this policy's awards count against: its
+        enterprise_cap's group (shared with other policies), else its own id."""
+        cap = self.spec.enterprise_cap
+        return cap.group if cap is not None and cap.group else self.id
+
+    @property
     def validity_text(self) -> str:
         """“2022-04-25 至 2024-12-31、2025-04-14 至 2025-12-31”, for people."""
         spans = self.spec.periods or [PeriodSpec(start=self.spec.valid_from, end=self.spec.valid_to)]
@@ -282,6 +289,8 @@ def content_hash(spec: PolicySpec) -> str:
     for key, default in _ADDED_LATER:          # fields added later, left at their default
         if doc.get(key) == default:
             del doc[key]
+    if isinstance(doc.get("enterprise_cap"), dict) and doc["enterprise_cap"].get("group") is None:
+        doc["enterprise_cap"].pop("group", None)
     for clause in doc["clauses"]:
         for key, default in _CLAUSE_ADDED_LATER:
             if clause.get(key) == default:
