@@ -27,7 +27,7 @@ from zhida.rules.atoms import SharedConditions, share
 from zhida.rules.clause import CompiledClause, atoms
 from zhida.rules.compile import Compiler
 from zhida.rules.errors import ExpressionError, FrameError, PolicyError, Problem
-from zhida.rules.policy import Clause, Policy
+from zhida.rules.policy import Policy
 from zhida.rules.rounding import RawAmount, finish_amount, round_long
 from zhida.rules.rowwise import ROWWISE_MAX, evaluate_rows
 from zhida.rules.scaled import ROUNDING_MODES
@@ -321,14 +321,11 @@ def empty_results(keys: pl.Enum, diagnose: bool) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def _amount_inputs(clause: Clause, compiler: Compiler, schema: Schema) -> list[str]:
-    """Columns whose absence makes the amount unknown. The region column only selects a
-    regional parameter value (falling back to the default), so it is not one of them."""
-    named = {n.name for e in (clause.amount, clause.cap) if e is not None
-             for n in ast.walk(e) if isinstance(n, ast.FieldRef)}
-    region_named = any(schema.resolve(n) is not None and schema.resolve(n).id == schema.region_field  # type: ignore[union-attr]
-                       for n in named)
-    return [c for c in compiler.requirements.columns() if c != schema.region_field or region_named]
+def _amount_inputs(compiler: Compiler) -> list[str]:
+    """Columns whose absence makes the amount unknown: every column the amount and cap read,
+    the region column included when a regional parameter reads it (an enterprise whose region
+    is unknown gets an unknown value, not the default: compile.Compiler._param)."""
+    return list(compiler.requirements.columns())
 
 
 def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) -> CompiledPolicies:
@@ -373,7 +370,7 @@ def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) ->
                                         field=f"clauses.{i}.{stage}", fix=e.fix))
                 continue
             cc = CompiledClause(clause, policy, order, when, atom_exprs,
-                                _amount_inputs(clause, mc, schema), comp.requirements, schema, as_of, typer)
+                                _amount_inputs(mc), comp.requirements, schema, as_of, typer)
             cc.raw_amount(assumed_bounds(schema, cc.requirements))  # compile the batch form now
             compiled.append(cc)
             requirements.update(comp.requirements)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.unit.rules.support import clause, compile_frame, policy
-from tests.unit.rules.test_properties import enterprise, near_miss_prone, random_clause
+from tests.unit.rules.test_properties import PARAMS, enterprise, near_miss_prone, random_clause
 
 from zhida.matching.evaluate import match_codes
 from zhida.matching.results import run_dir
@@ -75,7 +75,7 @@ def random_pack(draw: st.DrawFn) -> dict:
         for j in range(2):
             clauses.append(clause(f"employees >= {draw(st.integers(0, 200))}", f"{draw(st.integers(1, 50))}万",
                                   id=f"x{j}", exclusive={"group": "g", "rule": rule}))
-    extra = {}
+    extra: dict = {"parameters": PARAMS}          # what the random rules' param(…) read
     if draw(st.booleans()):
         extra["enterprise_cap"] = {"amount": "ui_paid[last_year]", "when": "years_since(established) > 3"}
     return policy(clauses, **extra)

@@ -8,16 +8,20 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from tests.unit.rules.support import AS_OF, clause, compile_frame, policy, run
 
-MONEY = ["revenue[last_year]", "ui_paid[last_year]", "revenue[2022]", "wage_paid[last_month]"]
+from zhida.rules.types import FUNCTIONS
+
+MONEY = ["revenue[last_year]", "ui_paid[last_year]", "revenue[2022]", "wage_paid[last_month]", 'param("standard")']
 COUNTS = ["employees", "insured[last_month]", "insured[month(-2)]"]
-NUMBERS = ["layoff_rate[last_year]"]
+NUMBERS = ["layoff_rate[last_year]", 'param("rate")']
 CODES = ["district_code", "industry_code", "size"]
 CODE_VALUES = ["330302", "330303", "C39", "F52", "大型", "小型"]
-BOOLS = ["high_tech", "paid_flag[last_month]", 'listed("专精特新小巨人")', 'not listed("严重违法失信名单")',
+BOOLS = ["high_tech", "paid_flag[last_month]", "known(employees)", 'starts_with(industry_code, ["C", "F5"])',
+         'listed("专精特新小巨人")', 'not listed("严重违法失信名单")',
          'tagged("僵尸企业")', 'within("封控区")', 'received("x/once")', 'not received("x/once", within = 1 year)',
          'received("x/once", since = established)', 'not received("x/other", within = 6 months)']
 
@@ -46,7 +50,8 @@ def numeric(depth: int) -> st.SearchStrategy[str]:
     @st.composite
     def compound(draw: st.DrawFn) -> str:
         a, b = draw(numeric(depth - 1)), draw(numeric(depth - 1))
-        form = draw(st.sampled_from(["+", "-", "*", "/", "min", "max", "if", "avg", "qavg", "round"]))
+        form = draw(st.sampled_from(["+", "-", "*", "/", "min", "max", "if", "avg", "qavg", "round", "floor", "ceil",
+                                     "abs", "years_since", "year_of"]))
         if form in "+-*/":
             return f"({a} {form} {b})"
         if form in ("min", "max"):
@@ -57,6 +62,10 @@ def numeric(depth: int) -> st.SearchStrategy[str]:
             return "avg(insured[months(-3..-1)])"
         if form == "qavg":
             return "quarterly_avg(insured[last_year])"
+        if form in ("floor", "ceil", "abs"):
+            return f"{form}({a})"
+        if form in ("years_since", "year_of"):
+            return f"{form}(established)"
         return f"round({a}, {draw(st.integers(0, 2))})"
 
     return st.one_of(leaves, compound())
@@ -107,8 +116,12 @@ def boolean(depth: int) -> st.SearchStrategy[str]:
             quoted = ", ".join(f'"{v}"' for v in values)
             return f"{draw(st.sampled_from(CODES))} {neg}in [{quoted}]"
         if kind == "date":
-            if draw(st.booleans()):
+            shape = draw(st.sampled_from(["months", "listed_since", "plain"]))
+            if shape == "months":
                 return f"months_since(established) {op} {draw(st.integers(0, 40))}"
+            if shape == "listed_since":
+                on = draw(st.dates(date(2022, 6, 1), date(2024, 6, 1))).isoformat()
+                return f'(listed("专精特新小巨人") and listed_since("专精特新小巨人") {op} {on})'
             return f"established {op} {draw(st.dates(date(2015, 1, 1), date(2024, 12, 31))).isoformat()}"
         if kind == "count":
             return f"count(paid_flag[months(-3..-1)]) {op} {draw(st.integers(0, 3))}"
@@ -176,6 +189,17 @@ ROUNDINGS = [{"unit": "fen", "mode": "half_up"}, {"unit": "yuan", "mode": "down"
              {"unit": "hundred_yuan", "mode": "up"}]
 
 
+# Parameters the random rules read: a regional rate and a money standard (param()).
+PARAMS = {"rate": {"label": "比例", "unit": "percent", "source": "测试",
+                   "values": {"2020-01-01": {"default": "60%", "330302": "75%", "330300": "70%"}}},
+          "standard": {"label": "标准", "unit": "money", "source": "测试", "values": {"2020-01-01": 1500}}}
+
+
+def random_policy(when: str, amount: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """The policy document of one random clause, with the parameters the rules may read."""
+    return policy([clause(when, amount, **extra)], parameters=PARAMS)
+
+
 @st.composite
 def random_clause(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
     """A random condition and amount, and the clause's other keys: a rounding, maybe a cap."""
@@ -187,7 +211,7 @@ def random_clause(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
 @given(rule=random_clause(), firms=st.lists(enterprise(), min_size=1, max_size=12))
 def test_batch_and_explanation_agree_on_random_rules(rule, firms):
     when, amount, extra = rule
-    batch, explained = run(policy([clause(when, amount, **extra)]), firms)
+    batch, explained = run(random_policy(when, amount, extra), firms)
     for row, explanations in enumerate(explained):
         e = explanations["demo/c"]
         got = batch.get((row, "demo/c"))
@@ -222,7 +246,7 @@ def test_row_by_row_evaluation_equals_the_batch_on_random_rules(rule, firms):
     """The interpreter path a few enterprises take (rowwise.py) gives the batch's rows exactly:
     statuses, amounts, near-miss atoms and order."""
     when, amount, extra = rule
-    compiled, df = compile_frame(policy([clause(when, amount, **extra)]), firms)
+    compiled, df = compile_frame(random_policy(when, amount, extra), firms)
     near = compiled.near_miss_orders("all")
     batch = compiled.evaluate(df, method="batch", near_misses=near)
     rows = compiled.evaluate(df, method="rows", near_misses=near)
@@ -260,3 +284,10 @@ def test_row_by_row_near_misses_equal_the_batch(when, amount, firms):
     batch = compiled.evaluate(df, method="batch", near_misses=near)
     rows = compiled.evaluate(df, method="rows", near_misses=near)
     assert rows.to_dicts() == batch.to_dicts(), f"when: {when}\namount: {amount}\nfacts: {firms}"
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_of_the_language_is_drawn_by_the_random_rules(name):
+    """A function the generator never writes is never checked across the two engines."""
+    find(random_clause(), lambda rule: f"{name}(" in rule[0] + rule[1],
+         settings=settings(max_examples=5000, database=None, suppress_health_check=list(HealthCheck)))

@@ -17,7 +17,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.unit.rules.support import AS_OF, SCHEMA, clause, compile_frame, policy, run
-from tests.unit.rules.test_properties import CODE_VALUES, enterprise, random_clause
+from tests.unit.rules.test_properties import CODE_VALUES, enterprise, random_clause, random_policy
 
 from zhida.rules import ast
 
@@ -113,8 +113,8 @@ def _verdicts(compiled: Any, rows: list[dict[str, Any]], schema: Any) -> list[tu
 @given(rule=random_clause(), firm=enterprise(), data=st.data())
 def test_unknown_results_list_exactly_the_facts_that_can_change_them(rule, firm, data):
     when, amount, extra = rule
-    compiled, df = compile_frame(policy([clause(when, amount, **extra)]), [firm])
-    _batch, explained = run(policy([clause(when, amount, **extra)]), [firm])
+    compiled, df = compile_frame(random_policy(when, amount, extra), [firm])
+    _batch, explained = run(random_policy(when, amount, extra), [firm])
     e = explained[0]["demo/c"]
     if e.status != "unknown":
         return
