@@ -17,6 +17,7 @@ from zhida.errors import ZhidaError
 from zhida.portal import application_day
 from zhida.web.context import Ctx, Viewer, ctx, done, page, posted, signed_in, viewer
 from zhida.workflow import applications as apps
+from zhida.workflow import bankfiles
 from zhida.workflow import materials as bank
 from zhida.workflow.states import ApplicationState
 
@@ -127,10 +128,13 @@ def review_applications(request: Request, session: SignedIn, v: Viewing, c: Cont
 
 @router.post("/applications/{application_id}/decide")
 def decide(application_id: int, session: SignedIn, c: Context, decision: Annotated[str, Form()],
-           csrf: Csrf = "", reason: Annotated[str, Form()] = "") -> Response:
+           csrf: Csrf = "", reason: Annotated[str, Form()] = "", amount: Annotated[str, Form()] = "") -> Response:
     if decision not in ("approve", "reject"):
         raise ZhidaError("请选择“通过”或“不予通过”。")
+    fen = bankfiles.parse_yuan(amount) if amount.strip() else None
+    if amount.strip() and fen is None:
+        raise ZhidaError(f"核定金额“{amount}”无法识别：请写成元，至多两位小数，如 80000.50。")
     a = apps.decide(c.wired.uow(), application_id, approve=decision == "approve", reason=reason,
-                    actor=posted(session, csrf))
+                    amount_fen=fen if decision == "approve" else None, actor=posted(session, csrf))
     return done(f"/applications/{application_id}", "已通过，资金转入拨付。" if a.state is AS.APPROVED
                 else "已退回企业（不予通过），企业可修改后重新提交。")
