@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from zhida.rules.verdicts import STORED
+
 if TYPE_CHECKING:
     from zhida.rules.clause import CompiledClause
     from zhida.rules.engine import CompiledPolicies
 
 # near_miss: the condition fails on exactly one atom (engine.near_miss_atom); never paid, so
 # exclusivity and caps leave such pairs alone.
-STATUSES = ("eligible", "unknown", "excluded", "near_miss")
+STATUSES = tuple(s.value for s in STORED)      # the statuses a result row can hold (rules/verdicts.py)
 STATUS = pl.Enum(STATUSES)
 
 

@@ -27,7 +27,7 @@ from zhida.rules.policy import Clause, Policy
 from zhida.rules.rounding import ROUNDING_DIGITS, RawAmount, finish_amount
 from zhida.rules.scaled import const, int_type
 from zhida.rules.schema import Schema
-from zhida.rules.types import Typer
+from zhida.rules.types import TypeChecker
 
 FAILED, UNKNOWN = 256, 65536  # near-miss scores (CompiledClause.near_miss_atom): up to 255 atoms
 
@@ -65,7 +65,7 @@ class CompiledClause:
     requirements: frame.Requirements
     schema: Schema
     as_of: date
-    typer: Typer | None = field(default=None, repr=False)
+    typer: TypeChecker | None = field(default=None, repr=False)
     _raw_cache: dict[tuple[tuple[str, int], ...], RawAmount] = field(default_factory=dict, repr=False)
 
     @property

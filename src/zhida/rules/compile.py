@@ -33,7 +33,7 @@ from zhida.rules.scaled import (
     round_div_const,
 )
 from zhida.rules.schema import Schema
-from zhida.rules.types import Env, T, Typer
+from zhida.rules.types import Env, T, TypeChecker
 
 
 class Compiler:
@@ -41,7 +41,7 @@ class Compiler:
 
     def __init__(self, schema: Schema, params: Mapping[str, Parameter], as_of: date,
                  rows: pl.Series | None = None, bounds: Mapping[str, int] | None = None,
-                 typer: Typer | None = None, element: bool = False) -> None:
+                 typer: TypeChecker | None = None, element: bool = False) -> None:
         """`rows` (row numbers), when given, evaluates the expressions on those frame rows
         only: each column is gathered first. With `element`, a column is read as the field of
         the same name of `pl.element()`, a struct: the expression then runs inside `list.eval`
@@ -54,8 +54,8 @@ class Compiler:
         self.params = params
         self.as_of = as_of
         self.requirements = frame.Requirements()
-        # A Typer caches the type of every node; compilers of one policy can share one.
-        self.typer = typer or Typer(Env(schema, {k: p.type_base for k, p in params.items()}))
+        # A TypeChecker caches the type of every node; compilers of one policy can share one.
+        self.typer = typer or TypeChecker(Env(schema, {k: p.type_base for k, p in params.items()}))
         self._binding: dict[int, str] = {}
         # Conditions compiled already (by node id): reused with what they read, not rebuilt.
         self.known: dict[int, tuple[pl.Expr, frame.Requirements]] = {}

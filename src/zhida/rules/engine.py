@@ -32,7 +32,7 @@ from zhida.rules.rounding import RawAmount, finish_amount, round_long
 from zhida.rules.rowwise import ROWWISE_MAX, evaluate_rows
 from zhida.rules.scaled import ROUNDING_MODES
 from zhida.rules.schema import Schema
-from zhida.rules.types import Env, Typer
+from zhida.rules.types import Env, TypeChecker
 
 
 @dataclass
@@ -344,7 +344,7 @@ def compile_policies(policies: Sequence[Policy], schema: Schema, as_of: date) ->
         if not policy.in_force(as_of):
             skipped.append(policy)
             continue
-        typer = Typer(Env(schema, {k: p.type_base for k, p in policy.params.items()}))
+        typer = TypeChecker(Env(schema, {k: p.type_base for k, p in policy.params.items()}))
         for i, clause in enumerate(policy.clauses):
             comp = Compiler(schema, policy.params, as_of, typer=typer)
             stage = "when"

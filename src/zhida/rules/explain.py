@@ -26,7 +26,7 @@ from zhida.rules.numbers import decimal_text, round_fraction, yuan_text
 from zhida.rules.periods import resolve
 from zhida.rules.relevance import Relevant, Verdict, analyse
 from zhida.rules.rowwise import clause_amount
-from zhida.rules.types import Env, Typer
+from zhida.rules.types import Env, TypeChecker
 
 _OP_TEXT = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
 
@@ -110,7 +110,7 @@ class _Explainer:
         self.c = c
         self.row = row
         self.interp = Interpreter(compiled.schema, c.policy.params, compiled.as_of, row)
-        self.typer = Typer(Env(compiled.schema, {k: p.type_base for k, p in c.policy.params.items()}))
+        self.typer = TypeChecker(Env(compiled.schema, {k: p.type_base for k, p in c.policy.params.items()}))
 
     def facts(self, node: ast.Node) -> list[FactSeen]:
         seen: list[FactSeen] = []

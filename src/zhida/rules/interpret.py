@@ -17,7 +17,7 @@ from zhida.rules.params import Parameter, lookup
 from zhida.rules.periods import resolve, window_start
 from zhida.rules.scaled import DIV_SCALE
 from zhida.rules.schema import Field, Schema
-from zhida.rules.types import Env, Typer
+from zhida.rules.types import Env, TypeChecker
 
 Value = Fraction | bool | date | str | None
 
@@ -38,12 +38,12 @@ class Interpreter:
         self.row = row
         self.memo: dict[int, tuple[ast.Node, Any]] = {} if memo is None else memo
         self._binding: dict[int, str] = {}
-        self._typer: Typer | None = None
+        self._typer: TypeChecker | None = None
 
     @property
-    def typer(self) -> Typer:
+    def typer(self) -> TypeChecker:
         if self._typer is None:
-            self._typer = Typer(Env(self.schema, {k: p.type_base for k, p in self.params.items()}))
+            self._typer = TypeChecker(Env(self.schema, {k: p.type_base for k, p in self.params.items()}))
         return self._typer
 
     def column(self, node: ast.FieldRef) -> str:

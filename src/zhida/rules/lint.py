@@ -14,14 +14,14 @@ from zhida.rules.params import DEFAULT_REGION
 from zhida.rules.parse import ZH_OPERATORS, is_bare_name, parse, reserved_words
 from zhida.rules.policy import Clause, Policy
 from zhida.rules.schema import Schema
-from zhida.rules.types import FUNCTIONS, Env, Typer
+from zhida.rules.types import FUNCTIONS, Env, TypeChecker
 
 UNKNOWN_FIELD = "未知字段"
 
 
 def _expr_problems(policy: Policy, schema: Schema, node: ast.Node, want: str,
                    path: tuple[str | int, ...]) -> list[Problem]:
-    typer = Typer(Env(schema, {k: p.type_base for k, p in policy.params.items()}))
+    typer = TypeChecker(Env(schema, {k: p.type_base for k, p in policy.params.items()}))
     typer.expect(node, want)
     base = policy.line(*path)
     unknown = [n for n in ast.walk(node) if isinstance(n, ast.FieldRef) and schema.resolve(n.name) is None]

@@ -4,7 +4,7 @@ Stored: per policy, the ASTs of its expressions, its parameters and enterprise c
 compiled clause, its Polars expressions (condition, atoms, raw amounts by bounds) and what it
 reads. Not stored: the validated documents (the caller's, rebuilt by the validation the cache
 key needs anyway), the schema (the caller's, equal by the key) and type caches (a fresh
-`Typer` per policy infers on demand). Atom nodes are found again from the condition.
+`TypeChecker` per policy infers on demand). Atom nodes are found again from the condition.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from zhida.rules.params import Parameter
 from zhida.rules.policy import Clause, Path_, Policy
 from zhida.rules.rounding import RawAmount
 from zhida.rules.schema import Schema
-from zhida.rules.types import Env, Typer
+from zhida.rules.types import Env, TypeChecker
 
 FORMAT = 1
 
@@ -103,7 +103,7 @@ def restore(state: PackState, items: Sequence[Policy | Mapping[str, Any] | None]
         clauses = tuple(Clause(c, spec.id, when, amount, cap)
                         for c, (when, amount, cap) in zip(spec.clauses, parts.expressions, strict=True))
         policies.append(Policy(spec, clauses, parts.params, source, digest, line_map, parts.enterprise_cap))
-    typers: dict[int, Typer] = {}
+    typers: dict[int, TypeChecker] = {}
     compiled: list[CompiledClause] = []
     for c in state.clauses:
         policy = policies[c.policy]
@@ -113,7 +113,7 @@ def restore(state: PackState, items: Sequence[Policy | Mapping[str, Any] | None]
             return None
         typer = typers.get(c.policy)
         if typer is None:
-            typer = typers[c.policy] = Typer(Env(schema, {k: p.type_base for k, p in policy.params.items()}))
+            typer = typers[c.policy] = TypeChecker(Env(schema, {k: p.type_base for k, p in policy.params.items()}))
         compiled.append(CompiledClause(
             clause, policy, c.order, c.when, [(n, e, cols) for n, (e, cols) in zip(nodes, c.atoms, strict=True)],
             c.amount_columns, c.requirements, schema, as_of, typer, c.raw))

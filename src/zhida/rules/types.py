@@ -1,6 +1,6 @@
 """Static typing of expressions: references, types and periods are checked before anything runs.
 
-`Typer.infer` returns the type of a node and records every problem it finds, so that a
+`TypeChecker.infer` returns the type of a node and records every problem it finds, so that a
 policy file gets all of its mistakes reported at once.
 """
 
@@ -78,7 +78,7 @@ class Env:
     params: Mapping[str, str] = field(default_factory=dict)
 
 
-class Typer:
+class TypeChecker:
     def __init__(self, env: Env) -> None:
         self.env = env
         self.problems: list[ExpressionError] = []

@@ -114,8 +114,8 @@ def test_an_unknown_label_is_reported_in_chinese_with_the_closest_labels_and_its
 
 def test_compiling_an_unknown_label_names_the_closest_labels_too():
     """`zhida policy test` and the engine compile through the type checker, not lint: the same hint."""
-    from zhida.rules.types import Env, Typer
-    typer = Typer(Env(SCHEMA, {}))
+    from zhida.rules.types import Env, TypeChecker
+    typer = TypeChecker(Env(SCHEMA, {}))
     typer.expect(parse("营业收人[上年度] > 0"), "bool")
     (problem,) = typer.problems
     assert problem.message == "未知字段 “营业收人”" and problem.fix.startswith("是否指：营业收入？")
