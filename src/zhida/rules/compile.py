@@ -213,7 +213,10 @@ class Compiler:
     def _compare(self, node: ast.Compare) -> pl.Expr:
         op = node.op
         if not self._is_numeric(node.left):
-            return _OPS[op](self._value(node.left), self._value(node.right))
+            left, right = self._value(node.left), self._value(node.right)
+            if not left.meta.root_names() and right.meta.root_names():   # constant first: see below
+                return _OPS[_FLIP[op]](right, left)
+            return _OPS[op](left, right)
         a, b = self._num(node.left), self._num(node.right)
         if a.const is not None and b.const is not None:
             return lit(bool(_OPS_F[op](a.const, b.const)), dtype=pl.Boolean)
@@ -224,9 +227,13 @@ class Compiler:
         s = max(a.scale, b.scale)
         if b.const is not None:
             return _OPS[op](a.at(s), lit(int(b.const * 10**s)))
-        if a.const is not None:
-            return _OPS[op](lit(int(a.const * 10**s)), b.at(s))
-        return _OPS[op](a.at(s), b.at(s))
+        left = lit(int(a.const * 10**s)) if a.const is not None else a.at(s)
+        right = b.at(s)
+        if not left.meta.root_names() and right.meta.root_names():
+            # the column side first: Polars 2.1 can evaluate `literal <= when/then(categorical …)`
+            # to a single value instead of one per row (a ShapeError later); `expr >= literal` not
+            return _OPS[_FLIP[op]](right, left)
+        return _OPS[op](left, right)
 
     def _in(self, node: ast.In) -> pl.Expr:
         if self._is_numeric(node.left):

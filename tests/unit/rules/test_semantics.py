@@ -280,3 +280,14 @@ def test_months_since_at_month_ends_does_not_round_up():
     doc = policy([clause("months_since(established) >= 1", "1")])
     facts = [{"facts": {"established": "2024-01-31"}}, {"facts": {"established": "2024-01-29"}}]
     assert both(doc, facts, as_of=date(2024, 2, 29)) == [("ineligible", None), ("eligible", 100)]
+
+
+def test_a_constant_compared_with_a_regional_parameter_gives_one_value_per_enterprise():
+    """Polars 2.1 evaluated `literal <= when/then(categorical region …)` to a single value when
+    every enterprise of the frame had the same unmatched region (a ShapeError in the batch);
+    the compiler puts the column side first. Found by the relevance property test."""
+    params = {"rate": {"label": "比例", "unit": "percent", "source": "测试",
+                       "values": {"2020-01-01": {"default": "60%", "330302": "75%", "330300": "70%"}}}}
+    doc = policy([clause('round(23.006, 2) <= param("rate") or employees > 5', "1")], parameters=params)
+    firm = {"facts": {"district_code": "rate", "employees": 1}}
+    assert both(doc, [firm, firm]) == [("ineligible", None), ("ineligible", None)]
