@@ -3,7 +3,7 @@
 Clauses of a pack repeat atoms: of the 13,117 comparisons and code tests of the benchmark
 pack (bench/rules.py), 5,617 are distinct. The batch engine computes each distinct atom once
 per evaluation, as a column, and each clause's condition combines those columns with the
-same Kleene `and`, `or` and `not` the compiler uses (compile.Compiler._bool), so the
+same Kleene `and`, `or` and `not` the compiler uses (compile.Compiler.condition), so the
 verdicts are the same as evaluating `CompiledClause.when` itself.
 
 Two atoms are the same when their syntax trees are equal (ast nodes compare by structure,
@@ -67,7 +67,7 @@ def _reads_param(node: ast.Node) -> bool:
 
 def _combine(node: ast.Node, leaf: dict[int, str]) -> pl.Expr:
     """The condition `node` over atom columns: the and/or/not tree above the atoms
-    (clause.atoms), folded left to right as compile.Compiler._bool folds it."""
+    (clause.atoms), folded left to right as compile.Compiler.condition folds it."""
     name = leaf.get(id(node))
     if name is not None:
         return pl.col(name)

@@ -27,7 +27,7 @@ from zhida.rules.policy import Clause, Policy
 from zhida.rules.rounding import ROUNDING_DIGITS, RawAmount, finish_amount
 from zhida.rules.scaled import const, int_type
 from zhida.rules.schema import Schema
-from zhida.rules.types import TypeChecker
+from zhida.rules.typecheck import TypeChecker
 
 FAILED, UNKNOWN = 256, 65536  # near-miss scores (CompiledClause.near_miss_atom): up to 255 atoms
 
@@ -140,7 +140,7 @@ class CompiledClause:
         if self.clause.cap is not None:
             cap = comp.amount(self.clause.cap)
             raw = const(min(raw.const, cap.const)) if raw.const is not None and cap.const is not None else (
-                comp._extreme("min", [raw, cap]))
+                comp.extreme("min", [raw, cap]))
         spec = self.clause.spec.rounding
         digits = ROUNDING_DIGITS[spec.unit]
         bound = raw.bound_at(raw.scale)
@@ -158,9 +158,9 @@ class CompiledClause:
         exprs = []
         for node, _expr, cols in self.atoms:
             verdict = comp.predicate(node)
-            exprs += [pl.when(verdict.is_null() & comp._col(col).is_null()).then(pl.lit(col)) for col in cols]
+            exprs += [pl.when(verdict.is_null() & comp.col(col).is_null()).then(pl.lit(col)) for col in cols]
         amount = self.amount_on(rows)
-        exprs += [pl.when(amount.is_null() & comp._col(col).is_null()).then(pl.lit(col)) for col in self.amount_columns]
+        exprs += [pl.when(amount.is_null() & comp.col(col).is_null()).then(pl.lit(col)) for col in self.amount_columns]
         if not exprs:
             return pl.repeat(pl.lit([], dtype=pl.List(pl.String)), pl.lit(rows.len(), dtype=pl.UInt32))
         return pl.concat_list([e.cast(pl.String) for e in exprs]).list.drop_nulls().list.unique(maintain_order=True)

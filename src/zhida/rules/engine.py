@@ -32,7 +32,8 @@ from zhida.rules.rounding import RawAmount, finish_amount, round_long
 from zhida.rules.rowwise import ROWWISE_MAX, evaluate_rows
 from zhida.rules.scaled import ROUNDING_MODES
 from zhida.rules.schema import Schema
-from zhida.rules.types import Env, TypeChecker
+from zhida.rules.typecheck import TypeChecker
+from zhida.rules.types import Env
 
 
 @dataclass
@@ -324,7 +325,7 @@ def empty_results(keys: pl.Enum, diagnose: bool) -> pl.DataFrame:
 def _amount_inputs(compiler: Compiler) -> list[str]:
     """Columns whose absence makes the amount unknown: every column the amount and cap read,
     the region column included when a regional parameter reads it (an enterprise whose region
-    is unknown gets an unknown value, not the default: compile.Compiler._param)."""
+    is unknown gets an unknown value, not the default: functions/values.py, _param)."""
     return list(compiler.requirements.columns())
 
 

@@ -9,7 +9,6 @@ applied by the same Polars post-processing as the batch path, on a one-row resul
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from fractions import Fraction
 from typing import Any
 
@@ -21,12 +20,14 @@ from zhida.rules.clause import CompiledClause, atoms
 from zhida.rules.document import MODE_LABELS
 from zhida.rules.engine import CompiledPolicies
 from zhida.rules.facts import display
+from zhida.rules.functions import FUNCTIONS
 from zhida.rules.interpret import Interpreter, Value
 from zhida.rules.numbers import decimal_text, round_fraction, yuan_text
 from zhida.rules.periods import resolve
 from zhida.rules.relevance import Relevant, Verdict, analyse
 from zhida.rules.rowwise import clause_amount
-from zhida.rules.types import Env, TypeChecker
+from zhida.rules.typecheck import TypeChecker
+from zhida.rules.types import Env
 
 _OP_TEXT = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
 
@@ -104,7 +105,7 @@ def amount_text(fen: int) -> str:
     return yuan_text(fen)
 
 
-class _Explainer:
+class Explainer:
     def __init__(self, compiled: CompiledPolicies, c: CompiledClause, row: dict[str, Any]) -> None:
         self.compiled = compiled
         self.c = c
@@ -125,21 +126,8 @@ class _Explainer:
                     raw = self.row.get(col)
                     label = f.label if p is None else f"{f.label}[{p}]"
                     seen.append(FactSeen(col, label, display(f, raw), raw is None))
-            elif isinstance(n, ast.Call) and n.name in ("listed", "listed_since", "tagged", "within") and n.args:
-                arg = n.args[0]
-                assert isinstance(arg, ast.Str)
-                col = {"listed": frame.list_column, "listed_since": frame.list_since_column,
-                       "tagged": frame.tag_column, "within": frame.zone_column}[n.name](arg.value)
-                raw = self.row.get(col)
-                kind = {"listed": "名单", "listed_since": "首次列入", "tagged": "标签", "within": "区域"}[n.name]
-                value = "缺失" if raw is None else ("是" if raw is True else "否" if raw is False else str(raw))
-                seen.append(FactSeen(col, f"{kind}“{arg.value}”", value, raw is None))
-            elif isinstance(n, ast.Call) and n.name == "received" and n.args and isinstance(n.args[0], ast.Str):
-                ever, on, fen = self.interp.received_row(n)
-                key = n.args[0].value
-                value = ("缺失" if ever is None else "未获得" if not ever else "已获得" if on is None
-                         else f"{on.isoformat()} 获得 {amount_text(fen or 0)}")
-                seen.append(FactSeen(frame.received_column(key), f"已获资金“{key}”", value, ever is None))
+            elif isinstance(n, ast.Call):
+                seen += FUNCTIONS[n.name].facts(self, n)
         unique: dict[str, FactSeen] = {}
         for s in seen:
             unique.setdefault(s.column, s)
@@ -154,11 +142,11 @@ class _Explainer:
         target = node.operand if isinstance(node, ast.Not) else node
         negated = isinstance(node, ast.Not)
         if isinstance(target, ast.Compare) and not negated:
-            right = self._shown(target.right)
+            right = self.shown(target.right)
             f = self.compiled.schema.resolve(target.left.name) if isinstance(target.left, ast.FieldRef) else None
             if f is not None and isinstance(target.right, ast.Str):
                 right = f.name_of(target.right.value)          # a code literal with its name: 440305（南山区）
-            return f"{self._name(target.left)} {self._shown(target.left)}，需 {_OP_TEXT[target.op]} {right}"
+            return f"{self.name(target.left)} {self.shown(target.left)}，需 {_OP_TEXT[target.op]} {right}"
         if isinstance(target, ast.In):
             value = self.interp.eval(target.left)
             f = self.compiled.schema.resolve(target.left.name) if isinstance(target.left, ast.FieldRef) else None
@@ -166,42 +154,21 @@ class _Explainer:
             items = "、".join(f.name_of(w) for w in words) if f else "、".join(words)
             shown = f.name_of(value) if f is not None and value is not None else _fmt(value, "string")
             need = "不属于" if target.negated != negated else "属于"
-            return f"{self._name(target.left)} 为 {shown}，需{need}［{items}］"
-        if isinstance(target, ast.Call) and target.name == "starts_with":
-            prefixes = target.args[1]
-            shown = prefixes.text.strip("[]") if isinstance(prefixes, ast.ListLit) else prefixes.text
-            need = "不以" if negated else "以"
-            return f"{self._name(target.args[0])} 为 {self._shown(target.args[0])}，需{need} {shown} 开头"
-        if isinstance(target, ast.Call) and target.name in ("listed", "tagged", "within"):
-            arg = target.args[0]
-            assert isinstance(arg, ast.Str)
-            what = {"listed": "名单", "tagged": "标签", "within": "区域"}[target.name]
-            return f"{'已' if negated else '未'}{'位于' if target.name == 'within' else '列入'}{what}“{arg.value}”"
+            return f"{self.name(target.left)} 为 {shown}，需{need}［{items}］"
+        reason = FUNCTIONS[target.name].reason if isinstance(target, ast.Call) else None
+        if reason is not None:
+            assert isinstance(target, ast.Call)
+            return reason(self, target, negated)
         if isinstance(target, ast.FieldRef):
-            return f"{self._name(target)}：{'是' if negated else '否'}，需为{'否' if negated else '是'}"
-        if isinstance(target, ast.Call) and target.name == "received":
-            return self.received_text(target, held=negated)
+            return f"{self.name(target)}：{'是' if negated else '否'}，需为{'否' if negated else '是'}"
         return f"不满足：{node.text}"
 
-    def received_text(self, node: ast.Call, held: bool) -> str:
-        """“已于 2023-08-15 获得（政策/条款，100万元）” when the receipt counted, else
-        “未获得过该项资金” (with the window, and the last payment outside it)."""
-        _ever, on, fen = self.interp.received_row(node)
-        key = node.args[0].value if isinstance(node.args[0], ast.Str) else node.args[0].text
-        if held:
-            return (f"已于 {on.isoformat()} 获得（{key}，{amount_text(fen or 0)}）" if on is not None
-                    else f"已获得过该项资金（{key}）")
-        within, since = node.kwarg("within"), node.kwarg("since")
-        if isinstance(within, ast.Duration):
-            span = f"{within.amount}年" if within.unit == "year" else f"{within.amount}个月"
-            scope = f"近{span}内"
-        elif since is not None:
-            start = self.interp.eval(since)
-            scope = f"{start.isoformat() if isinstance(start, date) else since.text}以来"
-        else:
-            scope = ""
-        last = f"（最近一次于 {on.isoformat()} 获得，不在期限内）" if on is not None else ""
-        return f"{scope}未获得过该项资金{last}"
+    def fact(self, column: str, label: str, value: str, missing: bool) -> FactSeen:
+        return FactSeen(column, label, value, missing)
+
+    @staticmethod
+    def amount_text(fen: int) -> str:
+        return amount_text(fen)
 
     def reasons(self, node: ast.Node, value: bool) -> list[str]:
         """Why `node` came out `value`: only the atoms that decided it (a false atom inside
@@ -218,8 +185,10 @@ class _Explainer:
             return parts
         if value is False:
             return [self.hint(node, False)]
-        if isinstance(node, ast.Call) and node.name == "received":
-            return [self.received_text(node, held=True)]
+        held = FUNCTIONS[node.name].held if isinstance(node, ast.Call) else None
+        if held is not None:
+            assert isinstance(node, ast.Call)
+            return [held(self, node)]
         return [f"{self._atom_text(node)} 成立，但条件要求其不成立"]
 
     def reads_facts(self, node: ast.Node) -> bool:
@@ -230,16 +199,16 @@ class _Explainer:
 
     def _atom_text(self, node: ast.Node) -> str:
         if isinstance(node, ast.Compare):
-            return f"{self._name(node.left)} {self._shown(node.left)} {_OP_TEXT[node.op]} {self._shown(node.right)}"
-        if isinstance(node, ast.Call) and node.name in ("listed", "tagged", "within") and node.args:
-            arg = node.args[0]
-            what = {"listed": "列入名单", "tagged": "带有标签", "within": "位于区域"}[node.name]
-            return f"{what}“{arg.value if isinstance(arg, ast.Str) else arg.text}”"
+            return f"{self.name(node.left)} {self.shown(node.left)} {_OP_TEXT[node.op]} {self.shown(node.right)}"
+        atom = FUNCTIONS[node.name].atom if isinstance(node, ast.Call) else None
+        if atom is not None:
+            assert isinstance(node, ast.Call)
+            return atom(self, node)
         if isinstance(node, ast.FieldRef):
-            return self._name(node)
+            return self.name(node)
         return node.text.strip()
 
-    def _shown(self, node: ast.Node) -> str:
+    def shown(self, node: ast.Node) -> str:
         """A value as written (literals) or as an officer reads it (fields in their unit)."""
         if isinstance(node, (ast.Num, ast.DateLit)):
             return node.text
@@ -248,13 +217,19 @@ class _Explainer:
             if f is not None:
                 return display(f, self.row.get(self.interp.column(node)))
         value = self.interp.eval(node)
-        if (isinstance(node, ast.Call) and node.name == "param" and isinstance(value, Fraction)
-                and isinstance(node.args[0], ast.Str)
-                and self.c.policy.params[node.args[0].value].unit == "percent"):
-            return f"{_fmt(value * 100, 'number')}%"
-        return _fmt(value, self.typer.infer(node).base)
+        shown = FUNCTIONS[node.name].shown if isinstance(node, ast.Call) else None
+        if shown is not None:
+            assert isinstance(node, ast.Call)
+            text = shown(self, node, value)
+            if text is not None:
+                return text
+        return self.format(value, self.typer.infer(node).base)
 
-    def _name(self, node: ast.Node) -> str:
+    @staticmethod
+    def format(value: Value, base: str) -> str:
+        return _fmt(value, base)
+
+    def name(self, node: ast.Node) -> str:
         if isinstance(node, ast.FieldRef):
             f = self.compiled.schema.resolve(node.name)
             if f is not None:
@@ -296,7 +271,7 @@ def explain_frame(compiled: CompiledPolicies, df: pl.DataFrame, index: int = 0) 
     out: list[ClauseExplanation] = []
     results = []
     for c in compiled.clauses:
-        exp, _verdict = _Explainer(compiled, c, row).explain()
+        exp, _verdict = Explainer(compiled, c, row).explain()
         out.append(exp)
         if exp.status in ("eligible", "unknown"):
             results.append({"row": 0, "clause": c.key, "status": exp.status, "amount_fen": exp.amount_fen})

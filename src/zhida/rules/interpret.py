@@ -12,12 +12,14 @@ from fractions import Fraction
 from typing import Any
 
 from zhida.rules import ast, frame
+from zhida.rules.functions import FUNCTIONS
 from zhida.rules.numbers import round_fraction
-from zhida.rules.params import Parameter, lookup
-from zhida.rules.periods import resolve, window_start
+from zhida.rules.params import Parameter
+from zhida.rules.periods import resolve
 from zhida.rules.scaled import DIV_SCALE
 from zhida.rules.schema import Field, Schema
-from zhida.rules.types import Env, TypeChecker
+from zhida.rules.typecheck import TypeChecker
+from zhida.rules.types import Env
 
 Value = Fraction | bool | date | str | None
 
@@ -138,108 +140,11 @@ class Interpreter:
         return self.eval(node.then) if c else self.eval(node.else_)
 
     def _call(self, node: ast.Call) -> Value:
-        name, args = node.name, node.args
-        if name in ("sum", "avg", "count") or (name in ("min", "max") and len(args) == 1):
-            return self._aggregate(node)
-        if name in ("listed", "listed_since", "tagged", "within"):
-            arg = args[0]
-            assert isinstance(arg, ast.Str)
-            column = {"listed": frame.list_column, "listed_since": frame.list_since_column,
-                      "tagged": frame.tag_column, "within": frame.zone_column}[name](arg.value)
-            found: Value = self.row.get(column)
-            return found
-        if name in ("min", "max"):
-            vals = [self.eval(a) for a in args]
-            if any(v is None for v in vals):
-                return None
-            nums = [_num(v) for v in vals]
-            return min(nums) if name == "min" else max(nums)
-        if name in ("round", "floor", "ceil"):
-            v = self.eval(args[0])
-            digits = int(_num(self.eval(args[1]))) if len(args) == 2 else 0
-            mode = {"round": "half_up", "floor": "floor", "ceil": "ceil"}[name]
-            return None if v is None else round_fraction(_num(v), digits, mode)
-        if name == "abs":
-            v = self.eval(args[0])
-            return None if v is None else abs(_num(v))
-        if name == "tier":
-            return self._tier(node)
-        if name == "year_of":
-            d = self.eval(args[0])
-            return Fraction(d.year) if isinstance(d, date) else None
-        if name == "years_since":
-            d = self.eval(args[0])
-            if not isinstance(d, date):
-                return None
-            before = (d.month, d.day) > (self.as_of.month, self.as_of.day)
-            return Fraction(self.as_of.year - d.year - int(before))
-        if name == "months_since":
-            d = self.eval(args[0])
-            if not isinstance(d, date):
-                return None
-            months = (self.as_of.year - d.year) * 12 + self.as_of.month - d.month
-            return Fraction(months - int(d.day > self.as_of.day))   # the day not yet reached: not a whole month
-        if name == "starts_with":
-            code = self.eval(args[0])
-            if code is None:
-                return None
-            raw = args[1]
-            prefixes = [raw.value] if isinstance(raw, ast.Str) else [
-                i.value for i in raw.items if isinstance(i, ast.Str)] if isinstance(raw, ast.ListLit) else []
-            return any(str(code).startswith(p) for p in prefixes)
-        if name == "known":
-            return self.eval(args[0]) is not None
-        if name == "coalesce":
-            v = self.eval(args[0])
-            return self.eval(args[1]) if v is None else v
-        if name == "received":
-            return self._received(node)
-        if name == "param":
-            arg = args[0]
-            assert isinstance(arg, ast.Str)
-            values = self.params[arg.value].at(self.as_of)
-            if values is None:
-                return None
-            region = self.row.get(self.schema.region_field)
-            if region is None and set(values) != {"default"}:
-                return None  # the value depends on a region we do not know
-            return lookup(values, region if isinstance(region, str) else None)
-        raise TypeError(f"unknown function {name}")
+        out: Value = FUNCTIONS[node.name].reference(self, node)
+        return out
 
-    def received_row(self, node: ast.Call) -> tuple[bool | None, date | None, int | None]:
-        """(whether the clause was paid on or before as_of — None when the received source is
-        unknown —, the latest payment date, the amount paid that day in fen)."""
-        arg = node.args[0]
-        assert isinstance(arg, ast.Str)
-        ever = self.row.get(frame.received_column(arg.value))
-        on = self.row.get(frame.received_on_column(arg.value))
-        fen = self.row.get(frame.received_fen_column(arg.value))
-        return (None if ever is None else bool(ever), on, None if fen is None else int(fen))
-
-    def _received(self, node: ast.Call) -> Value:
-        ever, latest, _fen = self.received_row(node)
-        within, since = node.kwarg("within"), node.kwarg("since")
-        if ever is None or not ever or (within is None and since is None):
-            return ever
-        if isinstance(within, ast.Duration):
-            start: Value = window_start(within, self.as_of)
-        else:
-            assert since is not None
-            start = self.eval(since)
-        return bool(latest >= start) if isinstance(latest, date) and isinstance(start, date) else None
-
-    def _tier(self, node: ast.Call) -> Value:
-        x = self.eval(node.args[0])
-        if x is None:
-            return None
-        bounds, values = node.args[1], node.args[2]
-        assert isinstance(bounds, ast.ListLit) and isinstance(values, ast.ListLit)
-        for b, v in zip(bounds.items, values.items, strict=False):
-            if _num(x) < _num(self.eval(b)):
-                return self.eval(v)
-        return self.eval(values.items[-1])
-
-    def _aggregate(self, node: ast.Call) -> Value:
+    def period_values(self, node: ast.Call) -> list[Value]:
+        """An aggregate's argument once per period of its range."""
         arg = node.args[0]
         ranges = [n.period for n in ast.walk(arg)
                   if isinstance(n, ast.FieldRef) and isinstance(n.period, ast.PeriodRange)]
@@ -249,19 +154,11 @@ class Interpreter:
             self._binding = {id(r): e[i] for r, e in zip(ranges, expanded, strict=True)}
             values.append(self.eval(arg))
         self._binding = {}
-        if node.name == "count":
-            if self.typer.infer(arg).base == "bool":
-                return None if any(v is None for v in values) else Fraction(sum(1 for v in values if v))
-            return Fraction(sum(1 for v in values if v is not None))
-        if any(v is None for v in values):
-            return None
-        nums = [_num(v) for v in values]
-        if node.name == "sum":
-            return sum(nums, Fraction(0))
-        if node.name == "avg":
-            return round_fraction(sum(nums, Fraction(0)) / len(nums), DIV_SCALE, "half_even")
-        return min(nums) if node.name == "min" else max(nums)
+        return values
 
+    @staticmethod
+    def number(v: Value) -> Fraction:
+        return _num(v)
 
 def _scale(f: Field) -> int | None:
     return f.numeric_scale if f.type in ("money", "count", "number", "percent") else None

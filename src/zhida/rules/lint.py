@@ -10,11 +10,13 @@ from itertools import combinations
 
 from zhida.rules import ast
 from zhida.rules.errors import ExpressionError, Problem
+from zhida.rules.functions import FUNCTIONS, MACROS
 from zhida.rules.params import DEFAULT_REGION
 from zhida.rules.parse import ZH_OPERATORS, is_bare_name, parse, reserved_words
 from zhida.rules.policy import Clause, Policy
 from zhida.rules.schema import Schema
-from zhida.rules.types import FUNCTIONS, Env, TypeChecker
+from zhida.rules.typecheck import TypeChecker
+from zhida.rules.types import Env
 
 UNKNOWN_FIELD = "未知字段"
 
@@ -65,7 +67,7 @@ def vocabulary_problems(schema: Schema) -> list[Problem]:
                 problems.append(Problem(f"名称 “{name}” 同时指字段 {owner[name]} 与 {f.id}", file=where,
                                         field=f"{f.id}.{kind}", fix="每个中文名称只对应一个字段，改用更具体的名称"))
             owner.setdefault(name, f.id)
-            if name in reserved_words() or name in FUNCTIONS:
+            if name in reserved_words() or name in FUNCTIONS or name in MACROS:
                 problems.append(Problem(f"字段 {f.id} 的名称 “{name}” 与规则语言的关键字或函数名相同", file=where,
                                         field=f"{f.id}.{kind}", fix="换一个名称，例如加上所指的事项"))
                 continue

@@ -28,7 +28,8 @@ from zhida.rules.params import Parameter
 from zhida.rules.policy import Clause, Path_, Policy
 from zhida.rules.rounding import RawAmount
 from zhida.rules.schema import Schema
-from zhida.rules.types import Env, TypeChecker
+from zhida.rules.typecheck import TypeChecker
+from zhida.rules.types import Env
 
 FORMAT = 1
 

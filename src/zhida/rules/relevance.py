@@ -39,6 +39,7 @@ from fractions import Fraction
 from typing import Any
 
 from zhida.rules import ast, frame
+from zhida.rules.functions import FUNCTIONS
 from zhida.rules.interpret import Interpreter, Value
 from zhida.rules.params import Parameter
 from zhida.rules.periods import resolve, window_start
@@ -95,20 +96,8 @@ def columns_read(node: ast.Node, schema: Schema, as_of: date) -> list[str]:
             assert f is not None
             periods = resolve(n.period, as_of) if n.period is not None else [None]
             out += [frame.field_column(f.id, p) for p in periods]
-        elif isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Str):
-            name = n.args[0].value
-            if n.name == "listed":
-                out.append(frame.list_column(name))
-            elif n.name == "listed_since":
-                out.append(frame.list_since_column(name))
-            elif n.name == "tagged":
-                out.append(frame.tag_column(name))
-            elif n.name == "within":
-                out.append(frame.zone_column(name))
-            elif n.name == "received":
-                out += [frame.received_column(name), frame.received_on_column(name), frame.received_fen_column(name)]
-            elif n.name == "param" and schema.region_field in schema.fields:
-                out.append(frame.field_column(schema.region_field))
+        elif isinstance(n, ast.Call):
+            out += FUNCTIONS[n.name].reads(n, schema)
     return list(dict.fromkeys(out))
 
 

@@ -19,7 +19,7 @@ def finish_amount(compiler: Compiler, raw: Numeric, cap: Numeric | None, unit: s
         if raw.const is not None and cap.const is not None:
             raw = const(min(raw.const, cap.const))
         else:
-            raw = compiler._extreme("min", [raw, cap])
+            raw = compiler.extreme("min", [raw, cap])
     digits = ROUNDING_DIGITS[unit]
     if digits < 0:  # to hundreds, thousands, 万 yuan: round value / 10^-digits to an integer
         raw = Numeric(raw.expr, raw.scale - digits,

@@ -161,3 +161,21 @@ def rescale(x: Numeric, scale: int, mode: str) -> pl.Expr:
         return x.at(scale)
     assert x.expr is not None
     return round_div_const(x.expr, 10 ** (x.scale - scale), mode, x.bound)
+
+
+def rounded_bound(x: Numeric, digits: int) -> int | None:
+    if x.bound is None:
+        return None
+    if digits <= x.scale:
+        return int(x.bound // 10 ** (x.scale - digits) + 1)
+    return int(x.bound * 10 ** (digits - x.scale))
+
+
+def any_null(items: list[pl.Expr]) -> pl.Expr:
+    return pl.any_horizontal([e.is_null() for e in items])
+
+
+def strict_extreme(name: str, exprs: list[pl.Expr]) -> pl.Expr:
+    """min/max that is unknown when any input is unknown (Polars skips nulls)."""
+    agg = pl.min_horizontal(exprs) if name == "min" else pl.max_horizontal(exprs)
+    return pl.when(any_null(exprs)).then(null_value()).otherwise(agg)

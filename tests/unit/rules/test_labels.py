@@ -114,7 +114,8 @@ def test_an_unknown_label_is_reported_in_chinese_with_the_closest_labels_and_its
 
 def test_compiling_an_unknown_label_names_the_closest_labels_too():
     """`zhida policy test` and the engine compile through the type checker, not lint: the same hint."""
-    from zhida.rules.types import Env, TypeChecker
+    from zhida.rules.typecheck import TypeChecker
+    from zhida.rules.types import Env
     typer = TypeChecker(Env(SCHEMA, {}))
     typer.expect(parse("营业收人[上年度] > 0"), "bool")
     (problem,) = typer.problems
