@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from zhida.rules.cases import Case, cases_of, run_case
-from zhida.rules.errors import PolicyError
-from zhida.rules.policy import load_policy_file
-from zhida.rules.schema import Schema
+from zhida.rules.check.cases import Case, cases_of, run_case
+from zhida.rules.lang.errors import PolicyError
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.policy import load_policy_file
 
 POLICIES = Path(__file__).parent / "policies"
 

@@ -21,7 +21,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from zhida.extract import extract
-from zhida.rules.policy import to_fraction
+from zhida.rules.model.policy import to_fraction
 
 GOLD = Path(__file__).parent / "data" / "extract-gold.yaml"
 

@@ -41,8 +41,8 @@ def main() -> None:
     from zhida import catalog
     from zhida.profiles.frame import build_population_frame
     from zhida.profiles.store import ProfileStore
-    from zhida.rules.engine import compile_policies
-    from zhida.rules.policy import load_policies
+    from zhida.rules.evaluate.engine import compile_policies
+    from zhida.rules.model.policy import load_policies
 
     if not (args.store / "catalog.json").exists():
         raise SystemExit(f"{args.store} is not a profile store (no catalog.json); build one as the docstring says")

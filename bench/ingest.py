@@ -57,7 +57,7 @@ def _frame(store_dir: str, q: Any) -> None:
     from zhida.profiles.frame import build_population_frame
     from zhida.profiles.registry import load_registry
     from zhida.profiles.store import ProfileStore
-    from zhida.rules.frame import Requirements
+    from zhida.rules.lang.frame import Requirements
 
     reg = load_registry()
     req = Requirements(lists=set(reg.lists), list_since=set(reg.lists), tags=set(reg.tags))

@@ -11,7 +11,7 @@ the population as a Parquet profile file; each measured phase then runs in a fre
 process, so its peak RSS is its own:
 
 * publish — parse and compile the pack into the data directory's pack cache
-  (zhida.rules.packcache), as publishing a policy version does; cold, timed apart;
+  (zhida.packs.cache), as publishing a policy version does; cold, timed apart;
 * full — read the profiles (Parquet) → load the compiled pack (a cache hit) → match (eligible,
   unknown, excluded, and near misses of the marked clauses: zhida.matching.evaluate.match_codes)
   → store the sparse results (Parquet) and commit the run record (SQLite), as `zhida match run`
@@ -81,7 +81,7 @@ def _inputs(workdir: Path):  # type: ignore[no-untyped-def]
 
 def child_publish(workdir: Path) -> dict[str, float]:
     from zhida.matching.results import pack_cache_dir
-    from zhida.rules.packcache import PackCache
+    from zhida.packs.cache import PackCache
 
     schema, docs = _inputs(workdir)
     cache = PackCache(pack_cache_dir(workdir / "data"))
@@ -97,7 +97,7 @@ def child_full(workdir: Path) -> dict[str, float]:
     from zhida.matching.results import pack_cache_dir
     from zhida.matching.run import MatchSetup, record_run
     from zhida.matching.snapshot import Snapshot
-    from zhida.rules.packcache import PackCache
+    from zhida.packs.cache import PackCache
 
     schema, docs = _inputs(workdir)
     database = Database.open(f"sqlite:///{workdir / 'zhida.sqlite'}")

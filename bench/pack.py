@@ -1,4 +1,4 @@
-"""Policy-pack benchmark: cold parse and compile, and the compiled-pack cache (rules/packcache.py).
+"""Policy-pack benchmark: cold parse and compile, and the compiled-pack cache (packs/cache.py).
 
     python bench/pack.py [--workdir DIR] [--enterprises 230000 --clauses 4314] [--check 20000] [--json]
 
@@ -72,9 +72,9 @@ def _check(compiled: Any, workdir: Path, rows: int, name: str) -> dict[str, floa
 def child(phase: str, workdir: Path, check: int) -> dict[str, float]:
     import gc
 
-    from zhida.rules.engine import compile_policies
-    from zhida.rules.packcache import SUFFIX, PackCache
-    from zhida.rules.policy import parse_policy
+    from zhida.packs.cache import SUFFIX, PackCache
+    from zhida.rules.evaluate.engine import compile_policies
+    from zhida.rules.model.policy import parse_policy
 
     schema, docs = _inputs(workdir)
     cache_dir = workdir / "cache"

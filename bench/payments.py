@@ -135,10 +135,10 @@ def _seed(engine: sa.Engine) -> tuple[str, int]:
     from zhida.db import Database
     from zhida.matching.results import pack_cache_dir
     from zhida.matching.run import MatchSetup, run_match
+    from zhida.packs.cache import load_or_compile
     from zhida.profiles.demo import demo_store
     from zhida.published import publish, published_pack
-    from zhida.rules.packcache import load_or_compile
-    from zhida.rules.policy import load_policies
+    from zhida.rules.model.policy import load_policies
 
     db = Database(engine)
     data = Path(tempfile.mkdtemp(prefix="zhida-bench-city-"))

@@ -13,7 +13,7 @@ import numpy as np
 ENTERPRISE_SEED = 20240101
 MISSING_SHARE = 0.05
 
-# (id, label, kind). Kinds are zhida.rules.schema field types.
+# (id, label, kind). Kinds are zhida.rules.lang.schema field types.
 VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("revenue", "营业收入", "money"),
     ("revenue_prev", "上年营业收入", "money"),

@@ -58,7 +58,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from zhida.assistant import answer, build_index
-    from zhida.rules.policy import load_policies
+    from zhida.rules.model.policy import load_policies
 
     questions = load_questions(args.questions)
     policies = load_policies([args.policies])

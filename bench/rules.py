@@ -38,7 +38,7 @@ from workload import Workload, generate_workload  # noqa: E402
 
 AS_OF = "2025-06-30"
 ENGINES = ("zhida", "openfisca")
-STATUSES = ("eligible", "unknown", "excluded", "near_miss")  # zhida.rules.allocate.STATUSES
+STATUSES = ("eligible", "unknown", "excluded", "near_miss")  # zhida.rules.evaluate.allocate.STATUSES
 
 
 class PeakRss:
@@ -72,8 +72,8 @@ def run_zhida(w: Workload, peak: PeakRss, diagnose: bool = False) -> tuple[dict[
     import datetime
 
     import zhida_io
-    from zhida.rules.engine import compile_policies
-    from zhida.rules.policy import parse_policy
+    from zhida.rules.evaluate.engine import compile_policies
+    from zhida.rules.model.policy import parse_policy
 
     seconds: dict[str, float] = {}
     df = zhida_io.frame(w.population)

@@ -48,7 +48,7 @@ def _peak_mb() -> float:
 
 def _pack(workdir: Path):  # type: ignore[no-untyped-def]
     from zhida.matching.results import pack_cache_dir
-    from zhida.rules.packcache import PackCache
+    from zhida.packs.cache import PackCache
 
     schema, docs = _inputs(workdir)
     return PackCache(pack_cache_dir(workdir / "data"), freeze=True).load_or_compile(docs, schema, AS_OF)

@@ -10,8 +10,8 @@ import pyarrow as pa
 
 from population import CODES, FLAGS, NUMERIC, SCALE, VARIABLES, Population
 from workload import Atom, Clause
-from zhida.rules.frame import ID_COLUMN
-from zhida.rules.schema import Field, Schema
+from zhida.rules.lang.frame import ID_COLUMN
+from zhida.rules.lang.schema import Field, Schema
 
 CLAUSES_PER_POLICY = 50
 AS_OF_TEXT = "2025-06-30"

@@ -23,7 +23,7 @@ from zhida.matching.run import MatchSetup, load_run
 from zhida.profiles.paths import store_dir
 from zhida.profiles.registry import load_registry
 from zhida.profiles.store import ProfileStore
-from zhida.rules.schema import Schema
+from zhida.rules.lang.schema import Schema
 from zhida.sealing import Sealer
 from zhida.settings import Settings
 from zhida.workflow.applications import ProfileFacts

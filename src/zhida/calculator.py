@@ -8,7 +8,7 @@ what decides.
 Every answer is one frame column (`enterprise_size@2023`, `list@高新技术企业`, `tag@僵尸企业`) and
 goes through the same fact encoding and the same compiled rules as a match run, with Kleene
 logic; an unanswered fact stays unknown, never 0 or "no". Only facts that can still change an
-undecided clause's result are asked (rules/relevance.py: a fact whose every answer leaves every
+undecided clause's result are asked (rules/explanation/relevance.py: a fact whose every answer leaves every
 clause as it would be is never asked), the one whose answer decides most first. Nothing is stored.
 """
 
@@ -22,12 +22,12 @@ from typing import Any
 
 import polars as pl
 
-from zhida.rules.engine import compile_policies
-from zhida.rules.errors import FrameError
-from zhida.rules.explain import ClauseExplanation, explain_frame
-from zhida.rules.facts import build_frame, encode
-from zhida.rules.policy import Policy
-from zhida.rules.schema import Schema
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.explanation.explain import ClauseExplanation, explain_frame
+from zhida.rules.lang.errors import FrameError
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.facts import build_frame, encode
+from zhida.rules.model.policy import Policy
 
 YES, NO = "是", "否"
 KINDS = {"money": "金额（元，可写“300万”）", "count": "人数/个数", "number": "数值", "percent": "比例（如 5.5%）",

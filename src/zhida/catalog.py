@@ -12,7 +12,7 @@ from pathlib import Path
 
 from zhida.profiles.registry import load_registry
 from zhida.profiles.zones import zone_names
-from zhida.rules.schema import Schema
+from zhida.rules.lang.schema import Schema
 
 
 def load_schema(zones_dir: Path = Path("zones")) -> Schema:

@@ -27,9 +27,9 @@ from zhida.profiles.datause_writer import DataUseWriter
 from zhida.published import PolicyVersion, published_set, versions
 from zhida.reports import REPORT_PURPOSE, firm_report, published_policies
 from zhida.reportstore import ReportStore
-from zhida.rules.document import MODE_LABELS
-from zhida.rules.policy import Policy
-from zhida.rules.schema import Schema
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.document import MODE_LABELS
+from zhida.rules.model.policy import Policy
 
 
 class NotFound(ZhidaError):

@@ -22,7 +22,7 @@ from zhida.accounts import Permission, User, require
 from zhida.db.tables import policy_versions
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
-from zhida.rules.policy import Policy
+from zhida.rules.model.policy import Policy
 
 
 class PublishError(ZhidaError):

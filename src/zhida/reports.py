@@ -32,8 +32,8 @@ from zhida.profiles.registry import load_registry
 from zhida.profiles.store import ProfileStore
 from zhida.published import published_set
 from zhida.reportstore import ReportStore, code_version, report_key
-from zhida.rules.policy import Policy, parse_policy
-from zhida.rules.schema import Schema
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.policy import Policy, parse_policy
 
 _PARSED: dict[str, Policy] = {}   # content hash → parsed policy: a published version never changes
 

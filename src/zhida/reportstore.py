@@ -36,7 +36,8 @@ from pathlib import Path
 from zhida.matching.report import EnterpriseReport
 
 Stored = tuple[EnterpriseReport, list[str]]   # the report and the fields it read (for the data use)
-_CODE = ("matching", "rules", "profiles", "catalog.py", "reportstore.py", "reports.py")   # what computes a report
+# what computes a report
+_CODE = ("matching", "rules", "packs", "profiles", "catalog.py", "reportstore.py", "reports.py")
 
 
 def code_version(package: Path = Path(__file__).parent, parts: Sequence[str] = _CODE) -> str:

@@ -23,11 +23,11 @@ from zhida.errors import ZhidaError
 from zhida.matching.sandbox import Simulation, simulate
 from zhida.profiles.store import ProfileStore
 from zhida.published import PolicyVersion, Publication, publish, published_set
-from zhida.rules.cases import CaseResult, run_cases
-from zhida.rules.errors import PolicyError, Problem
-from zhida.rules.lint import lint_policies
-from zhida.rules.policy import Policy, load_policy_text, parse_policy
-from zhida.rules.schema import Schema
+from zhida.rules.check.cases import CaseResult, run_cases
+from zhida.rules.check.lint import lint_policies
+from zhida.rules.lang.errors import PolicyError, Problem
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.policy import Policy, load_policy_text, parse_policy
 
 
 @dataclass

@@ -13,7 +13,7 @@ from zhida.db import Database
 from zhida.matching.run import load_run, run_results
 from zhida.matching.summary import summarize
 from zhida.published import published_set
-from zhida.rules.policy import parse_policy
+from zhida.rules.model.policy import parse_policy
 
 ZHIDA = Path(sys.executable).parent / "zhida"
 ROOT = Path(__file__).parents[2]

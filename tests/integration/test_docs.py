@@ -10,11 +10,11 @@ import pytest
 import typer
 
 from zhida.cli import app
-from zhida.rules.functions import FUNCTIONS, MACROS
+from zhida.rules.lang.functions import FUNCTIONS, MACROS
 
 ROOT = Path(__file__).parents[2]
 RULES = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-GRAMMAR = (ROOT / "src" / "zhida" / "rules" / "grammar.lark").read_text(encoding="utf-8")
+GRAMMAR = (ROOT / "src" / "zhida" / "rules" / "lang" / "grammar.lark").read_text(encoding="utf-8")
 
 
 def grammar_strings() -> set[str]:

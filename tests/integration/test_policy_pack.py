@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from zhida.catalog import load_schema
-from zhida.rules.cases import cases_of
-from zhida.rules.lint import lint_policies
-from zhida.rules.policy import load_policies
+from zhida.rules.check.cases import cases_of
+from zhida.rules.check.lint import lint_policies
+from zhida.rules.model.policy import load_policies
 
 POLICIES = Path(__file__).parents[2] / "policies"
 pack = load_policies([POLICIES])

@@ -6,9 +6,9 @@ from datetime import date
 
 from zhida.catalog import load_schema
 from zhida.policygen import write_pack
-from zhida.rules.engine import compile_policies
-from zhida.rules.lint import lint_policies
-from zhida.rules.policy import load_policies
+from zhida.rules.check.lint import lint_policies
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.model.policy import load_policies
 
 
 def test_generated_pack_is_deterministic_and_valid(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from zhida import catalog
 from zhida.calculator import calculate
-from zhida.rules.policy import load_policies
+from zhida.rules.model.policy import load_policies
 
 ROOT = Path(__file__).parents[2]
 AS_OF = date(2024, 6, 30)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from zhida import catalog
 from zhida.calculator import calculate
-from zhida.rules.policy import load_policies
+from zhida.rules.model.policy import load_policies
 
 ROOT = Path(__file__).parents[2]
 KEY = "wenzhou-2023-8-specialized/little-giant"

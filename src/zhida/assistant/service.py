@@ -11,7 +11,7 @@ from zhida.assistant.index import Index, cached_index
 from zhida.db.uow import UnitOfWork
 from zhida.portal import NotFound, my_report
 from zhida.published import PublishError, published_set
-from zhida.rules.schema import Schema
+from zhida.rules.lang.schema import Schema
 
 
 def published_index(uow: UnitOfWork) -> Index:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from zhida.errors import ZhidaError
-from zhida.rules.errors import RulesError
+from zhida.rules.lang.errors import RulesError
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -22,8 +22,8 @@ from zhida.bootstrap import App
 from zhida.cli.context import app as make_app
 from zhida.cli.errors import parse_date, translate_errors
 from zhida.profiles.store import ProfileStore
-from zhida.rules.numbers import yuan_text
-from zhida.rules.policy import Policy
+from zhida.rules.lang.numbers import yuan_text
+from zhida.rules.model.policy import Policy
 
 if TYPE_CHECKING:
     from zhida.matching.incremental import Update
@@ -55,7 +55,7 @@ def _store(a: App, demo: int | None, seed: int, on: date) -> ProfileStore:
 
 
 def _policies(a: App) -> list[Policy]:
-    from zhida.rules.policy import load_policies
+    from zhida.rules.model.policy import load_policies
 
     return load_policies([a.policies_dir])
 
@@ -89,9 +89,9 @@ def run(as_of: AsOf = None, demo: Demo = None, seed: Seed = 2026, data_dir: Data
         as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出批次记录")] = False) -> None:
     from zhida.matching.results import pack_cache_dir
     from zhida.matching.run import run_match
+    from zhida.packs.cache import load_or_compile, load_or_compile_files
     from zhida.published import published_pack
-    from zhida.rules.engine import NEAR_MISS_MODES
-    from zhida.rules.packcache import load_or_compile, load_or_compile_files
+    from zhida.rules.evaluate.engine import NEAR_MISS_MODES
 
     if near not in NEAR_MISS_MODES:
         raise typer.BadParameter(f"--near-misses 只能是 {'、'.join(NEAR_MISS_MODES)}，而不是 {near}")
@@ -263,7 +263,7 @@ def publish(policy_file: Annotated[Path, typer.Argument(help="政策 YAML 文件
     from zhida.matching.incremental import publish_policy
     from zhida.matching.run import load_run
     from zhida.published import publish as publish_version
-    from zhida.rules.policy import load_policy_file
+    from zhida.rules.model.policy import load_policy_file
 
     a = _app(data_dir)
     policy = load_policy_file(policy_file)
@@ -310,7 +310,7 @@ def sandbox(
 ) -> None:
     from zhida.matching.sandbox import simulate
     from zhida.published import published_set
-    from zhida.rules.policy import load_policy_file, parse_policy
+    from zhida.rules.model.policy import load_policy_file, parse_policy
 
     on, a = parse_date(as_of), _app(data_dir)
     draft = load_policy_file(draft_file)

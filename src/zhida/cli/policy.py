@@ -13,10 +13,10 @@ from rich.table import Table
 
 from zhida.cli.context import app as make_app
 from zhida.cli.errors import fail, parse_date, translate_errors
-from zhida.rules.cases import evaluate_doc, run_cases
-from zhida.rules.lint import lint_policies
-from zhida.rules.numbers import yuan_text
-from zhida.rules.policy import load_policies
+from zhida.rules.check.cases import evaluate_doc, run_cases
+from zhida.rules.check.lint import lint_policies
+from zhida.rules.lang.numbers import yuan_text
+from zhida.rules.model.policy import load_policies
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -122,8 +122,8 @@ def ask(
     import yaml
 
     from zhida.calculator import answer_key, answers_from_document, calculate
-    from zhida.rules.errors import FrameError
-    from zhida.rules.explain import amount_text
+    from zhida.rules.explanation.explain import amount_text
+    from zhida.rules.lang.errors import FrameError
 
     on, a = parse_date(as_of), make_app()
     path = Path(policy)

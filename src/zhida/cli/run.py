@@ -26,12 +26,12 @@ from zhida.cli.errors import translate_errors
 from zhida.matching.results import pack_cache_dir, run_dir
 from zhida.matching.run import run_match, run_results
 from zhida.matching.summary import PolicySummary, summarize
+from zhida.packs.cache import load_or_compile
 from zhida.profiles.demo import DEMO_ENTERPRISES, DEMO_SEED, demo_store
 from zhida.published import publish, published_pack
-from zhida.rules.document import MODE_LABELS
-from zhida.rules.numbers import yuan_text
-from zhida.rules.packcache import load_or_compile
-from zhida.rules.policy import load_policies
+from zhida.rules.lang.numbers import yuan_text
+from zhida.rules.model.document import MODE_LABELS
+from zhida.rules.model.policy import load_policies
 
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 DEMO_AS_OF = "2024-06-30"

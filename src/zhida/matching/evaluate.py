@@ -2,7 +2,7 @@
 
 Everything else is ineligible and is not stored (never a dense enterprise × clause matrix).
 
-Near misses (the condition fails on exactly one atom; defined in zhida.rules.engine) are kept
+Near misses (the condition fails on exactly one atom; defined in zhida.rules.evaluate.engine) are kept
 for the clauses a run asks for: by default those marked `near_misses: true` in their policy
 (`marked`), or every clause (`all`), or none. They are not kept for every clause by default
 because they are not sparse: with clauses of two or three atoms a fifth of all pairs miss by
@@ -26,9 +26,9 @@ from datetime import date
 
 import polars as pl
 
-from zhida.rules import frame
-from zhida.rules.allocate import STATUS, STATUSES
-from zhida.rules.engine import NEAR_MISS_MODES, CompiledPolicies
+from zhida.rules.evaluate.allocate import STATUS, STATUSES
+from zhida.rules.evaluate.engine import NEAR_MISS_MODES, CompiledPolicies
+from zhida.rules.lang import frame
 
 __all__ = [
     "CODED_SCHEMA",

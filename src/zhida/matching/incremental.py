@@ -32,10 +32,10 @@ from zhida.matching.evaluate import RESULT_SCHEMA, match_frame
 from zhida.matching.outbox import append_events, diff_events
 from zhida.matching.run import MatchRun, MatchSetup, archived_pack, population_frame, run_results
 from zhida.profiles.store import ProfileStore
-from zhida.rules.engine import CompiledPolicies
-from zhida.rules.frame import Requirements
-from zhida.rules.policy import Policy
-from zhida.rules.schema import Schema
+from zhida.rules.evaluate.engine import CompiledPolicies
+from zhida.rules.lang.frame import Requirements
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.policy import Policy
 
 ALL = None   # an update's scope of enterprises: every enterprise
 
@@ -210,7 +210,7 @@ def rematch_enterprises(
     if unknown:
         raise EnterpriseNotFound(f"画像库中没有这些企业：{'、'.join(unknown)}（评估日 {run.as_of}）；"
                                  "请核对统一社会信用代码，或先导入这些企业的登记信息。未做任何更新。")
-    # a few enterprises: the interpreter, not thousands of Polars plans (rules/rowwise.py)
+    # a few enterprises: the interpreter, not thousands of Polars plans (rules/evaluate/rowwise.py)
     new = (match_frame(compiled, rows, near_misses=run.near_misses, method="auto") if keys
            else pl.DataFrame(schema=RESULT_SCHEMA))
     old = current_results(uow, run, setup.data_dir, ids).filter(pl.col("clause").is_in(keys))

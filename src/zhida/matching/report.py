@@ -7,7 +7,7 @@ Sections, each sorted by value (largest first):
   self-declared fact that a reviewer checks);
 * near misses — the one condition that failed and what would make it hold (see evaluate.py);
 * report-only (政策体检) — estimated tax reductions, never paid.
-Every item carries the clause's condition-by-condition explanation (zhida.rules.explain).
+Every item carries the clause's condition-by-condition explanation (zhida.rules.explanation.explain).
 Statuses come from the explainer; near misses and their amounts from the batch path on the
 same one-row frame, so the report says exactly what a run says.
 """
@@ -32,11 +32,11 @@ from zhida.matching.run import DATA_USE_BASIS, population_frame
 from zhida.profiles.datause import record_use, requirement_fields
 from zhida.profiles.registry import Registry, load_registry
 from zhida.profiles.store import ProfileStore
-from zhida.rules.clause import CompiledClause
-from zhida.rules.engine import CompiledPolicies, compile_policies
-from zhida.rules.explain import ClauseExplanation, explain_frame
-from zhida.rules.policy import Policy
-from zhida.rules.schema import Schema
+from zhida.rules.evaluate.clause import CompiledClause
+from zhida.rules.evaluate.engine import CompiledPolicies, compile_policies
+from zhida.rules.explanation.explain import ClauseExplanation, explain_frame
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.policy import Policy
 
 SECTIONS = ("eligible", "possibly_eligible", "near_misses", "report_only")
 

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.ipc
 
 from zhida.matching.errors import NotReproducible
-from zhida.rules.policy import Policy, parse_policy
+from zhida.rules.model.policy import Policy, parse_policy
 
 ROW_GROUP = 50_000
 RESULTS = "results.arrow"
@@ -202,7 +202,7 @@ def archive_policies(data_dir: Path, policies: Iterable[Policy]) -> None:
 
 
 def pack_cache_dir(data_dir: Path) -> Path:
-    """Compiled policy packs (zhida.rules.packcache): a run, its reproduction and its
+    """Compiled policy packs (zhida.packs.cache): a run, its reproduction and its
     incremental updates compile the same pack once."""
     return match_dir(data_dir) / "packs"
 

@@ -32,14 +32,14 @@ from zhida.matching.evaluate import (
     size_column,
 )
 from zhida.matching.snapshot import Snapshot
+from zhida.packs.cache import load_or_compile
 from zhida.profiles.datause import record_use, requirement_fields
 from zhida.profiles.frame import build_population_frame
 from zhida.profiles.store import ProfileStore
-from zhida.rules.engine import CompiledPolicies
-from zhida.rules.frame import Requirements
-from zhida.rules.packcache import load_or_compile
-from zhida.rules.policy import Policy
-from zhida.rules.schema import Schema
+from zhida.rules.evaluate.engine import CompiledPolicies
+from zhida.rules.lang.frame import Requirements
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.policy import Policy
 
 DATA_USE_BASIS = "政策直达平台职责：惠企政策精准匹配（政策找企业）"
 
@@ -118,7 +118,7 @@ Pack = Sequence[Policy | Mapping[str, Any]] | CompiledPolicies
 
 def compiled_pack(pack: Pack, schema: Schema, as_of: date, cache_dir: Path | None) -> CompiledPolicies:
     """A compiled pack as given, or the policies (parsed, or documents) compiled through the
-    pack cache (zhida.rules.packcache; None: compile)."""
+    pack cache (zhida.packs.cache; None: compile)."""
     if isinstance(pack, CompiledPolicies):
         if pack.as_of != as_of or pack.schema is not schema:
             raise ValueError(f"the pack was compiled for {pack.as_of} (and its own schema), not for {as_of}")

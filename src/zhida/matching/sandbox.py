@@ -21,10 +21,10 @@ from zhida.matching.run import enterprises_table, population_frame
 from zhida.matching.whitelist import summarize_groups
 from zhida.profiles.registry import Registry, load_registry
 from zhida.profiles.store import ProfileStore
-from zhida.rules.engine import compile_policies
-from zhida.rules.frame import Requirements
-from zhida.rules.policy import Policy, money_fen
-from zhida.rules.schema import Schema
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.lang.frame import Requirements
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.policy import Policy, money_fen
 
 
 @dataclass(frozen=True)

@@ -49,13 +49,13 @@ import pyarrow as pa
 from zhida.matching.errors import MatchError
 from zhida.matching.evaluate import CODED_SCHEMA, Matched, Progress, by_key, clause_table, match_codes, size_column
 from zhida.matching.run import population_frame
+from zhida.packs.state import dumps, loads, restore, state_of
 from zhida.profiles.facts import FactView
 from zhida.profiles.registry import load_registry
 from zhida.profiles.store import ProfileStore
-from zhida.rules.engine import CompiledPolicies
-from zhida.rules.frame import ID_COLUMN
-from zhida.rules.packstate import dumps, loads, restore, state_of
-from zhida.rules.schema import Schema
+from zhida.rules.evaluate.engine import CompiledPolicies
+from zhida.rules.lang.frame import ID_COLUMN
+from zhida.rules.lang.schema import Schema
 
 if TYPE_CHECKING:
     from pyspark.broadcast import Broadcast

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from zhida.matching.run import MatchRun
-from zhida.rules.policy import Policy, money_fen
+from zhida.rules.model.policy import Policy, money_fen
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from zhida.matching.run import MatchRun, run_enterprises
 from zhida.profiles.frame import build_population_frame
 from zhida.profiles.industry import section
 from zhida.profiles.registry import Registry, load_registry
-from zhida.rules.clause import CompiledClause
-from zhida.rules.engine import compile_policies
-from zhida.rules.facts import display
-from zhida.rules.numbers import yuan_text
-from zhida.rules.policy import money_fen
-from zhida.rules.schema import Schema
+from zhida.rules.evaluate.clause import CompiledClause
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.lang.numbers import yuan_text
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.facts import display
+from zhida.rules.model.policy import money_fen
 
 FIXED_COLUMNS = ["统一社会信用代码", "企业名称", "所属区县", "行业门类", "企业规模", "金额（元）"]
 SUMMARY_COLUMNS = ["维度", "分组", "企业数", "金额（元）"]

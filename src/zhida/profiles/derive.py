@@ -15,7 +15,7 @@ import polars as pl
 
 from zhida.profiles import industry, size
 from zhida.profiles.registry import FieldDef
-from zhida.rules.frame import field_column, list_column, list_since_column
+from zhida.rules.lang.frame import field_column, list_column, list_since_column
 
 Need = tuple[str, ...]
 

@@ -22,7 +22,7 @@ from zhida.profiles.lists import ListView
 from zhida.profiles.registry import Registry, load_registry
 from zhida.profiles.store import ProfileStore
 from zhida.profiles.zones import COORDINATES, zone_membership
-from zhida.rules.frame import (
+from zhida.rules.lang.frame import (
     ID_COLUMN,
     Requirements,
     field_column,
@@ -31,7 +31,7 @@ from zhida.rules.frame import (
     tag_column,
     zone_column,
 )
-from zhida.rules.schema import Schema
+from zhida.rules.lang.schema import Schema
 
 DTYPES = {"money": pl.Int64, "count": pl.Int64, "number": pl.Int64, "percent": pl.Int64,
           "bool": pl.Boolean, "date": pl.Date, "code": pl.String, "text": pl.String}

@@ -15,7 +15,7 @@ import polars as pl
 
 from zhida.profiles.facts import FactView
 from zhida.profiles.store import Batch, ProfileStore
-from zhida.rules.frame import ID_COLUMN, received_column, received_fen_column, received_on_column
+from zhida.rules.lang.frame import ID_COLUMN, received_column, received_fen_column, received_on_column
 
 SOURCE = "received"
 TABLE = "received"

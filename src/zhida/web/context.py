@@ -22,7 +22,7 @@ from zhida.bootstrap import App
 from zhida.errors import ZhidaError
 from zhida.profiles.datause_writer import DataUseWriter
 from zhida.reportstore import ReportStore
-from zhida.rules.numbers import yuan_text
+from zhida.rules.lang.numbers import yuan_text
 from zhida.workflow.states import (
     ACTION_LABELS,
     APPLICATION_ACTION_LABELS,

@@ -54,13 +54,13 @@ from zhida.profiles.profile import list_entries, trace
 from zhida.profiles.registry import Registry
 from zhida.profiles.store import ProfileStore
 from zhida.published import published_set
-from zhida.rules.clause import CompiledClause
-from zhida.rules.document import ClauseSpec
-from zhida.rules.engine import CompiledPolicies, compile_policies
-from zhida.rules.explain import ClauseExplanation, explain_frame
-from zhida.rules.facts import build_frame
-from zhida.rules.policy import Policy, parse_policy
-from zhida.rules.schema import Schema
+from zhida.rules.evaluate.clause import CompiledClause
+from zhida.rules.evaluate.engine import CompiledPolicies, compile_policies
+from zhida.rules.explanation.explain import ClauseExplanation, explain_frame
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.document import ClauseSpec
+from zhida.rules.model.facts import build_frame
+from zhida.rules.model.policy import Policy, parse_policy
 from zhida.workflow import materials as bank
 from zhida.workflow.notices import yuan
 from zhida.workflow.notifications import notify

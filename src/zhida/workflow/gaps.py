@@ -30,10 +30,10 @@ from zhida.profiles.datause import record_use, requirement_fields
 from zhida.profiles.registry import Registry
 from zhida.profiles.store import ProfileStore
 from zhida.published import versions
-from zhida.rules.engine import compile_policies
-from zhida.rules.explain import explain_frame
-from zhida.rules.policy import parse_policy
-from zhida.rules.schema import Schema
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.explanation.explain import explain_frame
+from zhida.rules.lang.schema import Schema
+from zhida.rules.model.policy import parse_policy
 from zhida.workflow.notifications import notify
 
 Clock = Callable[[], datetime]

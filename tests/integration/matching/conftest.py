@@ -11,7 +11,7 @@ from zhida import catalog
 from zhida.matching.run import MatchSetup
 from zhida.profiles.demo import demo_store
 from zhida.profiles.store import ProfileStore
-from zhida.rules.policy import load_policies
+from zhida.rules.model.policy import load_policies
 
 AS_OF = date(2024, 6, 30)
 ROOT = Path(__file__).resolve().parents[3]

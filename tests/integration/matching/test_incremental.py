@@ -11,7 +11,7 @@ from zhida.matching.incremental import current_results, publish_policy, rematch_
 from zhida.matching.outbox import events_of_enterprise, mark_delivered, pending_events
 from zhida.matching.run import run_match, run_results
 from zhida.profiles.load import load_feed
-from zhida.rules.policy import parse_policy
+from zhida.rules.model.policy import parse_policy
 
 from .conftest import AS_OF
 

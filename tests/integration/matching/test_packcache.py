@@ -6,10 +6,10 @@ from ruamel.yaml import YAML
 
 from zhida.matching.evaluate import match_frame
 from zhida.matching.run import population_frame
-from zhida.rules.engine import compile_policies
-from zhida.rules.explain import explain_frame
-from zhida.rules.packcache import PackCache
-from zhida.rules.policy import parse_policy, policy_files
+from zhida.packs.cache import PackCache
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.explanation.explain import explain_frame
+from zhida.rules.model.policy import parse_policy, policy_files
 
 from .conftest import AS_OF, POLICIES
 

@@ -13,10 +13,10 @@ from zhida.matching.errors import EnterpriseNotFound, UnpublishedVersions
 from zhida.matching.incremental import rematch_enterprises
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match, run_results
+from zhida.packs.cache import load_or_compile
 from zhida.profiles.datause import record_use
 from zhida.published import PublishError, publish, published_pack, published_set, versions
-from zhida.rules.packcache import load_or_compile
-from zhida.rules.policy import load_policies, load_policy_file
+from zhida.rules.model.policy import load_policies, load_policy_file
 
 from .conftest import AS_OF, POLICIES
 

@@ -1,12 +1,12 @@
 """The interpreter path that incremental re-matching takes for a few enterprises
-(rules/rowwise.py) gives the batch's results on the demo city and the real policy pack:
+(rules/evaluate/rowwise.py) gives the batch's results on the demo city and the real policy pack:
 statuses, amounts, near misses of every clause, and a policy's per-enterprise cap (温州)."""
 
 import polars as pl
 
 from zhida.matching.evaluate import match_frame
 from zhida.matching.run import population_frame
-from zhida.rules.engine import compile_policies
+from zhida.rules.evaluate.engine import compile_policies
 
 from .conftest import AS_OF
 

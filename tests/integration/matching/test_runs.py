@@ -11,7 +11,7 @@ from zhida.matching.results import digest
 from zhida.matching.run import list_runs, load_run, reproduce_run, run_match, run_results
 from zhida.profiles.datause import uses_of_enterprise
 from zhida.profiles.load import load_feed
-from zhida.rules.policy import parse_policy
+from zhida.rules.model.policy import parse_policy
 
 from .conftest import AS_OF
 

@@ -5,8 +5,8 @@ import polars as pl
 from zhida.matching.evaluate import match_frame
 from zhida.matching.run import population_frame
 from zhida.matching.sandbox import simulate
-from zhida.rules.engine import compile_policies
-from zhida.rules.policy import parse_policy
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.model.policy import parse_policy
 
 from .conftest import AS_OF
 

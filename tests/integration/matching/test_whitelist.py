@@ -8,7 +8,7 @@ import pytest
 
 from zhida.matching.run import run_match, run_results
 from zhida.matching.whitelist import FIXED_COLUMNS, whitelist, write_csv, write_xlsx
-from zhida.rules.policy import parse_policy
+from zhida.rules.model.policy import parse_policy
 
 from .conftest import AS_OF
 

@@ -9,7 +9,7 @@ from zhida.profiles.frame import build_population_frame
 from zhida.profiles.profile import trace
 from zhida.profiles.registry import load_registry
 from zhida.profiles.store import ProfileStore
-from zhida.rules.frame import Requirements
+from zhida.rules.lang.frame import Requirements
 
 from .feeds import MARKET, STATS, TAX, load
 

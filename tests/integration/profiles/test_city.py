@@ -8,7 +8,7 @@ from zhida.profiles import uscc
 from zhida.profiles.frame import build_population_frame
 from zhida.profiles.generate import FILES, generate_city
 from zhida.profiles.registry import load_registry
-from zhida.rules.frame import Requirements
+from zhida.rules.lang.frame import Requirements
 
 from .conftest import CITY_AS_OF
 

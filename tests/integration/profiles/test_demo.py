@@ -4,7 +4,7 @@ from datetime import date
 
 from zhida.profiles.demo import demo_store
 from zhida.profiles.frame import build_population_frame
-from zhida.rules.frame import Requirements
+from zhida.rules.lang.frame import Requirements
 
 
 def test_demo_store_is_built_once_and_reused(tmp_path):

@@ -12,9 +12,9 @@ from zhida import catalog
 from zhida.profiles.frame import build_population_frame
 from zhida.profiles.registry import load_registry
 from zhida.profiles.store import ProfileStore
-from zhida.rules.engine import compile_policies
-from zhida.rules.frame import Requirements
-from zhida.rules.policy import load_policies
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.lang.frame import Requirements
+from zhida.rules.model.policy import load_policies
 
 from .conftest import CITY_AS_OF
 from .feeds import MARKET, STATS, TAX, load

@@ -10,7 +10,7 @@ from zhida.profiles.profile import mask, trace
 from zhida.profiles.quality import source_quality
 from zhida.profiles.registry import load_registry
 from zhida.profiles.store import ProfileStore
-from zhida.rules.frame import Requirements
+from zhida.rules.lang.frame import Requirements
 
 from .conftest import CITY_AS_OF
 

@@ -14,7 +14,7 @@ from zhida import catalog
 from zhida.db import Database
 from zhida.matching.run import MatchSetup
 from zhida.profiles.demo import demo_store
-from zhida.rules.policy import load_policies
+from zhida.rules.model.policy import load_policies
 
 AS_OF = date(2024, 6, 30)
 ROOT = Path(__file__).resolve().parents[3]

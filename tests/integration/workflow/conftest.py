@@ -5,8 +5,8 @@ import pytest
 from zhida.accounts import SYSTEM, Role, User
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match
+from zhida.packs.cache import load_or_compile
 from zhida.published import publish, published_pack
-from zhida.rules.packcache import load_or_compile
 
 from ..matching.conftest import AS_OF, city_store, data_dir, policies, schema, setup, store  # noqa: F401
 

@@ -19,7 +19,7 @@ from zhida.matching.evaluate import match_frame
 from zhida.matching.run import population_frame
 from zhida.profiles.registry import load_registry
 from zhida.published import publish
-from zhida.rules.engine import compile_policies
+from zhida.rules.evaluate.engine import compile_policies
 from zhida.workflow import applications as apps
 from zhida.workflow import materials as bank
 from zhida.workflow.states import ApplicationState, OfferState, TransitionNotAllowed
@@ -228,7 +228,7 @@ def test_a_not_more_than_amount_is_fixed_by_the_reviewer_within_the_ceiling(data
     """“不超过 X” (amount_is: ceiling, #14 point 2): the rules compute the most; the department fixes
     the figure on approval, never above it, with a reason when below; an exact clause's amount
     cannot be changed by review."""
-    from zhida.rules.policy import parse_policy
+    from zhida.rules.model.policy import parse_policy
 
     facts, firms = city
     exact_firm = firm(firms["unknown"])

@@ -14,8 +14,8 @@ from zhida.db.tables.jobs import cap_usage
 from zhida.errors import ZhidaError
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match
+from zhida.packs.cache import load_or_compile
 from zhida.published import publish, published_pack
-from zhida.rules.packcache import load_or_compile
 from zhida.workflow import ledger
 from zhida.workflow.batches import prepare_batch
 from zhida.workflow.caps import CapError, CapReached, define_cap, used

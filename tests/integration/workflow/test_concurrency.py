@@ -12,8 +12,8 @@ from zhida.db import tables as t
 from zhida.errors import ZhidaError
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match
+from zhida.packs.cache import load_or_compile
 from zhida.published import publish, published_pack
-from zhida.rules.packcache import load_or_compile
 from zhida.workflow import ledger
 from zhida.workflow.offers import accept, create_offers, transition
 from zhida.workflow.payments import fund_budget, schedule_payment

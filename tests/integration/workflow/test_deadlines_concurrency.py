@@ -11,8 +11,8 @@ from zhida.accounts import SYSTEM
 from zhida.db import tables as t
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match
+from zhida.packs.cache import load_or_compile
 from zhida.published import publish, published_pack
-from zhida.rules.packcache import load_or_compile
 from zhida.workflow.deadlines import expire_overdue, send_reminders
 from zhida.workflow.offers import create_offers, transition
 from zhida.workflow.states import OfferAction

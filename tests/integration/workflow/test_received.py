@@ -13,13 +13,13 @@ from zhida.accounts.demo import DEPARTMENTS
 from zhida.accounts.service import add_department
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import population_frame, run_match, run_results
+from zhida.packs.cache import load_or_compile
 from zhida.profiles import received
 from zhida.profiles.load import load_feed
 from zhida.profiles.registry import load_registry
 from zhida.published import publish, published_pack
-from zhida.rules.explain import explain_frame
-from zhida.rules.frame import Requirements
-from zhida.rules.packcache import load_or_compile
+from zhida.rules.explanation.explain import explain_frame
+from zhida.rules.lang.frame import Requirements
 from zhida.workflow import applications as apps
 from zhida.workflow.offers import get_offer
 from zhida.workflow.payments import fund_budget, schedule_payment, settle_payment

@@ -10,8 +10,8 @@ from zhida.db import tables as t
 from zhida.db.scope import Scope, restrict
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match
+from zhida.packs.cache import load_or_compile
 from zhida.published import publish, published_pack
-from zhida.rules.packcache import load_or_compile
 from zhida.workflow.offers import create_offers, events_of, offers_of_clause, view_offer
 
 from ..matching.conftest import AS_OF

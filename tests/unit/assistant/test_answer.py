@@ -13,7 +13,7 @@ TODAY = date(2024, 6, 30)
 
 @pytest.fixture(scope="module")
 def index():
-    from zhida.rules.policy import load_policies
+    from zhida.rules.model.policy import load_policies
 
     return build_index([(p.spec.model_dump(mode="json"), p.content_hash) for p in load_policies([ROOT / "policies"])])
 
@@ -94,7 +94,7 @@ def test_every_faq_entry_cites_a_policy_and_clause_of_the_pack(index):
 
 
 def test_an_faq_entry_of_an_unpublished_policy_is_not_indexed():
-    from zhida.rules.policy import load_policies
+    from zhida.rules.model.policy import load_policies
 
     only = load_policies([ROOT / "policies" / "wenzhou-2023-8-specialized.yaml"])
     small = build_index([(p.spec.model_dump(mode="json"), p.content_hash) for p in only])

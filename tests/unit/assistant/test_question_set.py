@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from zhida.rules.policy import load_policies
+from zhida.rules.model.policy import load_policies
 
 ROOT = Path(__file__).resolve().parents[3]
 

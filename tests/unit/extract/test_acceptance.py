@@ -19,9 +19,9 @@ from ruamel.yaml import YAML
 from zhida.extract import TODO, extract, render_yaml
 from zhida.extract.render import HEADER
 from zhida.profiles.registry import load_registry
-from zhida.rules.errors import PolicyError
-from zhida.rules.lint import lint_policies
-from zhida.rules.policy import parse_policy
+from zhida.rules.check.lint import lint_policies
+from zhida.rules.lang.errors import PolicyError
+from zhida.rules.model.policy import parse_policy
 
 PACK = Path(__file__).parents[3] / "policies"
 

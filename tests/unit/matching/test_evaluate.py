@@ -6,10 +6,10 @@ import polars as pl
 
 from zhida.matching.evaluate import match_frame
 from zhida.matching.outbox import diff_events
-from zhida.rules.engine import compile_policies
-from zhida.rules.facts import build_frame
-from zhida.rules.policy import parse_policy
-from zhida.rules.schema import Field, Schema
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.lang.schema import Field, Schema
+from zhida.rules.model.facts import build_frame
+from zhida.rules.model.policy import parse_policy
 
 AS_OF = date(2024, 6, 1)
 SCHEMA = Schema.build([

@@ -4,7 +4,7 @@ from zhida.profiles.derive import DERIVATIONS
 from zhida.profiles.errors import MappingError, RegistryError
 from zhida.profiles.mapping import load_mapping, parse_mapping
 from zhida.profiles.registry import load_registry, parse_registry
-from zhida.rules.schema import Schema
+from zhida.rules.lang.schema import Schema
 
 REG = load_registry()
 CONTRACT_LISTS = {"专精特新小巨人", "省专精特新", "省隐形冠军", "高新技术企业", "科技型中小企业",

@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from zhida.rules.engine import compile_policies
-from zhida.rules.explain import explain_frame
-from zhida.rules.facts import build_frame
-from zhida.rules.policy import parse_policy
-from zhida.rules.schema import Field, ListDef, Schema
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.explanation.explain import explain_frame
+from zhida.rules.lang.schema import Field, ListDef, Schema
+from zhida.rules.model.facts import build_frame
+from zhida.rules.model.policy import parse_policy
 
 AS_OF = date(2024, 6, 1)
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from tests.unit.rules.support import AS_OF, SCHEMA, clause, policy
 
-from zhida.rules.engine import compile_policies
-from zhida.rules.errors import PolicyError
-from zhida.rules.explain import explain_frame
-from zhida.rules.facts import build_frame
-from zhida.rules.lint import lint_policies
-from zhida.rules.policy import parse_policy
+from zhida.rules.check.lint import lint_policies
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.explanation.explain import explain_frame
+from zhida.rules.lang.errors import PolicyError
+from zhida.rules.model.facts import build_frame
+from zhida.rules.model.policy import parse_policy
 
 
 def run(docs: list[dict[str, Any]], facts: list[dict[str, Any]], as_of: date = AS_OF):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from tests.unit.rules.support import clause, policy
 
-from zhida.rules.errors import PolicyError
-from zhida.rules.policy import content_hash, parse_policy
+from zhida.rules.lang.errors import PolicyError
+from zhida.rules.model.policy import content_hash, parse_policy
 
 
 @pytest.mark.parametrize("mode", ["exempt", "instant", "report_only"])

@@ -7,9 +7,9 @@ from typing import Any
 
 from tests.unit.rules.support import AS_OF, SCHEMA, clause, policy
 
-from zhida.rules.engine import compile_policies
-from zhida.rules.facts import build_frame
-from zhida.rules.policy import parse_policy
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.model.facts import build_frame
+from zhida.rules.model.policy import parse_policy
 
 
 def batch_and_rows(docs: list[dict[str, Any]], facts: list[dict[str, Any]]):

@@ -5,10 +5,10 @@ from datetime import date
 from pathlib import Path
 
 from zhida.catalog import load_schema
-from zhida.rules.engine import compile_policies
-from zhida.rules.explain import explain_frame
-from zhida.rules.facts import build_frame
-from zhida.rules.policy import load_policy_file
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.explanation.explain import explain_frame
+from zhida.rules.model.facts import build_frame
+from zhida.rules.model.policy import load_policy_file
 
 ROOT = Path(__file__).resolve().parents[3]
 POLICY = load_policy_file(ROOT / "policies" / "cn-hrss-2024-40-job-retention.yaml")

@@ -14,13 +14,13 @@ from ruamel.yaml import YAML
 from tests.unit.rules.support import SCHEMA, clause, policy, run
 
 from zhida.catalog import load_schema
-from zhida.rules import ast
-from zhida.rules.compile import Compiler
-from zhida.rules.engine import compile_policies
-from zhida.rules.lint import lint_policies, lint_policy, vocabulary_problems
-from zhida.rules.parse import parse, reserved_words
-from zhida.rules.policy import Policy, load_policy_file, parse_policy
-from zhida.rules.schema import Field, Schema
+from zhida.rules.check.lint import lint_policies, lint_policy, vocabulary_problems
+from zhida.rules.evaluate.compile import Compiler
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.lang import ast
+from zhida.rules.lang.parse import parse, reserved_words
+from zhida.rules.lang.schema import Field, Schema
+from zhida.rules.model.policy import Policy, load_policy_file, parse_policy
 
 ROOT = Path(__file__).resolve().parents[3]
 ID_SPELLED: dict[str, Any] = YAML(typ="safe", pure=True).load(
@@ -114,8 +114,8 @@ def test_an_unknown_label_is_reported_in_chinese_with_the_closest_labels_and_its
 
 def test_compiling_an_unknown_label_names_the_closest_labels_too():
     """`zhida policy test` and the engine compile through the type checker, not lint: the same hint."""
-    from zhida.rules.typecheck import TypeChecker
-    from zhida.rules.types import Env
+    from zhida.rules.lang.typecheck import TypeChecker
+    from zhida.rules.lang.types import Env
     typer = TypeChecker(Env(SCHEMA, {}))
     typer.expect(parse("营业收人[上年度] > 0"), "bool")
     (problem,) = typer.problems

@@ -1,7 +1,7 @@
 from tests.unit.rules.support import SCHEMA, clause, policy
 
-from zhida.rules.lint import lint_policy
-from zhida.rules.policy import parse_policy
+from zhida.rules.check.lint import lint_policy
+from zhida.rules.model.policy import parse_policy
 
 CASE = [{"name": "x", "facts": {}, "expect": {"status": "unknown"}}]
 

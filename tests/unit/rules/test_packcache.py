@@ -17,16 +17,16 @@ import pytest
 from ruamel.yaml import YAML
 
 from zhida import catalog
+from zhida.packs.cache import SUFFIX, PackCache, load_or_compile, load_or_compile_files
 from zhida.policygen import generate_pack
-from zhida.rules import frame
-from zhida.rules.cases import cases_of
-from zhida.rules.engine import CompiledPolicies, compile_policies
-from zhida.rules.errors import PolicyError
-from zhida.rules.explain import explain_frame
-from zhida.rules.facts import build_frame
-from zhida.rules.packcache import SUFFIX, PackCache, load_or_compile, load_or_compile_files
-from zhida.rules.policy import load_policies, parse_policy, policy_files
-from zhida.rules.schema import Field, Schema
+from zhida.rules.check.cases import cases_of
+from zhida.rules.evaluate.engine import CompiledPolicies, compile_policies
+from zhida.rules.explanation.explain import explain_frame
+from zhida.rules.lang import frame
+from zhida.rules.lang.errors import PolicyError
+from zhida.rules.lang.schema import Field, Schema
+from zhida.rules.model.facts import build_frame
+from zhida.rules.model.policy import load_policies, parse_policy, policy_files
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 AS_OF = date(2024, 6, 30)

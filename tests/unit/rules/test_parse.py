@@ -2,9 +2,9 @@ from fractions import Fraction
 
 import pytest
 
-from zhida.rules import ast
-from zhida.rules.errors import ExpressionError
-from zhida.rules.parse import parse, parse_number
+from zhida.rules.lang import ast
+from zhida.rules.lang.errors import ExpressionError
+from zhida.rules.lang.parse import parse, parse_number
 
 
 @pytest.mark.parametrize(("text", "value"), [

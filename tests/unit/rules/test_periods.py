@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from tests.unit.rules.support import clause, policy, run
 
-from zhida.rules.errors import PolicyError
-from zhida.rules.policy import content_hash, parse_policy
+from zhida.rules.lang.errors import PolicyError
+from zhida.rules.model.policy import content_hash, parse_policy
 
 PERIODS = [{"from": "2020-01-01", "to": "2024-12-31", "source": "2024年通知"},
            {"from": "2025-04-14", "to": "2025-12-31", "source": "2025年通知"}]

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from tests.unit.rules.support import AS_OF, clause, compile_frame, policy, run
 
-from zhida.rules.functions import FUNCTIONS, MACROS
+from zhida.rules.lang.functions import FUNCTIONS, MACROS
 
 MONEY = ["revenue[last_year]", "ui_paid[last_year]", "revenue[2022]", "wage_paid[last_month]", 'param("standard")']
 COUNTS = ["employees", "insured[last_month]", "insured[month(-2)]"]

@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 from tests.unit.rules.support import SCHEMA, clause, policy, run
 
-from zhida.rules.engine import compile_policies
-from zhida.rules.errors import PolicyError
-from zhida.rules.parse import parse
-from zhida.rules.periods import window_start
-from zhida.rules.policy import parse_policy
+from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.lang.errors import PolicyError
+from zhida.rules.lang.parse import parse
+from zhida.rules.lang.periods import window_start
+from zhida.rules.model.policy import parse_policy
 
 KEY = "wenzhou-2023-8-specialized/little-giant"
 PAID = {KEY: [{"paid_on": "2023-08-15", "amount": "100万"}]}
@@ -130,7 +130,7 @@ def test_failing_only_on_money_already_paid_is_no_near_miss():
 
 
 def test_lint_warns_when_received_names_no_clause_of_the_pack():
-    from zhida.rules.lint import lint_policies
+    from zhida.rules.check.lint import lint_policies
 
     doc = policy([clause('not received("demo/c")', id="c"), clause('not received("demo/typo")', id="d",
                                                                      stackable=True)])

@@ -1,4 +1,4 @@
-"""Only the facts that can change an unknown result are asked for (rules/relevance.py).
+"""Only the facts that can change an unknown result are asked for (rules/explanation/relevance.py).
 
 A fact is relevant when two completions of the unknown facts that differ only in it give
 different verdicts (status and amount). The property test checks both directions on random
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from tests.unit.rules.support import AS_OF, SCHEMA, clause, compile_frame, policy, run
 from tests.unit.rules.test_properties import CODE_VALUES, enterprise, random_clause, random_policy
 
-from zhida.rules import ast
+from zhida.rules.lang import ast
 
 
 def missing(when: str, facts: dict[str, Any], amount: str = "5000") -> list[str]:

@@ -216,9 +216,9 @@ def test_a_subset_of_compiled_clauses_evaluates_on_its_own():
 
     from tests.unit.rules.support import SCHEMA
 
-    from zhida.rules.engine import compile_policies
-    from zhida.rules.facts import build_frame
-    from zhida.rules.policy import parse_policy
+    from zhida.rules.evaluate.engine import compile_policies
+    from zhida.rules.model.facts import build_frame
+    from zhida.rules.model.policy import parse_policy
 
     doc = policy([clause("employees >= 1", "1", id="a", stackable=True),
                   clause("employees >= 2", "2", id="b", stackable=True)])
@@ -255,8 +255,8 @@ def test_quarterly_avg_is_the_tax_rules_average_of_quarter_start_and_end_values(
 
 
 def test_quarterly_avg_wants_a_monthly_field_with_a_year():
-    from zhida.rules.errors import ExpressionError
-    from zhida.rules.parse import parse
+    from zhida.rules.lang.errors import ExpressionError
+    from zhida.rules.lang.parse import parse
 
     for bad in ("quarterly_avg(insured[months(-12..-1)])", "quarterly_avg(insured)", "quarterly_avg(1)",
                 "quarterly_avg(insured[2023-03])"):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from tests.unit.rules.support import clause, policy
 
-from zhida.rules.document import MODE_LABELS
-from zhida.rules.errors import PolicyError
-from zhida.rules.policy import parse_policy
-from zhida.rules.verdicts import EXPECTED, STORED, Mode, Status
+from zhida.rules.lang.errors import PolicyError
+from zhida.rules.lang.verdicts import EXPECTED, STORED, Mode, Status
+from zhida.rules.model.document import MODE_LABELS
+from zhida.rules.model.policy import parse_policy
 
 
 def test_every_status_is_stored_or_expected_and_every_mode_has_a_chinese_label():

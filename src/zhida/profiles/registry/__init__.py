@@ -17,7 +17,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from zhida.profiles.errors import RegistryError
-from zhida.rules.schema import FIELD_TYPES, Field, ListDef, Schema
+from zhida.rules.lang.schema import FIELD_TYPES, Field, ListDef, Schema
 
 PERIODS = ("none", "month", "year")
 REGISTRY_DIR = resources.files("zhida.profiles") / "registry"
