@@ -51,3 +51,19 @@ def test_a_district_code_is_shown_with_its_name():
     e = next(x for x in explain_frame(compiled, frame) if x.key.endswith("/small-micro"))
     assert e.status == "ineligible"
     assert e.reasons == ["所属区县代码 440304（深圳市福田区），需 = 440305（深圳市南山区）"]
+
+
+def test_a_computed_quantity_is_shown_with_labels_and_resolved_periods_not_as_code():
+    """扩岗补助: “新扩岗人数 − 已领吸纳补贴人数 ≥ 1” reads with the fields' labels, not as
+    `expansion_hires_1m[this_year] - absorption_subsidy_hires[this_year]`."""
+    expansion = load_policy_file(ROOT / "policies" / "cn-hrss-2023-job-expansion.yaml")
+    as_of = date(2023, 9, 30)
+    compiled = compile_policies([expansion], SCHEMA, as_of)
+    doc = {"facts": {"district_code": "330302", "expansion_hires_1m": {"2023": 2},
+                     "absorption_subsidy_hires": {"2023": 2}}}
+    frame = build_frame([doc], compiled.requirements, SCHEMA, as_of)
+    e = next(x for x in explain_frame(compiled, frame) if x.status == "ineligible")
+    label_1m = SCHEMA.fields["expansion_hires_1m"].label
+    label_abs = SCHEMA.fields["absorption_subsidy_hires"].label
+    assert f"{label_1m}[2023] - {label_abs}[2023] 0，需 ≥ 1" in e.reasons
+    assert not any("expansion_hires_1m" in r or "this_year" in r for r in e.reasons)

@@ -30,6 +30,8 @@ from zhida.rules.model.document import MODE_LABELS
 from zhida.rules.model.facts import display
 
 _OP_TEXT = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
+_ARITH_TEXT = {"+": "+", "-": "-", "*": "×", "/": "÷"}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 
 @dataclass
@@ -230,14 +232,36 @@ class Explainer:
         return _fmt(value, base)
 
     def name(self, node: ast.Node) -> str:
+        """An expression as a reader reads it: fields by their label with the periods resolved
+        (营业收入[2023], 参保人数[2023-07至2024-06]), × and ÷, functions by their Chinese name,
+        as_of as 评估日; literals as written."""
         if isinstance(node, ast.FieldRef):
             f = self.compiled.schema.resolve(node.name)
             if f is not None:
-                if isinstance(node.period, ast.Period):
-                    return f"{f.label}[{resolve(node.period, self.compiled.as_of)[0]}]"
-                suffix = node.text[len(node.name):] if node.text.startswith(node.name) else ""
-                return f"{f.label}{suffix}"
-        return node.text
+                if node.period is None:
+                    return f.label
+                periods = resolve(node.period, self.compiled.as_of)
+                shown = periods[0] if len(periods) == 1 else f"{periods[0]}至{periods[-1]}"
+                return f"{f.label}[{shown}]"
+        if isinstance(node, ast.Arith):
+            left, right = self._operand(node.left, node.op, False), self._operand(node.right, node.op, True)
+            return f"{left} {_ARITH_TEXT[node.op]} {right}"
+        if isinstance(node, ast.Neg):
+            return f"-{self._operand(node.operand, '*', True)}"
+        if isinstance(node, ast.AsOf):
+            return "评估日"
+        if isinstance(node, ast.Call) and node.name in FUNCTIONS:
+            title = FUNCTIONS[node.name].usage.split("：", 1)[0]
+            return f"{title}（{'，'.join(self.name(a) for a in node.args)}）"
+        return node.text.strip()
+
+    def _operand(self, node: ast.Node, parent: str, right: bool) -> str:
+        """An operand of `parent`, in brackets where the reading would otherwise change."""
+        text = self.name(node)
+        if isinstance(node, ast.Arith) and (_PRECEDENCE[node.op] < _PRECEDENCE[parent]
+                                            or (right and _PRECEDENCE[node.op] == _PRECEDENCE[parent])):
+            return f"({text})"
+        return text
 
     def explain(self) -> tuple[ClauseExplanation, Value]:
         clause, policy = self.c.clause, self.c.policy
