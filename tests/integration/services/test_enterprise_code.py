@@ -103,6 +103,7 @@ def test_the_public_page_shows_registration_certifications_and_abnormal_operatio
     labels = [f.label for f in page.registration]
     assert labels[:2] == ["统一社会信用代码", "企业名称"] and page.name
     assert "法定代表人" not in labels                          # personal information stays off the public page
+    assert "登记状态" in labels                                # 存续/吊销/注销 is public (企业信息公示暂行条例)
     [abnormal] = [c for c in page.credit if c.name == "经营异常名录"]
     assert abnormal.in_force and abnormal.text.startswith("有")
     hitech = in_force(entries(city_store, "高新技术企业"))["uscc"].sort()[0]
