@@ -18,6 +18,7 @@ from __future__ import annotations
 from zhida.accounts.errors import NotAllowed
 from zhida.accounts.roles import Permission
 from zhida.accounts.users import User
+from zhida.db.scope import Scope
 
 
 def can(actor: User, permission: Permission) -> bool:
@@ -75,3 +76,12 @@ def require_reader(actor: User, *, what: str, uscc: str, department: str) -> Non
     scope = department_scope(actor)
     if scope is not None and scope != department:
         raise NotAllowed(f"{what}由部门 {department} 办理；用户 {actor.username} 属于{scope}，不能查看。")
+
+
+def reader_scope(actor: User) -> Scope:
+    """The rows a reader's transaction is narrowed to (zhida.db.scope.restrict, row-level security
+    on PostgreSQL): the actor's own firm, its department's items, or everything for oversight."""
+    if actor.uscc and actor.active and can(actor, Permission.VIEW_OWN_ENTERPRISE):
+        return Scope(uscc=actor.uscc)
+    department = department_scope(actor)
+    return Scope(department=department) if department else Scope(everything=True)
