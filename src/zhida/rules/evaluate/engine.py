@@ -28,7 +28,7 @@ from zhida.rules.evaluate.compile import Compiler
 from zhida.rules.evaluate.rounding import RawAmount, finish_amount, round_long
 from zhida.rules.evaluate.rowwise import ROWWISE_MAX, evaluate_rows
 from zhida.rules.lang import ast, frame
-from zhida.rules.lang.errors import ExpressionError, FrameError, PolicyError, Problem
+from zhida.rules.lang.errors import AmountOverflow, ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.lang.scaled import ROUNDING_MODES
 from zhida.rules.lang.schema import Schema
 from zhida.rules.lang.typecheck import TypeChecker
@@ -193,7 +193,13 @@ class CompiledPolicies:
         def status(name: str) -> pl.Expr:
             return pl.lit(name, dtype=STATUS)
 
-        rounded = round_long(long, wide=wide, same=same)
+        try:
+            rounded = round_long(long, wide=wide, same=same)
+        except AmountOverflow as e:      # positions → clause keys, frame rows → USCCs where known
+            offenders = [(self.keys[int(c)], r) for c, r in e.pairs]
+            uscc = (df.get_column(frame.ID_COLUMN).cast(pl.String).gather([r for _, r in e.pairs]).to_list()
+                    if frame.ID_COLUMN in df.columns else None)
+            raise AmountOverflow(offenders, uscc) from None
         clause = self.names.gather(rounded.get_column("clause"))  # positions → the keys' Enum
         if not near:
             code = pl.when(pl.col("holds") & pl.col("amount_fen").is_not_null()).then(status("eligible")).otherwise(

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import polars as pl
 
 from zhida.rules.evaluate.compile import Compiler
+from zhida.rules.lang.errors import AmountOverflow
 from zhida.rules.lang.scaled import INT64_SAFE, ROUNDING_MODES, Numeric, const, rescale
 
 ROUNDING_DIGITS = {"fen": 2, "yuan": 0, "hundred_yuan": -2, "thousand_yuan": -3, "wan": -4}
+INT64_MAX = 2**63 - 1
 
 
 def finish_amount(compiler: Compiler, raw: Numeric, cap: Numeric | None, unit: str, mode: str) -> pl.Expr:
@@ -98,8 +100,13 @@ def round_long(long: pl.DataFrame, *, wide: bool = True, same: Mapping[str, int]
         for m in modes[1:]:
             chain = chain.when(pl.col("mode") == ROUNDING_MODES.index(m)).then(bumps[m])  # type: ignore[assignment]
         bump = chain.otherwise(pl.lit(False))
-    return (long.lazy().with_columns(n=pl.col("raw").cast(dtype) * param("up").cast(dtype))
-            .with_columns(q=pl.col("n").floordiv(d))
-            .with_columns(r=pl.col("n") - pl.col("q") * d)
-            .with_columns(amount_fen=((pl.col("q") + bump.cast(dtype)) * param("factor")).cast(pl.Int64))
-            .drop("n", "q", "r").collect())
+    out = (long.lazy().with_columns(n=pl.col("raw").cast(dtype) * param("up").cast(dtype))
+           .with_columns(q=pl.col("n").floordiv(d))
+           .with_columns(r=pl.col("n") - pl.col("q") * d)
+           .with_columns(amount_fen=(pl.col("q") + bump.cast(dtype)) * param("factor").cast(dtype))
+           .drop("n", "q", "r").collect())
+    if dtype == pl.Int128():
+        beyond = out.filter(pl.col("amount_fen").abs() > INT64_MAX)
+        if not beyond.is_empty():
+            raise AmountOverflow([(str(c), int(r)) for c, r in beyond.head(5).select("clause", "row").iter_rows()])
+    return out.with_columns(pl.col("amount_fen").cast(pl.Int64))

@@ -63,3 +63,15 @@ class PolicyError(RulesError):
 
 class FrameError(RulesError):
     """The population frame lacks columns or has the wrong types."""
+
+
+class AmountOverflow(RulesError):
+    """An amount beyond what integer fen can hold (about 9.2×10^16 yuan): never a real award, so
+    the firm's data are wrong. `pairs` are (clause key, frame row) of the first offenders."""
+
+    def __init__(self, pairs: list[tuple[str, int]], uscc: list[str | None] | None = None) -> None:
+        self.pairs = pairs
+        who = [f"条款 {key} 第 {row + 1} 行" + (f"（企业 {u}）" if u else "")
+               for (key, row), u in zip(pairs, uscc or [None] * len(pairs), strict=True)]
+        super().__init__("金额超出可表示范围（超过 92,233,720,368,547,758.07 元）：" + "；".join(who)
+                         + "。这不会是真实的奖补金额，请核对这些企业参与计算的数据（单位、数量级）后重新匹配。")
