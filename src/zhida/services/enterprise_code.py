@@ -12,6 +12,7 @@ character and the code no longer verifies. `verify_code` needs only the publishe
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -108,13 +109,28 @@ def verify_code(payload: str, published: Sequence[str]) -> VerifiedCode:
                         key_id=key.key_id)
 
 
+def qr_image(payload: str, kind: str = ".svg", *, title: str = "") -> bytes:
+    """The code as the bytes of an image of this kind (.svg, .png, .pdf, .eps), for a page or a file."""
+    kind = kind.lower()
+    if kind not in IMAGE_KINDS:
+        raise ServiceError(f"企业码图片格式“{kind}”不支持：请用 {'、'.join(IMAGE_KINDS)} 之一。")
+    extra = {"title": title} if kind == ".svg" and title else {}
+    qr = segno.make(payload, error="m")
+    if kind == ".eps":                     # segno writes EPS as text
+        text = io.StringIO()
+        qr.save(text, kind="eps", scale=6, border=4)
+        return text.getvalue().encode("ascii")
+    out = io.BytesIO()
+    qr.save(out, kind=kind[1:], scale=6, border=4, **extra)
+    return out.getvalue()
+
+
 def write_qr(payload: str, out: Path, *, title: str = "") -> Path:
     """The code as an image; the kind follows the file's extension (.svg, .png, .pdf, .eps)."""
     kind = out.suffix.lower()
     if kind not in IMAGE_KINDS:
         raise ServiceError(f"企业码图片“{out.name}”的格式不支持：请用 {'、'.join(IMAGE_KINDS)} 之一作为扩展名。")
-    qr = segno.make(payload, error="m")
+    image = qr_image(payload, kind, title=title)
     out.parent.mkdir(parents=True, exist_ok=True)
-    extra = {"title": title} if kind == ".svg" and title else {}
-    qr.save(str(out), kind=kind[1:], scale=6, border=4, **extra)
+    out.write_bytes(image)
     return out

@@ -6,7 +6,9 @@ services; a page only passes the acting user along. Every asset is served from t
 (government intranets are offline): see zhida.web.assets.
 
 Modules: `context` (who is looking, the page renderer), `pages` (public pages, login, report,
-dashboard), `money` (offers, review and 公示, payments), `api` (JSON).
+dashboard), `money` (offers, review and 公示, payments), `assistant` (政策问答 and its hand-off),
+`firm_services` (a firm's 企业码 and 专用信用报告), `public` (the 企业码's page, report
+verification), `api` (JSON).
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,7 +29,7 @@ from zhida.bootstrap import App
 from zhida.errors import ZhidaError
 from zhida.profiles.datause_writer import DataUseWriter
 from zhida.reportstore import ReportStore
-from zhida.web import api, applications, data, enquiries, money, pages, public, warm
+from zhida.web import api, applications, assistant, data, enquiries, firm_services, money, pages, public, warm
 from zhida.web.assets import STATIC, missing_assets
 from zhida.web.context import TEMPLATES, Ctx, Viewer, page, viewer
 
@@ -71,6 +73,8 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today, warm_repor
     web.include_router(applications.router)
     web.include_router(data.router)
     web.include_router(enquiries.router)
+    web.include_router(assistant.router)
+    web.include_router(firm_services.router)
     web.include_router(public.router)
     web.include_router(api.router)
 

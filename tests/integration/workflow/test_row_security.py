@@ -38,7 +38,8 @@ def _money_rows(db, hrss, sti):
             note = c.execute(sa.insert(t.notifications).values(
                 uscc=offer.uscc, kind="offer_confirm", title="请确认", body="…", offer_id=offer.id,
                 created_at=NOW).returning(t.notifications.c.id)).scalar_one()
-            c.execute(sa.insert(t.offer_reminders).values(offer_id=offer.id, day=date(2024, 6, 2), notification_id=note))
+            c.execute(sa.insert(t.offer_reminders).values(offer_id=offer.id, day=date(2024, 6, 2),
+                                                          notification_id=note))
             c.execute(sa.insert(t.data_use).values(used_at=NOW, scope="enterprise", uscc=offer.uscc, fields=["x"],
                                                    purpose="审核", actor="reviewer", enterprises=1))
             ids[dept] = pay
