@@ -61,3 +61,24 @@ def test_masked_by_default_whole_only_with_a_purpose_and_every_view_recorded(dat
     reveal = audit_log.entries(database.uow(), actor=SYSTEM, kind="data.reveal")[0]
     assert reveal.subject == f"enterprise:{uscc}" and "legal_representative" in reveal.data["fields"]
     assert name not in str(reveal.data)
+
+
+def test_legal_representative_id_number_and_phone_are_masked_unless_seen_whole(database, city):
+    store, uscc = city
+    registry = reg.load_registry()
+    masked = view_profile(database.uow(), store, registry, uscc, AS_OF, actor=DATA_OFFICER, purpose="数据核查",
+                          legal_basis="数据治理职责")
+    whole = view_profile(database.uow(), store, registry, uscc, AS_OF, actor=DATA_OFFICER, purpose="核对法定代表人身份",
+                         legal_basis="数据治理职责", whole=True)
+
+    def value(df, field):
+        return df.filter(df["field"] == field)["value"][0]
+
+    id_number, phone = value(whole, "legal_rep_id_number"), value(whole, "legal_rep_phone")
+    assert len(id_number) == 18 and id_number[:17].isdigit() and len(phone) == 11 and phone.isdigit()
+    assert value(masked, "legal_rep_id_number") == id_number[:4] + "*" * 10 + id_number[-4:]
+    assert value(masked, "legal_rep_phone") == phone[:3] + "****" + phone[-4:]
+    assert id_number not in masked.write_csv() and phone not in masked.write_csv()
+    reveal = audit_log.entries(database.uow(), actor=SYSTEM, kind="data.reveal")[0]
+    assert {"legal_rep_id_number", "legal_rep_phone"} <= set(reveal.data["fields"])
+    assert id_number not in str(reveal.data) and phone not in str(reveal.data)

@@ -77,6 +77,9 @@ def code_issue(uscc: Uscc,
         console.print(f"  {fact.label}：{fact.value}", markup=False)
     certs = "、".join(f"{c.label}（{c.since or '—'} 至 {c.until or '长期'}）" for c in page.certifications)
     console.print(f"  资质认定：{certs or '无'}", markup=False)
+    licences = "、".join(f"{c.label}{f'（{c.ref}）' if c.ref else ''}（{c.since or '—'} 至 {c.until or '长期'}）"
+                         for c in page.licences)
+    console.print(f"  行政许可：{licences or '无'}", markup=False)
     for status in page.credit:
         console.print(f"  {status.label}：{status.text}", markup=False)
 

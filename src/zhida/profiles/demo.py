@@ -19,6 +19,8 @@ def load_city(store: ProfileStore, manifest: CityManifest,
     """Load every feed of a generated city, known on the city's as-of date."""
     reports = {}
     for key in LOAD_ORDER:
+        if key not in manifest.feeds:       # a city generated before this feed was added
+            continue
         feed = manifest.feeds[key]
         if progress:
             progress(f"导入 {feed['file']}")

@@ -17,11 +17,18 @@ from zhida.profiles.store import ProfileStore
 
 
 def mask(value: str, how: str | None) -> str:
-    """Display masking of personal information (the store keeps the full value)."""
+    """Display masking of personal information (the store keeps the full value): an account
+    6222 **** **** 1234, a name 张**, an ID number 3303**********1234, a phone 138****5678."""
     if how == "account" and len(value) > 8:
         return f"{value[:4]} **** **** {value[-4:]}"
     if how == "name" and value:
         return value[0] + "*" * (len(value) - 1)
+    if how == "id_number" and len(value) > 8:
+        return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    if how == "phone" and len(value) > 7:
+        return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    if how in ("id_number", "phone"):
+        return "*" * len(value)              # too short to keep any of it
     return value
 
 

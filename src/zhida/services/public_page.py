@@ -1,5 +1,6 @@
 """A firm's public page, the one its enterprise code links to: registration facts, certifications
-(list memberships such as 高新技术企业 or 专精特新) and credit status (经营异常名录, …).
+(list memberships such as 高新技术企业 or 专精特新), licences (行政许可: the lists of the licence
+source, e.g. 食品经营许可) and credit status (经营异常名录, …).
 
 Only what may be shown to anyone is on it: the fields the registry classifies as `public`, the
 lists in force on the date, and for each credit list whether the firm is on it. Read through the
@@ -21,6 +22,7 @@ from zhida.profiles.store import Batch, ProfileStore
 from zhida.services.errors import ServiceError
 
 CREDIT_SOURCE = "credit"
+LICENCE_SOURCE = "licence"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Listing:
     department: str
     since: date | None
     until: date | None
+    ref: str | None = None           # a licence's number
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class PublicPage:
     certifications: tuple[Listing, ...]
     credit: tuple[CreditStatus, ...]
     fields: tuple[str, ...]          # what was read, for the data-use record
+    licences: tuple[Listing, ...] = ()   # 行政许可 in force
 
 
 def credit_lists(registry: Registry) -> list[ListInfo]:
@@ -105,17 +109,21 @@ def public_page(store: ProfileStore, registry: Registry, uscc: str, as_of: date)
         label = registry.code_lists.get(f.codes or "", {}).get(values[f.id])
         registration.append(Fact(f.label, f"{values[f.id]}（{label}）" if label else values[f.id]))
     active = in_force(list_entries(store, registry, uscc, as_of), as_of)
-    certifications = []
+    certifications: list[Listing] = []
+    licences: list[Listing] = []
     for row in [] if active.is_empty() else active.sort("listed_on", nulls_last=True).iter_rows(named=True):
         info = registry.lists.get(row["list"])
         if info is None or info.source == CREDIT_SOURCE:
             continue
-        certifications.append(Listing(info.name, info.label, registry.sources[info.source].department,
-                                      row["listed_on"], row["expires_on"]))
+        licence = info.source == LICENCE_SOURCE
+        (licences if licence else certifications).append(Listing(
+            info.name, info.label, registry.sources[info.source].department, row["listed_on"], row["expires_on"],
+            row["ref"] if licence else None))
     snapshots = credit_snapshots(store, registry, uscc, as_of)
     counts = dict(active.group_by("list").len().iter_rows()) if not active.is_empty() else {}
     credit = [CreditStatus(info.name, info.label, None if snapshots[info.name] is None else counts.get(info.name, 0))
               for info in credit_lists(registry)]
     return PublicPage(uscc=uscc, name=values.get("enterprise_name", ""), as_of=as_of,
                       registration=tuple(registration), certifications=tuple(certifications), credit=tuple(credit),
-                      fields=tuple([f.id for f in shown] + [f"list:{name}" for name in registry.lists]))
+                      fields=tuple([f.id for f in shown] + [f"list:{name}" for name in registry.lists]),
+                      licences=tuple(licences))

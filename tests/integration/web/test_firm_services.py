@@ -48,7 +48,8 @@ def test_a_firm_issues_its_code_in_one_click_and_it_verifies(site: Site):
     payload = re.search(r'<a href="([^"]+/e/[^"]+)">打开公开页面', r.text).group(1).replace("&amp;", "&")
     v = verify_code(payload, published(site))
     assert (v.uscc, v.issued) == (firm.uscc, date.today())
-    assert c.get(payload.removeprefix(site.url)).status_code == 200           # the public page it opens
+    opened = c.get(payload.removeprefix(site.url))                           # the public page it opens
+    assert opened.status_code == 200 and "登记状态" in opened.text and "行政许可（有效期内）" in opened.text
     full = c.post(f"/enterprises/{firm.uscc}/code", data={"csrf": c.csrf})   # without JavaScript: the whole page
     assert full.status_code == 200 and "<html" in full.text and "重新生成企业码" in full.text
 

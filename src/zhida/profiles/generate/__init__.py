@@ -18,6 +18,8 @@ import polars as pl
 
 from zhida.profiles.generate import feeds, programs
 from zhida.profiles.generate.defects import inject
+from zhida.profiles.generate.licences import licences
+from zhida.profiles.generate.people import legal_reps, stream
 from zhida.profiles.generate.population import make_firms, make_years
 from zhida.profiles.generate.records import make_insurance, make_lists
 from zhida.profiles.generate.write import write_feed
@@ -37,7 +39,11 @@ FEEDS = {
     "geo": ("geo", "大数据局_地址编码.parquet"),
     "bank": ("bank", "财政_企业收款账户.csv"),
     "lease": ("lease", "住建_经营场所租赁备案.csv"),
+    "licence": ("licence", "市场监管_行政许可信息.csv"),
 }
+# Feeds (and columns) added after the city's main random stream was fixed draw from generators of
+# their own (`people.stream`), defects included, so every value generated before stays the same.
+OWN_STREAM = {"licence"}
 FILES = {k: v[1] for k, v in FEEDS.items()}
 LOAD_ORDER = tuple(FEEDS)
 DEFAULT_DEFECT_RATE = 0.001
@@ -82,8 +88,9 @@ def generate_city(
     ins = make_insurance(rng, firms, as_of)
     step("名单")
     lists = make_lists(rng, firms, as_of)
+    people = legal_reps(firms, seed, as_of)
     frames = {
-        "market": lambda: feeds.market(firms, rng),
+        "market": lambda: feeds.market(firms, rng, people),
         "tax": lambda: feeds.tax(years, firms, rng),
         "hrss": lambda: feeds.hrss(ins),
         "stats": lambda: feeds.stats(years, firms, lists, rng),
@@ -96,13 +103,15 @@ def generate_city(
         "hrss-year": lambda: programs.hrss_year(ins, firms, as_of, rng),
         "tax-month": lambda: programs.tax_month(firms, years, as_of, rng),
         "lease": lambda: programs.lease(firms, as_of, rng),
+        "licence": lambda: licences(firms, seed, as_of),
     }
     written: dict[str, dict[str, Any]] = {}
     for key in LOAD_ORDER:
         source, name = FEEDS[key]
         step(f"写出 {name}")
         df: pl.DataFrame = frames[key]()
-        df, log = inject(key, df, defect_rate, rng, 1 if name.endswith(".parquet") else 2)
+        defects_rng = stream(seed, f"{key}-defects") if key in OWN_STREAM else rng
+        df, log = inject(key, df, defect_rate, defects_rng, 1 if name.endswith(".parquet") else 2)
         write_feed(out / name, key, df)
         written[key] = {"source": source, "mapping": key, "file": name, "rows": df.height, "defects": log}
     manifest = CityManifest(out, seed, enterprises, as_of, defect_rate, written)

@@ -63,6 +63,8 @@ DEFECTS: dict[str, list[Defect]] = {
                   ("unknown_flag", "实际经营者个人缴社保", _const("不详"))],
     "tax-month": [("bad_period", "所属期", _const("2024-13")), ("negative_amount", "实缴税款", _const("-1.00"))],
     "lease": [("unknown_flag", "出租方性质", _const("集体")), ("non_numeric_amount", "月租金", _const("面议"))],
+    "licence": [("impossible_date", "许可决定日期", _const("2023-02-29")),
+                ("unknown_list", "许可证名称", _const("烟草专卖零售许可"))],
 }
 
 

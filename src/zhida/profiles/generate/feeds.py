@@ -24,8 +24,11 @@ def cn_date(d: pl.Expr) -> pl.Expr:
     return pl.format("{}年{}月{}日", d.dt.year(), d.dt.month(), d.dt.day())
 
 
-def market(firms: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+def market(firms: pl.DataFrame, rng: np.random.Generator, people: pl.DataFrame) -> pl.DataFrame:
+    """The register; `people` (from `people.legal_reps`, in the firms' order) adds each legal
+    representative's ID number and phone."""
     state = pl.Series(rng.choice(["存续", "在业", "开业"], firms.height, p=[0.6, 0.3, 0.1]))
+    firms = firms.with_columns(people["id_number"].alias("rep_id"), people["phone"].alias("rep_phone"))
     return firms.select(
         pl.format("SCJG{}", pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(8)).alias("记录编号"),
         pl.col("uscc").alias("统一社会信用代码"),
@@ -40,6 +43,8 @@ def market(firms: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         pl.col("district").alias("所属区县代码"),
         pl.col("industry").alias("行业代码"),
         pl.col("legal_rep").alias("法定代表人"),
+        pl.col("rep_id").alias("法定代表人身份证号码"),
+        pl.col("rep_phone").alias("联系电话"),
         (pl.lit("一般项目：") + pl.col("industry").replace_strict(INDUSTRY_WORDS, default="商品")
          + "的生产、销售及相关服务").alias("经营范围"),
     )

@@ -34,6 +34,7 @@ class Source:
 
 LEVELS = ("public", "internal", "personal", "secret")
 LEVEL_LABELS = {"public": "公开", "internal": "内部", "personal": "个人信息", "secret": "秘密"}
+MASKS = ("name", "account", "id_number", "phone")   # how a personal value is shown (zhida.profiles.profile.mask)
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,8 @@ def parse_registry(doc: Mapping[str, Any]) -> Registry:
         elif f.pii and f.classification not in ("personal", "secret"):
             problems.append(f"字段 {f.id} 含个人信息（pii: true），分级应为 personal 或 secret，"
                             f"而非 {f.classification}")
+        if f.mask is not None and f.mask not in MASKS:
+            problems.append(f"字段 {f.id} 的脱敏方式 {f.mask} 应为 {'/'.join(MASKS)}")
         if f.from_list and f.from_list.get("attr") not in ("listed_on", "kind", "ref", "expires_on"):
             problems.append(f"字段 {f.id} 的 from_list.attr 应为 listed_on/kind/ref/expires_on")
         fields[f.id] = f
