@@ -27,7 +27,7 @@ from zhida.rules.explanation.explain import ClauseExplanation, explain_frame
 from zhida.rules.lang.errors import FrameError
 from zhida.rules.lang.schema import Schema
 from zhida.rules.model.facts import build_frame, encode
-from zhida.rules.model.policy import Policy
+from zhida.rules.model.policy import Policy, to_fraction
 
 YES, NO = "是", "否"
 KINDS = {"money": "金额（元，可写“300万”）", "count": "人数/个数", "number": "数值", "percent": "比例（如 5.5%）",
@@ -80,7 +80,8 @@ def calculate(policies: Sequence[Policy], schema: Schema, as_of: date, answers: 
     answers = {k: v.strip() for k, v in answers.items() if v and v.strip()}
     doc, overrides, errors = answer_facts(schema, as_of, answers)
     df = build_frame([doc], compiled.requirements, schema, as_of)
-    df = df.with_columns([pl.lit(v, dtype=pl.Boolean()).alias(c) for c, v in overrides.items() if c in df.columns])
+    df = df.with_columns([pl.lit(v, dtype=pl.Boolean() if isinstance(v, bool) else pl.Int64()).alias(c)
+                          for c, v in overrides.items() if c in df.columns])
     explained = explain_frame(compiled, df)
     return Calculation(as_of=as_of, clauses=[_result(e) for e in explained],
                        questions=_questions(explained, schema, errors, max_questions),
@@ -93,18 +94,23 @@ def _result(e: ClauseExplanation) -> ClauseResult:
 
 
 def answer_facts(schema: Schema, as_of: date, answers: Mapping[str, str]
-           ) -> tuple[dict[str, Any], dict[str, bool], dict[str, str]]:
+           ) -> tuple[dict[str, Any], dict[str, bool | int], dict[str, str]]:
     """Answers → a fact document (fields, lists) plus tag/zone columns set directly (a fact
     document can only say "no tags at all"), and the answers that could not be read."""
     facts: dict[str, Any] = {}
     lists: dict[str, list[dict[str, str]]] = {}
-    overrides: dict[str, bool] = {}
+    overrides: dict[str, bool | int] = {}
     errors: dict[str, str] = {}
     for column, text in answers.items():
         kind, _, name = column.partition("@")
         try:
             if kind in ("tag", "zone", "received"):   # received@政策/条款: already paid for it
                 overrides[column] = _yes_no(text, column)
+            elif kind == "received_total":            # how much was paid for it (in the window): fen
+                fen = to_fraction(text, "已获资金累计金额") * 100
+                if fen.denominator != 1 or fen < 0:
+                    raise FrameError(f"已获资金累计金额“{text}”应为不小于 0 的金额，最多两位小数")
+                overrides[column] = int(fen)
             elif kind == "list":
                 if _yes_no(text, column):
                     overrides[column] = True              # a member; since when stays unknown until asked
@@ -168,8 +174,8 @@ def _label(column: str, schema: Schema) -> str:
         return f"名单“{name}”" + ("（列入日期）" if kind == "list_since" else "")
     if kind in ("tag", "zone"):
         return f"{'标签' if kind == 'tag' else '区域'}“{name}”"
-    if kind == "received":
-        return f"已获资金“{name}”"
+    if kind in ("received", "received_total"):
+        return f"已获资金“{name.partition('@')[0]}”"
     f = schema.fields.get(kind)
     return (f.label if f else kind) + (f"[{name}]" if name else "")
 
@@ -181,6 +187,9 @@ def _question(column: str, label: str, schema: Schema, clauses: int, error: str,
         return Question(column, label, kind, (YES, NO), error or "是否属于", clauses, decides)
     if kind == "received":
         return Question(column, label, kind, (YES, NO), error or "是否已获得过该项资金", clauses, decides)
+    if kind == "received_total":
+        return Question(column, label, "money", (), error or "累计已获得该项资金的金额（元，如 50万）", clauses,
+                        decides)
     if kind == "list_since":
         return Question(column, label, "date", (), error or "列入名单的日期（YYYY-MM-DD）", clauses, decides)
     f = schema.fields[kind]

@@ -184,9 +184,9 @@ class _Builder:
             zone_cols[zone_column(z)] = zone_membership(frame, z, self.zones_dir, self.spine, self.facts)
         if zone_cols:
             frame = frame.with_columns(**zone_cols)
-        if requirements.received:
-            frame = pl.concat([frame, received.columns(self.facts, self.spine, requirements.received)],
-                              how="horizontal")
+        if requirements.received or requirements.received_totals:
+            frame = pl.concat([frame, received.columns(self.facts, self.spine, requirements.received,
+                                                       requirements.received_totals)], how="horizontal")
         return frame.select(ID_COLUMN, *requirements.columns())
 
 

@@ -16,6 +16,8 @@ from tests.unit.rules.support import AS_OF, clause, compile_frame, policy, run
 from zhida.rules.lang.functions import FUNCTIONS, MACROS
 
 MONEY = ["revenue[last_year]", "ui_paid[last_year]", "revenue[2022]", "wage_paid[last_month]", 'param("standard")']
+RECEIVED_AMOUNTS = ['received_amount("x/once")', 'received_amount("x/once", within = 1 year)',
+                    'received_amount("x/other", within = 6 months)', 'received_amount("x/once", since = 2023-06-01)']
 COUNTS = ["employees", "insured[last_month]", "insured[month(-2)]"]
 NUMBERS = ["layoff_rate[last_year]", 'param("rate")']
 CODES = ["district_code", "industry_code", "size"]
@@ -79,7 +81,8 @@ def money(depth: int) -> st.SearchStrategy[str]:
     @st.composite
     def compound(draw: st.DrawFn) -> str:
         a, b = draw(money(depth - 1)), draw(money(depth - 1))
-        form = draw(st.sampled_from(["+", "-", "rate", "div", "min", "max", "if", "tier", "sum", "coalesce"]))
+        form = draw(st.sampled_from(["+", "-", "rate", "div", "min", "max", "if", "tier", "sum", "coalesce",
+                                     "received"]))
         if form in "+-":
             return f"({a} {form} {b})"
         if form == "rate":
@@ -96,6 +99,8 @@ def money(depth: int) -> st.SearchStrategy[str]:
             return f"tier({draw(st.sampled_from(MONEY))}, [{', '.join(map(str, cuts))}], [{', '.join(values)}])"
         if form == "sum":
             return "sum(wage_paid[months(-3..-1)])"
+        if form == "received":  # what is left of a cap once the money already paid is counted
+            return f"max({a} - {draw(st.sampled_from(RECEIVED_AMOUNTS))}, 0)"
         return f"coalesce({draw(st.sampled_from(MONEY))}, {draw(money_literal())})"
 
     return st.one_of(leaves, compound())

@@ -137,3 +137,111 @@ def test_lint_warns_when_received_names_no_clause_of_the_pack():
     found = [p for p in lint_policies([parse_policy(doc)], SCHEMA) if "received" in p.message]
     assert [(p.severity, p.message) for p in found] == [
         ("warning", "received 引用的条款 “demo/typo” 不在所检查的政策中")]
+
+
+# -- received_amount: how much was paid ----------------------------------------------------
+PAYMENTS = {KEY: [{"paid_on": "2023-08-15", "amount": "100万"}, {"paid_on": "2024-03-01", "amount": "20万"},
+                  {"paid_on": "2024-03-01", "amount": "5000"}, {"paid_on": "2024-07-01", "amount": "1万"}]}
+CAPPED = f'max(150万 - received_amount("{KEY}"), 0)'
+
+
+def award(amount: str, received=None, when: str = "true", as_of=date(2024, 6, 1), **extra):
+    """The explanation of one firm under a clause paying `amount`, the batch agreeing with it."""
+    doc = {"facts": {}} | ({} if received is None else {"received": received})
+    batch, explained = run(policy([clause(when, amount, **extra)]), [doc], as_of)
+    e = explained[0]["demo/c"]
+    got = batch.get((0, "demo/c"))
+    assert ((got["status"], got["amount_fen"]) if got else ("ineligible", None)) == (
+        e.status, e.amount_fen if e.status != "ineligible" else None)
+    return e
+
+
+def test_a_cap_on_the_total_received_pays_only_the_remainder():
+    # 100万 + 20.5万 paid on or before as_of (the 1万 of 2024-07-01 comes later): 29.5万 left of 150万
+    assert award(CAPPED, PAYMENTS).amount_fen == 29_500_000
+    assert award(CAPPED, PAYMENTS, as_of=date(2024, 7, 1)).amount_fen == 28_500_000
+    assert award("80万", PAYMENTS, cap=CAPPED).amount_fen == 29_500_000
+    assert award(f'max(100万 - received_amount("{KEY}"), 0)', PAYMENTS).amount_fen == 0
+
+
+def test_nothing_received_is_zero_once_the_source_is_loaded_and_unknown_before():
+    assert award(CAPPED, {}).amount_fen == 150_000_000
+    assert award(CAPPED, {"other/clause": [{"paid_on": "2023-01-01", "amount": "50万"}]}).amount_fen == 150_000_000
+    e = award(CAPPED)
+    assert e.status == "unknown" and e.missing == [f"已获资金“{KEY}”"]
+
+
+@pytest.mark.parametrize(("window", "as_of", "fen"), [
+    ("within = 1 year", date(2024, 8, 15), 20_500_000 + 1_000_000 + 100_000_000),   # 2023-08-15 is inside
+    ("within = 1 year", date(2024, 8, 16), 20_500_000 + 1_000_000),
+    ("within = 3 months", date(2024, 6, 1), 20_500_000),                            # from 2024-03-01 on
+    ("within = 2 个月", date(2024, 6, 1), 0),
+    ("since = 2024-03-01", date(2024, 6, 1), 20_500_000),
+    ("since = 2024-03-02", date(2024, 12, 31), 1_000_000),
+])
+def test_a_window_adds_up_only_the_payments_inside_it(window, as_of, fen):
+    assert award(f'received_amount("{KEY}", {window})', PAYMENTS, as_of=as_of).amount_fen == fen
+
+
+def test_a_condition_on_the_amount_received_is_explained_with_the_total():
+    e = award("10万", PAYMENTS, when=f'received_amount("{KEY}", within = 6 months) < 10万')
+    assert e.status == "ineligible"
+    assert e.reasons == [f'已获资金累计金额（"{KEY}"） 205,000.00元（近6个月内），需 < 10万']
+    assert e.atoms[0].facts[0].value == "近6个月内累计获得 205,000.00元"
+    assert award("10万", {}, when=f'received_amount("{KEY}") < 10万').atoms[0].facts[0].value == "未获得"
+
+
+def test_missing_the_total_only_asks_for_what_was_received():
+    e = award("10万", when=f'received_amount("{KEY}") < 10万')
+    assert e.status == "unknown"
+    assert [q.fact.label for q in e.questions] == [f"已获资金“{KEY}”"]
+    assert award("10万", when=f'employees >= 10 and received_amount("{KEY}") < 10万').missing == [
+        "参保人数", f"已获资金“{KEY}”"]
+
+
+@pytest.mark.parametrize(("amount", "message"), [
+    ('received_amount("little-giant")', "政策编号/条款编号"),
+    ('received_amount("a/b", since = established)', "since 应为日期常量"),
+    ('received_amount("a/b", within = employees)', "within 应为时长"),
+    ('received_amount("a/b", within = 1 year, since = 2024-01-01)', "二选一"),
+    ('received_amount("a/b", until = 2024-01-01)', "received_amount 不认识参数 until"),
+])
+def test_amount_mistakes_are_reported_with_a_fix(amount, message):
+    with pytest.raises(PolicyError, match=message):
+        compile_policies([parse_policy(policy([clause("true", amount)]))], SCHEMA, date(2024, 6, 1))
+
+
+def test_received_amount_compared_with_a_head_count_is_a_type_error():
+    with pytest.raises(PolicyError, match="不能与"):
+        compile_policies([parse_policy(policy([clause('received_amount("a/b") > employees')]))], SCHEMA,
+                         date(2024, 6, 1))
+
+
+def test_failing_only_on_the_amount_already_received_is_no_near_miss():
+    from tests.unit.rules.support import compile_frame
+
+    when = f'employees >= 10 and received_amount("{KEY}") < 50万'
+    firms = [{"facts": {"employees": 12}, "received": PAID},          # 100万 paid: not a near miss
+             {"facts": {"employees": 8}, "received": {}}]             # 2 short: a near miss
+    compiled, df = compile_frame(policy([clause(when, "100万")]), firms)
+    near = compiled.near_miss_orders("all")
+    for method in ("batch", "rows"):
+        out = compiled.evaluate(df, method=method, near_misses=near)
+        assert out.select("row", "status").rows() == [(1, "near_miss")], method
+
+
+def test_each_window_is_its_own_frame_column():
+    compiled = compile_policies([parse_policy(policy([clause(
+        "true", f'received_amount("{KEY}") + received_amount("{KEY}", within = 3 years)'
+                f' + received_amount("{KEY}", since = 2024-01-01)')]))], SCHEMA, date(2024, 6, 1))
+    assert compiled.requirements.columns() == [
+        f"received_total@{KEY}", f"received_total@{KEY}@since=2024-01-01", f"received_total@{KEY}@within=3y"]
+
+
+def test_lint_warns_when_received_amount_names_no_clause_of_the_pack():
+    from zhida.rules.check.lint import lint_policies
+
+    doc = policy([clause("true", 'max(10万 - received_amount("demo/typo"), 0)')])
+    found = [p for p in lint_policies([parse_policy(doc)], SCHEMA) if "received" in p.message]
+    assert [(p.severity, p.message) for p in found] == [
+        ("warning", "received_amount 引用的条款 “demo/typo” 不在所检查的政策中")]

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from tests.unit.rules.support import AS_OF, SCHEMA, clause, compile_frame, policy, run
 from tests.unit.rules.test_properties import CODE_VALUES, enterprise, random_clause, random_policy
 
-from zhida.rules.lang import ast
+from zhida.rules.lang import ast, frame
 from zhida.rules.lang.errors import AmountOverflow
+from zhida.rules.lang.periods import received_window_start
 
 
 def missing(when: str, facts: dict[str, Any], amount: str = "5000") -> list[str]:
@@ -74,10 +75,43 @@ def _constants(compiled: Any) -> tuple[list[Fraction], list[date]]:
     return ([n.value for n in nodes if isinstance(n, ast.Num)], [n.value for n in nodes if isinstance(n, ast.DateLit)])
 
 
-def _value(draw: st.DrawFn, column: str, nums: list[Fraction], dates: list[date]) -> dict[str, Any]:
+def _received_fact(column: str, row: dict[str, Any]) -> str:
+    """The fact a received column belongs to: received(…)'s column of the clause when the frame
+    has it, else the first total (received_amount(…)) of that clause."""
+    kind, _, name = column.partition("@")
+    clause = frame.received_total_parts(column)[0] if kind == "received_total" else name
+    if frame.received_column(clause) in row:
+        return frame.received_column(clause)
+    return next(c for c in row if c.startswith("received_total@") and frame.received_total_parts(c)[0] == clause)
+
+
+def _received_value(draw: st.DrawFn, column: str, row: dict[str, Any], nums: list[Fraction]) -> dict[str, Any]:
+    """What was received for a clause, consistently: maybe one payment, on a date and of an
+    amount; each total of received_amount(…) counts it when the date is inside its window."""
+    kind, _, name = column.partition("@")
+    clause = frame.received_total_parts(column)[0] if kind == "received_total" else name
+    paid = draw(st.booleans())
+    on = draw(st.dates(date(2021, 1, 1), AS_OF)) if paid else None
+    near = [int(k * 100) + step for k in nums if (k * 100).denominator == 1 and k >= 0 for step in (-1, 0, 1)]
+    fen = draw(st.one_of(st.sampled_from([0, *[n for n in near if n >= 0]]), st.integers(0, 10**9))) if paid else None
+    out: dict[str, Any] = {}
+    if frame.received_column(clause) in row:
+        out |= {frame.received_column(clause): paid, frame.received_on_column(clause): on,
+                frame.received_fen_column(clause): fen}
+    for c in row:
+        if c.startswith("received_total@") and frame.received_total_parts(c)[0] == clause:
+            start = received_window_start(frame.received_total_parts(c)[1], AS_OF)
+            out[c] = fen if on is not None and (start is None or on >= start) else 0
+    return out
+
+
+def _value(draw: st.DrawFn, column: str, nums: list[Fraction], dates: list[date],
+           row: dict[str, Any] | None = None) -> dict[str, Any]:
     """One concrete value for an unknown fact (all of its columns), near the rule's constants
     as often as not."""
     kind, _, name = column.partition("@")
+    if kind in ("received", "received_total") and row is not None:
+        return _received_value(draw, column, row, nums)
     if kind == "list":   # membership and its first date are one fact: a member has a date on or before as_of
         member = draw(st.booleans())
         near = [d + timedelta(days=k) for d in [*dates, AS_OF] for k in (-1, 0, 1) if d + timedelta(days=k) <= AS_OF]
@@ -135,7 +169,8 @@ def test_unknown_results_list_exactly_the_facts_that_can_change_them(rule, firm,
     row = df.row(0, named=True)
     # the unknown facts, found here from the frame: a null column (a received source is one fact)
     unknown = [c for c, v in row.items() if v is None and c != "uscc"
-               and not c.startswith(("received_on@", "received_fen@", "list_since@"))]
+               and not c.startswith(("received_on@", "received_fen@", "list_since@"))
+               and (not c.startswith(("received@", "received_total@")) or _received_fact(c, row) == c)]
     asked = {q.fact.key for q in e.questions}
     assert asked <= set(unknown)
     assert [q.fact.label for q in e.questions] == e.missing
@@ -157,10 +192,10 @@ def test_unknown_results_list_exactly_the_facts_that_can_change_them(rule, firm,
     for _ in range(8):
         base = dict(row)
         for c in unknown:
-            base |= _value(data.draw, c, nums, dates)
+            base |= _value(data.draw, c, nums, dates, row)
         for c in left_out:
             for _ in range(3):
-                rows += [base, base | _value(data.draw, c, nums, dates)]
+                rows += [base, base | _value(data.draw, c, nums, dates, row)]
     got = _verdicts(compiled, rows, df.schema)
     for i in range(0, len(rows), 2):
         changed = [c for c in left_out if rows[i][c] != rows[i + 1][c]]

@@ -267,8 +267,9 @@ def _overlaps(policy: Policy, schema: Schema) -> list[Problem]:
 
 
 def _received_keys(policies: Sequence[Policy]) -> list[Problem]:
-    """received("政策/条款") naming no clause of the policies checked: a typo there would make a
-    “只奖励一次” condition always false, so the award would be paid again."""
+    """received("政策/条款") or received_amount(…) naming no clause of the policies checked: a typo
+    there would make a “只奖励一次” condition always false, or a cap count nothing already paid,
+    so the award would be paid again."""
     keys = {c.key for p in policies for c in p.clauses}
     out = []
     for p in policies:
@@ -276,12 +277,12 @@ def _received_keys(policies: Sequence[Policy]) -> list[Problem]:
             path = _clause_path(p, clause)
             for part, expr in (("when", clause.when), ("amount", clause.amount), ("cap", clause.cap)):
                 for n in ast.walk(expr) if expr is not None else []:
-                    if (isinstance(n, ast.Call) and n.name == "received" and n.args
+                    if (isinstance(n, ast.Call) and n.name in ("received", "received_amount") and n.args
                             and isinstance(n.args[0], ast.Str) and "/" in n.args[0].value
                             and n.args[0].value not in keys):
                         base = p.line(*path, part)
                         out.append(Problem(
-                            f"received 引用的条款 “{n.args[0].value}” 不在所检查的政策中",
+                            f"{n.name} 引用的条款 “{n.args[0].value}” 不在所检查的政策中",
                             file=p.source, line=None if base is None else base + n.span.line - 1,
                             field=f"clauses.{path[1]}.{part}",
                             fix="核对条款键（政策编号/条款编号）；引用其他政策的条款时，连同该政策一起检查",

@@ -42,11 +42,21 @@ def atoms(node: ast.Node) -> list[ast.Node]:
     return [node]
 
 
+_PAID = ("received", "received_amount")
+_PURE = ("min", "max", "abs", "round", "floor", "ceil", "param")   # read no fact of the firm's own
+
+
 def settled(node: ast.Node) -> bool:
-    """An atom about money already paid (`received(…)`, negated or not): the enterprise cannot
-    turn it around, so a clause failing on it alone is no near miss ("差一项即可享受")."""
+    """An atom about money already paid (`received(…)`, negated or not, or a comparison of
+    `received_amount(…)` with constants and parameters): the enterprise cannot turn it around,
+    so a clause failing on it alone is no near miss ("差一项即可享受")."""
     target = node.operand if isinstance(node, ast.Not) else node
-    return isinstance(target, ast.Call) and target.name == "received"
+    if isinstance(target, ast.Call) and target.name == "received":
+        return True
+    inner = list(ast.walk(target))
+    calls = [n for n in inner if isinstance(n, ast.Call)]
+    return (any(c.name == "received_amount" for c in calls) and not any(isinstance(n, ast.FieldRef) for n in inner)
+            and all(c.name in _PAID + _PURE for c in calls))
 
 
 def monotone(node: ast.Node) -> bool:

@@ -111,13 +111,16 @@ def fact_label(column: str, schema: Schema) -> str:
         return f"{'标签' if kind == 'tag' else '区域'}“{name}”"
     if kind == "received":
         return f"已获资金“{name}”"
+    if kind == "received_total":
+        return f"已获资金“{frame.received_total_parts(column)[0]}”"
     f = schema.fields.get(kind)
     return (f.label if f else kind) + (f"[{name}]" if name else "")
 
 
 def unknown_facts(columns: Iterable[str], row: Mapping[str, Any], schema: Schema) -> list[Fact]:
     """The unknown facts among the columns read: a list's membership and first date are one
-    fact (a member whose date is unknown is asked the date), a received source is one fact."""
+    fact (a member whose date is unknown is asked the date), what was received for a clause is
+    one fact (received(…)'s columns and the totals of received_amount(…) together)."""
     cols = list(columns)
     out: list[Fact] = []
     seen: set[str] = set()
@@ -134,10 +137,15 @@ def unknown_facts(columns: Iterable[str], row: Mapping[str, Any], schema: Schema
             elif not has_member and since is not None:
                 continue
             key = group[0]
-        elif kind in ("received", "received_on", "received_fen"):
-            if row.get(frame.received_column(name)) is not None:
-                continue
-            group = [frame.received_column(name), frame.received_on_column(name), frame.received_fen_column(name)]
+        elif kind in ("received", "received_on", "received_fen", "received_total"):
+            clause = frame.received_total_parts(col)[0] if kind == "received_total" else name
+            triple = [frame.received_column(clause), frame.received_on_column(clause),
+                      frame.received_fen_column(clause)]
+            totals = [c for c in cols if c.startswith("received_total@")
+                      and frame.received_total_parts(c)[0] == clause]
+            group = (triple if any(c in cols for c in triple) else []) + totals
+            if any(row.get(c) is not None for c in group):
+                continue                                       # the source is loaded for the firm
             key = group[0]
         else:
             if row.get(col) is not None:
@@ -272,11 +280,8 @@ class _Analyser:
                 c = {member_col: member, since_col: since}
                 out.append({k: v for k, v in c.items() if k in fact.columns})
             return _unique(out)
-        if kind == "received":
-            cols = fact.columns
-            dates = sorted(self._around(self.dates, lambda d: d <= self.as_of))
-            return [dict(zip(cols, (False, None, None), strict=True))] + [
-                dict(zip(cols, (True, d, 0), strict=True)) for d in dates]
+        if kind in ("received", "received_total"):
+            return self._received(fact)
         if kind in ("tag", "zone"):
             return [{fact.key: False}, {fact.key: True}]
         f = self.schema.fields[kind]
@@ -295,6 +300,22 @@ class _Analyser:
             return [{col: v} for v in self._numbers(fact, f.numeric_scale, f.type == "count")]
         return []
 
+    def _received(self, fact: Fact) -> list[Completion]:
+        """Nothing received; a payment (of 0) on each candidate date; and, for the totals of
+        received_amount(…), a payment on as_of (inside every window) of each candidate amount."""
+        triple = [c for c in fact.columns if not c.startswith("received_total@")]
+        totals = [c for c in fact.columns if c.startswith("received_total@")]
+
+        def completion(paid: tuple[bool, date | None, int | None], total: int) -> Completion:
+            return (dict(zip(triple, paid, strict=True)) if triple else {}) | {c: total for c in totals}
+
+        out = [completion((False, None, None), 0)]
+        if triple:
+            out += [completion((True, d, 0), 0) for d in sorted(self._around(self.dates, lambda d: d <= self.as_of))]
+        amounts = sorted({v for c in totals for v in self._numbers(fact, 2, True, col=c)} - {0})
+        out += [completion((True, self.as_of, v), v) for v in amounts]
+        return out
+
     def _around(self, dates: set[date], keep: Any) -> set[date]:
         out: set[date] = set()
         for d in dates:
@@ -307,10 +328,10 @@ class _Analyser:
                     out.add(shifted)
         return out
 
-    def _numbers(self, fact: Fact, scale: int, count: bool) -> list[int]:
-        """Raw (scaled integer) candidates of a numeric fact."""
+    def _numbers(self, fact: Fact, scale: int, count: bool, col: str | None = None) -> list[int]:
+        """Raw (scaled integer) candidates of a numeric fact (of its column `col`, by default its key)."""
         unit = 10**scale
-        col = fact.key
+        col = col or fact.key
         points = set(self.nums) | {Fraction(1), _BIG, -_BIG}
         points |= self._roots(fact, col, unit, sorted(self.nums))
         raw: set[int] = set()

@@ -47,6 +47,21 @@ def received_fen_column(clause: str) -> str:
     return f"received_fen@{clause}"
 
 
+def received_total_column(clause: str, window: str = "") -> str:
+    """The total (fen) the enterprise was paid for a clause on or before `as_of`, in a window
+    known when the policy is compiled: "" every payment, `within=3y` / `within=36m` the last N
+    years or months (periods.received_window_start), `since=2023-01-01` from a date on. Null
+    when the received-benefits source is unknown, 0 when it is known and holds nothing."""
+    return f"received_total@{clause}" + (f"@{window}" if window else "")
+
+
+def received_total_parts(column: str) -> tuple[str, str]:
+    """(clause, window) of a `received_total_column` name."""
+    rest = column.removeprefix("received_total@")
+    clause, at, window = rest.rpartition("@")
+    return (clause, window) if at and window.startswith(("within=", "since=")) else (rest, "")
+
+
 @dataclass
 class Requirements:
     """Everything a set of compiled expressions reads, resolved for one `as_of` date."""
@@ -57,6 +72,7 @@ class Requirements:
     tags: set[str] = field(default_factory=set)
     zones: set[str] = field(default_factory=set)
     received: set[str] = field(default_factory=set)  # clause keys read by received(...)
+    received_totals: set[tuple[str, str]] = field(default_factory=set)  # (clause, window): received_amount(...)
 
     def update(self, other: Requirements) -> None:
         self.fields |= other.fields
@@ -65,6 +81,7 @@ class Requirements:
         self.tags |= other.tags
         self.zones |= other.zones
         self.received |= other.received
+        self.received_totals |= other.received_totals
 
     def columns(self) -> list[str]:
         """Every frame column these requirements name, in a stable order."""
@@ -75,4 +92,5 @@ class Requirements:
         cols += [zone_column(n) for n in sorted(self.zones)]
         for k in sorted(self.received):
             cols += [received_column(k), received_on_column(k), received_fen_column(k)]
+        cols += [received_total_column(k, w) for k, w in sorted(self.received_totals)]
         return cols

@@ -48,7 +48,30 @@ def resolve(period: ast.Period | ast.PeriodRange, as_of: date) -> list[str]:
 def window_start(duration: ast.Duration, as_of: date) -> date:
     """The first day of `within = N years|months` ending on `as_of`: the same day N years or
     months earlier (clipped to the month's last day: 2024-02-29 minus 1 year is 2023-02-28)."""
-    months = duration.amount * (12 if duration.unit == "year" else 1)
+    return _months_before(as_of, duration.amount * (12 if duration.unit == "year" else 1))
+
+
+def received_window(duration: ast.Duration | None = None, since: date | None = None) -> str:
+    """The window of a received total as a frame column names it (frame.received_total_column):
+    "" for every payment, `within=3y` / `within=36m`, `since=2023-01-01`."""
+    if duration is not None:
+        return f"within={duration.amount}{'y' if duration.unit == 'year' else 'm'}"
+    return "" if since is None else f"since={since.isoformat()}"
+
+
+def received_window_start(window: str, as_of: date) -> date | None:
+    """The first day a received total's window counts on `as_of`; None for every payment."""
+    kind, _, value = window.partition("=")
+    if kind == "since":
+        return date.fromisoformat(value)
+    if kind == "within":
+        return _months_before(as_of, int(value[:-1]) * (12 if value.endswith("y") else 1))
+    if window:
+        raise ValueError(f"not a received window: {window!r}")
+    return None
+
+
+def _months_before(as_of: date, months: int) -> date:
     y, m = _shift_month(as_of.year, as_of.month, -months)
     day = as_of.day
     while True:

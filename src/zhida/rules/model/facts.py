@@ -27,6 +27,7 @@ import polars as pl
 from zhida.rules.lang import frame
 from zhida.rules.lang.errors import FrameError
 from zhida.rules.lang.numbers import decimal_text, yuan_text
+from zhida.rules.lang.periods import received_window_start
 from zhida.rules.lang.schema import Field, Schema
 from zhida.rules.model.policy import to_fraction
 
@@ -95,6 +96,21 @@ def _membership(spans: Sequence[Mapping[str, Any]], as_of: date) -> tuple[bool, 
 
 def _latest_receipt(entries: Sequence[Mapping[str, Any]], as_of: date, where: str) -> tuple[date | None, int | None]:
     """The latest payment date on or before as_of, and the amount (fen) paid on that date."""
+    paid = _receipts(entries, as_of, where)
+    if not paid:
+        return None, None
+    latest = max(on for on, _ in paid)
+    return latest, sum(fen for on, fen in paid if on == latest)
+
+
+def _received_total(entries: Sequence[Mapping[str, Any]], window: str, as_of: date, where: str) -> int:
+    """The amount (fen) paid on or before as_of, from the window's first day on."""
+    start = received_window_start(window, as_of)
+    return sum(fen for on, fen in _receipts(entries, as_of, where) if start is None or on >= start)
+
+
+def _receipts(entries: Sequence[Mapping[str, Any]], as_of: date, where: str) -> list[tuple[date, int]]:
+    """(date paid, fen) of every payment on or before as_of."""
     paid: list[tuple[date, int]] = []
     for e in entries:
         raw = e.get("paid_on")
@@ -105,10 +121,7 @@ def _latest_receipt(entries: Sequence[Mapping[str, Any]], as_of: date, where: st
         fen = 0 if amount is None else int(to_fraction(amount, where) * 100)
         if on <= as_of:
             paid.append((on, fen))
-    if not paid:
-        return None, None
-    latest = max(on for on, _ in paid)
-    return latest, sum(fen for on, fen in paid if on == latest)
+    return paid
 
 
 def build_frame(docs: Sequence[Mapping[str, Any]], requirements: frame.Requirements, schema: Schema,
@@ -165,6 +178,9 @@ def build_frame(docs: Sequence[Mapping[str, Any]], requirements: frame.Requireme
             data[frame.received_column(key)].append(None if received is None else on is not None)
             data[frame.received_on_column(key)].append(on)
             data[frame.received_fen_column(key)].append(fen)
+        for key, window in requirements.received_totals:
+            data[frame.received_total_column(key, window)].append(
+                None if received is None else _received_total(received.get(key) or [], window, as_of, where))
     schema_out: dict[str, pl.DataType] = {frame.ID_COLUMN: pl.String()}
     for fid, period in requirements.fields:
         schema_out[frame.field_column(fid, period)] = DTYPES[schema.fields[fid].type]
@@ -180,6 +196,8 @@ def build_frame(docs: Sequence[Mapping[str, Any]], requirements: frame.Requireme
         schema_out[frame.received_column(key)] = pl.Boolean()
         schema_out[frame.received_on_column(key)] = pl.Date()
         schema_out[frame.received_fen_column(key)] = pl.Int64()
+    for key, window in requirements.received_totals:
+        schema_out[frame.received_total_column(key, window)] = pl.Int64()
     return pl.DataFrame(data, schema=schema_out)
 
 
