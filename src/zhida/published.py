@@ -2,8 +2,10 @@
 
 Publishing stores the validated document of each policy with its content hash. The version in
 force for a policy is its one unretired version; publishing a changed document retires the
-previous one (by whom, when) in the same transaction. Publishing bytes already in force is a
-no-op; publishing a document that was retired earlier brings it back as the version in force.
+previous one (by whom, when) in the same transaction, and each version put in force is a
+`policy.publish` entry of the audit log (its content hash, the one it replaces). Publishing
+bytes already in force is a no-op; publishing a document that was retired earlier brings it
+back as the version in force.
 
 A match run evaluates the published set (`published_pack`), not the files on disk: a file
 edited after publishing changes nothing until it is published again.
@@ -19,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from zhida.accounts import Permission, User, require
+from zhida.audit import log as audit_log
 from zhida.db.tables import policy_versions
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
@@ -97,6 +100,10 @@ def publish(uow: UnitOfWork, policies: Sequence[Policy], *, actor: User,
                     valid_to=p.spec.valid_to, published_at=at, published_by=actor.username,
                 ).returning(t.c.id)).scalar_one())
             published.append(_one(uow, t.c.id == version_id))
+            audit_log.record(uow, kind="policy.publish", actor=actor.username, subject=f"policy:{p.id}",
+                             data={"version": version_id, "content_hash": p.content_hash, "title": p.spec.title,
+                                   "replaces": None if current is None else current.content_hash,
+                                   "restored": earlier is not None}, clock=lambda: at)
         uow.commit()
     return Publication([v for v in published if v], unchanged, [v for v in retired if v])
 

@@ -4,6 +4,9 @@
 * A reviewer belongs to exactly one existing department.
 * Usernames and 统一身份认证 subjects are unique (a clear error, never an IntegrityError).
 * Only a user with `manage_users` adds users, grants or revokes roles, adds departments.
+* Each of those changes is a security event of the audit log (`account.add`, `account.grant`,
+  `account.revoke`, `account.deactivate` / `account.activate`, `department.add`), recorded in the
+  transaction that makes it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from zhida.accounts.passwords import (
 )
 from zhida.accounts.roles import Permission, Role
 from zhida.accounts.users import User
+from zhida.audit import log as audit_log
 from zhida.db.tables import departments, user_roles, users
 from zhida.db.uow import UnitOfWork
 from zhida.profiles.uscc import is_valid
@@ -50,7 +54,10 @@ def add_department(uow: UnitOfWork, code: str, name: str, *, actor: User, clock:
     with uow:
         if _department_id(uow, code, missing_ok=True) is not None:
             raise AccountError(f"部门代码 {code} 已存在；请换一个代码。")
-        uow.conn.execute(sa.insert(departments).values(code=code, name=name, created_at=clock()))
+        at = clock()
+        uow.conn.execute(sa.insert(departments).values(code=code, name=name, created_at=at))
+        audit_log.record(uow, kind="department.add", actor=actor.username, subject=f"department:{code}",
+                         data={"name": name}, clock=lambda: at)
         uow.commit()
 
 
@@ -98,6 +105,10 @@ def add_user(uow: UnitOfWork, *, username: str, display_name: str, password: str
         uow.conn.execute(sa.insert(user_roles), [{"user_id": user_id, "role": r.value, "granted_at": at,
                                                   "granted_by": actor.username} for r in sorted(wanted)])
         user = get_user(uow, username)
+        audit_log.record(uow, kind="account.add", actor=actor.username, subject=f"user:{username}",
+                         data={"roles": sorted(r.value for r in wanted), "uscc": uscc, "department": department,
+                               "password": pw_hash is not None, "oidc": oidc_subject is not None},
+                         clock=lambda: at)
         uow.commit()
     return user
 
@@ -122,14 +133,17 @@ def grant(uow: UnitOfWork, username: str, role: Role, *, actor: User, uscc: str 
         _check_binding(username, user.roles | {role}, uscc, department)
         dept_id = _department_id(uow, department) if department else None
         uow.conn.execute(sa.update(users).where(users.c.id == user.id).values(uscc=uscc, department_id=dept_id))
-        uow.conn.execute(sa.insert(user_roles).values(user_id=user.id, role=role.value, granted_at=clock(),
+        at = clock()
+        uow.conn.execute(sa.insert(user_roles).values(user_id=user.id, role=role.value, granted_at=at,
                                                       granted_by=actor.username))
+        audit_log.record(uow, kind="account.grant", actor=actor.username, subject=f"user:{username}",
+                         data={"role": role.value, "uscc": uscc, "department": department}, clock=lambda: at)
         user = get_user(uow, username)
         uow.commit()
     return user
 
 
-def revoke(uow: UnitOfWork, username: str, role: Role, *, actor: User) -> User:
+def revoke(uow: UnitOfWork, username: str, role: Role, *, actor: User, clock: Clock = _now) -> User:
     require(actor, Permission.MANAGE_USERS)
     with uow:
         user = get_user(uow, username)
@@ -139,16 +153,20 @@ def revoke(uow: UnitOfWork, username: str, role: Role, *, actor: User) -> User:
             raise AccountError(f"“{role.label}”是用户 {username} 唯一的角色；如要停用账号，请停用而不是撤销全部角色。")
         uow.conn.execute(sa.delete(user_roles).where((user_roles.c.user_id == user.id)
                                                      & (user_roles.c.role == role.value)))
+        audit_log.record(uow, kind="account.revoke", actor=actor.username, subject=f"user:{username}",
+                         data={"role": role.value}, clock=clock)
         user = get_user(uow, username)
         uow.commit()
     return user
 
 
-def set_active(uow: UnitOfWork, username: str, active: bool, *, actor: User) -> User:
+def set_active(uow: UnitOfWork, username: str, active: bool, *, actor: User, clock: Clock = _now) -> User:
     require(actor, Permission.MANAGE_USERS)
     with uow:
         user = get_user(uow, username)
         uow.conn.execute(sa.update(users).where(users.c.id == user.id).values(active=active))
+        audit_log.record(uow, kind="account.activate" if active else "account.deactivate", actor=actor.username,
+                         subject=f"user:{username}", data={"was_active": user.active}, clock=clock)
         user = get_user(uow, username)
         uow.commit()
     return user

@@ -120,6 +120,18 @@ def entries(uow: UnitOfWork, *, actor: User, subject: str | None = None, kind: s
             for e in found]
 
 
+def entries_of_kind(uow: UnitOfWork, prefix: str, *, actor: User) -> list[Entry]:
+    """Every entry whose kind starts with `prefix` (e.g. "offer."), oldest first, read from the
+    hashed entry text (a service compares them with its own tables; `verify` vouches for them)."""
+    require(actor, Permission.VERIFY_AUDIT)
+    q = sa.select(audit_log.c.entry).where(audit_log.c.kind.startswith(prefix, autoescape=True)
+                                           ).order_by(audit_log.c.idx)
+    with uow:
+        found = [json.loads(text) for text in uow.conn.execute(q).scalars()]
+    return [Entry(e["idx"], datetime.fromisoformat(e["at"]), e["actor"], e["kind"], e["subject"], e["data"])
+            for e in found]
+
+
 # --- checking the stored log ---------------------------------------------------------------
 
 

@@ -174,3 +174,21 @@ def show(subject: Annotated[str | None, typer.Option("--subject", help="对象�
         table.add_row(str(e.idx), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.kind, e.subject,
                       json.dumps(e.data, ensure_ascii=False))
     console.print(table)
+
+
+@app.command("reconcile", help="核对事项与拨付表中的企业、金额、状态是否与审计日志最近的记录一致（发现直接改表），"
+                                 "不一致时逐条列出，退出码 1。")
+@translate_errors
+def reconcile(data_dir: DataDir = None) -> None:
+    from zhida.accounts import SYSTEM
+    from zhida.workflow.reconcile import reconcile as compare
+
+    found = compare(make_app(data_dir).uow(), actor=SYSTEM)
+    if found.ok:
+        _say(f"事项 {found.offers} 条、拨付 {found.payments} 笔均与审计日志一致。")
+        return
+    _say(f"事项 {found.offers} 条、拨付 {found.payments} 笔中有 {len(found.mismatches)} 处与审计日志不符：")
+    for mismatch in found.mismatches:
+        _say(f"  - {mismatch}")
+    _say("请先运行 zhida audit verify 确认日志本身完好，再按审计日志核对并追查改动。")
+    raise typer.Exit(1)

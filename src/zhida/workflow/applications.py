@@ -31,7 +31,15 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from zhida.accounts import Role, User, department_scope, require_department, require_enterprise, require_reader
+from zhida.accounts import (
+    Role,
+    User,
+    department_scope,
+    reader_scope,
+    require_department,
+    require_enterprise,
+    require_reader,
+)
 from zhida.accounts.errors import NotAllowed
 from zhida.accounts.service import department_named
 from zhida.audit import log as audit_log
@@ -438,6 +446,7 @@ def get_application(uow: UnitOfWork, application_id: int, *, actor: User) -> App
 def events_of(uow: UnitOfWork, application_id: int, *, actor: User) -> list[dict[str, Any]]:
     get_application(uow, application_id, actor=actor)
     with uow:
+        restrict(uow, reader_scope(actor))          # PostgreSQL: the history is read in the reader's scope
         return [dict(r) for r in uow.conn.execute(
             sa.select(application_events).where(application_events.c.application_id == application_id)
             .order_by(application_events.c.id)).mappings()]
@@ -620,8 +629,8 @@ def _grant(uow: UnitOfWork, a: Application, actor: User, at: datetime) -> Applic
         offer_id=offer_id, at=at, actor=actor.username, action="grant", from_state=None,
         to_state=OfferState.CONFIRMED.value, policy_version=version, detail=detail))
     audit_log.record(uow, kind="offer.grant", actor=actor.username, subject=f"offer:{offer_id}",
-                     data={"from": None, "to": OfferState.CONFIRMED.value, "policy_version": version, **detail},
-                     clock=lambda: at)
+                     data={"from": None, "to": OfferState.CONFIRMED.value, "policy_version": version, **detail,
+                           "uscc": a.uscc, "amount_fen": int(row["amount_fen"])}, clock=lambda: at)
     uow.conn.execute(sa.update(applications).where(applications.c.id == a.id).values(offer_id=offer_id))
     notify(uow, uscc=a.uscc, kind="application_approved", title="申报已通过",
            body=f"您的申报（{a.clause}）已通过，{yuan(row['amount_fen'] or 0)} 元已转入拨付，到账后另行通知。",

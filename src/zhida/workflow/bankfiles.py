@@ -13,6 +13,7 @@ Amounts are integer fen inside; yuan text is parsed exactly (Decimal, at most tw
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from zhida.accounts import Permission, User, require
+from zhida.audit import log as audit_log
 from zhida.db.tables import offers, payment_batch_items, payment_batches, payments
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
@@ -82,8 +84,11 @@ def parse_yuan(text: str) -> int | None:
     return fen if fen > 0 else None
 
 
-def export_payment_file(uow: UnitOfWork, batch_id: int, out: Path, *, actor: User) -> Path:
-    """The 代发 file of an approved batch (CSV or XLSX by extension): its payments still pending."""
+def export_payment_file(uow: UnitOfWork, batch_id: int, out: Path, *, actor: User, clock: Clock = _now) -> Path:
+    """The 代发 file of an approved batch (CSV or XLSX by extension): its payments still pending.
+    The file shows whole account numbers, so writing it is a whole view in the audit log
+    (`payment_batch.export`: the batch, how many accounts, who) — recorded in the same
+    transaction, and the file is removed again if that transaction does not commit."""
     require(actor, Permission.PREPARE_PAYMENTS)
     with uow:
         batch = get_batch(uow, batch_id)
@@ -98,10 +103,20 @@ def export_payment_file(uow: UnitOfWork, batch_id: int, out: Path, *, actor: Use
                                              .join(offers, offers.c.id == payments.c.offer_id))
                                 .where((payment_batch_items.c.batch_id == batch_id) & (payments.c.state == "pending"))
                                 .order_by(payments.c.id)).all()
-    lines = [[str(n), r.account_name or "", account_of(uow, r.account_no or ""), r.account_bank or "",
-              yuan(r.amount_fen), f"{r.clause} {r.period}年政策资金", r.idempotency_key]
-             for n, r in enumerate(rows, start=1)]
-    return write_table(out, PAYMENT_HEADERS, lines, title=f"代发批次{batch_id}")
+        lines = [[str(n), r.account_name or "", account_of(uow, r.account_no or ""), r.account_bank or "",
+                  yuan(r.amount_fen), f"{r.clause} {r.period}年政策资金", r.idempotency_key]
+                 for n, r in enumerate(rows, start=1)]
+        audit_log.record(uow, kind="payment_batch.export", actor=actor.username, subject=f"payment_batch:{batch_id}",
+                         data={"accounts": len({r.account_no for r in rows if r.account_no}), "rows": len(rows),
+                               "total_fen": sum(int(r.amount_fen) for r in rows), "whole": ["account_no"],
+                               "file": out.name}, clock=clock)
+        written = write_table(out, PAYMENT_HEADERS, lines, title=f"代发批次{batch_id}")
+        try:
+            uow.commit()
+        except BaseException:
+            written.unlink(missing_ok=True)   # no whole view without its record
+            raise
+    return written
 
 
 def import_results(uow: UnitOfWork, path: Path, *, actor: User, clock: Clock = _now) -> Imported:
@@ -133,6 +148,11 @@ def import_results(uow: UnitOfWork, path: Path, *, actor: User, clock: Clock = _
                 continue
             settle_payment(uow, key, paid=ok, reason=None if ok else reason, actor=actor, clock=clock)
             (paid if ok else failed).append(key)
+        batches = sorted({int(known[key].batch) for key, _, _ in check.rows if known[key].batch is not None})
+        audit_log.record(uow, kind="bank_result.import", actor=actor.username,
+                         subject=f"bank_result:{hashlib.sha256(path.read_bytes()).hexdigest()}",
+                         data={"file": path.name, "batches": batches, "paid": len(paid), "failed": len(failed),
+                               "unchanged": len(unchanged)}, clock=clock)
         uow.commit()
     return Imported(paid=paid, failed=failed, unchanged=unchanged)
 

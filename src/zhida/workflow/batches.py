@@ -21,7 +21,7 @@ from zhida.audit import log as audit_log
 from zhida.db.tables import offers, payment_batch_items, payment_batches, payments
 from zhida.db.uow import UnitOfWork
 from zhida.workflow.caps import CapReached
-from zhida.workflow.offers import OfferError, transition
+from zhida.workflow.offers import OfferError, refuse_own_offers, transition
 from zhida.workflow.payments import BudgetExceeded, Payment, get_payment, schedule_payment
 from zhida.workflow.states import OfferAction, OfferState
 
@@ -71,6 +71,7 @@ def review(uow: UnitOfWork, clause: str, *, actor: User, department: str | None 
             raise OfferError("审核未执行，请更正后重试：" + "；".join(problems) + "。")
         if not pending:
             raise OfferError(f"条款 {clause} 在部门 {department} 没有待审核的事项。")
+        refuse_own_offers(uow, list(pending.values()), actor)
         approved, excluded = [], {}
         for uscc, offer_id in pending.items():
             if uscc in exclude:

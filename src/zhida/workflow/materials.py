@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from zhida.accounts import Role, User
 from zhida.accounts.errors import NotAllowed
+from zhida.audit import log as audit_log
 from zhida.db.tables import application_materials, applications, materials
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
@@ -147,10 +148,13 @@ def attached(uow: UnitOfWork, application_id: int) -> list[Material]:
 
 
 def read(uow: UnitOfWork, files: Path, material_id: int, *, actor: User) -> tuple[Material, bytes]:
-    """A material's bytes: for the firm itself, or a reviewer of a department it was submitted to."""
+    """A material's bytes: for the firm itself, or a reviewer of a department it was submitted to.
+    A reviewer's read is a use of the firm's data: a `material.read` entry of the audit log, in
+    the same transaction (the file's kind and hash, never its content or name)."""
     with uow:
         material = _get(uow, material_id)
-        if actor.uscc != material.uscc or Role.ENTERPRISE not in actor.roles:
+        own = actor.uscc == material.uscc and Role.ENTERPRISE in actor.roles
+        if not own:
             departments = set(uow.conn.execute(sa.select(applications.c.department).select_from(
                 applications.join(application_materials, application_materials.c.application_id == applications.c.id))
                 .where((application_materials.c.material_id == material_id)
@@ -158,10 +162,16 @@ def read(uow: UnitOfWork, files: Path, material_id: int, *, actor: User) -> tupl
             if not (Role.REVIEWER in actor.roles and actor.active and actor.department in departments):
                 raise NotAllowed(f"材料 {material_id} 属于企业 {material.uscc}；"
                                  "只有该企业，或受理其申报的部门审核人员可以查看。")
-    path = _path(files, material.sha256)
-    if not path.exists():
-        raise MaterialError(f"材料 {material_id}（{material.file_name}）的文件不在 {path}；请从备份恢复材料目录。")
-    return material, path.read_bytes()
+        path = _path(files, material.sha256)
+        if not path.exists():
+            raise MaterialError(f"材料 {material_id}（{material.file_name}）的文件不在 {path}；请从备份恢复材料目录。")
+        content = path.read_bytes()
+        if not own:
+            audit_log.record(uow, kind="material.read", actor=actor.username, subject=f"enterprise:{material.uscc}",
+                             data={"material": material.id, "kind": material.kind, "sha256": material.sha256,
+                                   "department": actor.department, "purpose": "申报审核"})
+        uow.commit()
+    return material, content
 
 
 def _firm(actor: User) -> str:

@@ -16,7 +16,16 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from zhida.accounts import Permission, Role, User, department_scope, require, require_department, require_reader
+from zhida.accounts import (
+    Permission,
+    Role,
+    User,
+    department_scope,
+    reader_scope,
+    require,
+    require_department,
+    require_reader,
+)
 from zhida.accounts.errors import NotAllowed
 from zhida.audit import log as audit_log
 from zhida.db.scope import Scope, restrict
@@ -37,6 +46,11 @@ FINANCE_ACTIONS = {A.SCHEDULE, A.SETTLE, A.SETTLE_ADVANCE, A.ADJUST, A.CLOSE, A.
 
 class OfferError(ZhidaError):
     """An offer that cannot be made or changed as asked."""
+
+
+class DutiesNotSeparated(NotAllowed):
+    """One person on both sides of a decision: reviewing offers they made, ruling on their own
+    objection (不相容岗位分离)."""
 
 
 @dataclass(frozen=True)
@@ -99,11 +113,17 @@ def create_offers(uow: UnitOfWork, run: MatchRun, data_dir: Path, clause: str, *
 
 
 def transition(uow: UnitOfWork, offer_id: int, action: OfferAction, *, actor: User,
-               detail: Mapping[str, Any] | None = None, clock: Clock = _now) -> Offer:
-    """Take one action on an offer, if the actor may and the state allows."""
+               detail: Mapping[str, Any] | None = None, audit: Mapping[str, Any] | None = None,
+               clock: Clock = _now) -> Offer:
+    """Take one action on an offer, if the actor may and the state allows. `detail` goes into the
+    offer's history and its audit entry; `audit` into the audit entry only (a payment's key)."""
     with uow:
         offer = get_offer(uow, offer_id)
         _authorize(actor, offer, action)
+        if action in (A.APPROVE, A.EXCLUDE):
+            refuse_own_offers(uow, [offer_id], actor)
+        elif action in (A.DISMISS_OBJECTION, A.UPHOLD_OBJECTION):
+            _refuse_own_objection(uow, offer_id, actor)
         target = next_state(offer.state, action)
         changed = uow.conn.execute(sa.update(offers).where((offers.c.id == offer_id)
                                                            & (offers.c.state == offer.state.value))
@@ -111,7 +131,7 @@ def transition(uow: UnitOfWork, offer_id: int, action: OfferAction, *, actor: Us
         if changed != 1:   # someone else moved it first: decide against the state now
             now = get_offer(uow, offer_id).state
             raise TransitionNotAllowed(f"事项 {offer_id} 已被他人同时处理（现为“{now.label}”）；请刷新后再操作。")
-        _event(uow, offer_id, actor, action.value, offer.state, target, clock(), dict(detail or {}))
+        _event(uow, offer_id, actor, action.value, offer.state, target, clock(), dict(detail or {}), audit)
         offer = get_offer(uow, offer_id)
         uow.commit()
     return offer
@@ -202,8 +222,37 @@ def events_of(uow: UnitOfWork, offer_id: int, *, actor: User) -> list[dict[str, 
     """An offer's history, for whoever may see the offer."""
     view_offer(uow, offer_id, actor=actor)
     with uow:
+        restrict(uow, reader_scope(actor))          # PostgreSQL: the history is read in the reader's scope
         return [dict(r) for r in uow.conn.execute(sa.select(offer_events).where(offer_events.c.offer_id == offer_id)
                                                   .order_by(offer_events.c.id)).mappings()]
+
+
+def creators(uow: UnitOfWork, offer_ids: list[int]) -> dict[int, str]:
+    """Who made each offer (its `create` event: the one who ran the whitelist)."""
+    if not offer_ids:
+        return {}
+    rows = uow.conn.execute(sa.select(offer_events.c.offer_id, offer_events.c.actor).where(
+        offer_events.c.offer_id.in_(offer_ids) & (offer_events.c.action == "create")))
+    return {int(r.offer_id): str(r.actor) for r in rows}
+
+
+def refuse_own_offers(uow: UnitOfWork, offer_ids: list[int], actor: User) -> None:
+    """Nobody reviews offers they made themselves (不相容岗位分离)."""
+    own = sorted(i for i, who in creators(uow, offer_ids).items() if who == actor.username)
+    if own:
+        shown = "、".join(map(str, own[:10])) + (f" 等 {len(own)} 项" if len(own) > 10 else "")
+        raise DutiesNotSeparated(f"事项 {shown} 由 {actor.username} 生成，生成人不能审核自己生成的事项；"
+                                 "请由部门的另一位审核人员审核（不相容岗位分离）。")
+
+
+def _refuse_own_objection(uow: UnitOfWork, offer_id: int, actor: User) -> None:
+    """Nobody rules on an objection they raised themselves."""
+    raised_by = uow.conn.execute(sa.select(offer_events.c.actor).where(
+        (offer_events.c.offer_id == offer_id) & (offer_events.c.action == A.OBJECT.value))
+        .order_by(offer_events.c.id.desc()).limit(1)).scalar()
+    if raised_by == actor.username:
+        raise DutiesNotSeparated(f"事项 {offer_id} 的异议由 {actor.username} 提出，提出人不能处理自己的异议；"
+                                 "请由部门的另一位审核人员核查处理（不相容岗位分离）。")
 
 
 def _authorize(actor: User, offer: Offer, action: OfferAction) -> None:
@@ -219,17 +268,21 @@ def _authorize(actor: User, offer: Offer, action: OfferAction) -> None:
 
 
 def _event(uow: UnitOfWork, offer_id: int, actor: User, action: str, source: OfferState | None,
-           target: OfferState, at: datetime, detail: dict[str, Any]) -> None:
-    version = uow.conn.execute(sa.select(policy_versions.c.content_hash).select_from(
+           target: OfferState, at: datetime, detail: dict[str, Any], audit: Mapping[str, Any] | None = None) -> None:
+    row = uow.conn.execute(sa.select(policy_versions.c.content_hash, offers.c.uscc, offers.c.amount_fen).select_from(
         offers.join(policy_versions, offers.c.version_id == policy_versions.c.id))
-        .where(offers.c.id == offer_id)).scalar_one()
+        .where(offers.c.id == offer_id)).one()
     uow.conn.execute(sa.insert(offer_events).values(
         offer_id=offer_id, at=at, actor=actor.username, action=action,
-        from_state=None if source is None else source.value, to_state=target.value, policy_version=version,
+        from_state=None if source is None else source.value, to_state=target.value, policy_version=row.content_hash,
         detail=detail or None))
+    # the firm and the award as they stand after the change, so that an amount edited in the
+    # table afterwards no longer matches its log (zhida.workflow.reconcile); a cap's reduced
+    # amount in `detail` is the payment's, which `audit` carries
     audit_log.record(uow, kind=f"offer.{action}", actor=actor.username, subject=f"offer:{offer_id}",
                      data={"from": None if source is None else source.value, "to": target.value,
-                           "policy_version": version, **detail}, clock=lambda: at)
+                           "policy_version": row.content_hash, **detail, "uscc": row.uscc,
+                           "amount_fen": int(row.amount_fen), **(audit or {})}, clock=lambda: at)
 
 
 def _clause_spec(document: Mapping[str, Any], clause: str) -> Mapping[str, Any]:

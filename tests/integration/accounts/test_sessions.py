@@ -106,7 +106,7 @@ def test_attempts_are_in_the_audit_log(db):
         login(db.uow(), "li", "wrong-password-1", source="10.0.0.7", policy=POLICY, clock=clock)
     login(db.uow(), "li", PASSWORD, source="10.0.0.7", policy=POLICY, clock=clock)
     kinds = [(e.kind, e.data.get("reason")) for e in audit_log.entries(db.uow(), actor=SYSTEM, subject="user:li")]
-    assert kinds == [("account.login", None), ("account.login_failed", "wrong")]
+    assert kinds == [("account.login", None), ("account.login_failed", "wrong"), ("account.add", None)]   # newest first
 
 
 def test_the_csrf_token_must_match(db):
