@@ -1,4 +1,4 @@
-"""`zhida jobs …`: 后台任务：提醒、逾期处理、批量生成。
+"""`zhida jobs …`: 后台任务：提醒、逾期处理、批量生成兑现事项、银行代发。
 
 Thin shells over `zhida.workflow.jobs` (the runner) and `zhida.workflow.jobkinds` (the kinds and
 the day's schedule). A worker is safe to stop with Ctrl-C: the job it was running is rolled back
@@ -55,7 +55,8 @@ def work(once: Annotated[bool, typer.Option("--once", help="执行完当前到�
     from zhida.workflow.jobs import STATE_LABELS, Job
 
     a = make_app(data_dir)
-    w = worker(a.uow, extra={CHECKPOINT: checkpointing(a.audit_signer(), a.settings.audit_origin)})
+    w = worker(a.uow, extra={CHECKPOINT: checkpointing(a.audit_signer(), a.settings.audit_origin)},
+               data_dir=a.data_dir)
     counts = {"done": 0, "queued": 0, "failed": 0, "running": 0}
 
     def progress(job: Job) -> None:
@@ -92,6 +93,27 @@ def schedule(today: Today = None,
         console.print(f"任务 {m.job.id} {m.job.kind}：" + ("已安排" if m.created else "此前已安排，未重复添加")
                       + f"（{m.job.payload['today']}，部门 {m.job.payload['department']}）。", markup=False)
     console.print("用 zhida jobs work --once 执行。")
+
+
+@app.command("offers", help="安排后台任务：按匹配批次的名单生成条款的兑现事项"
+                            "（默认最近一次匹配；重复安排不会重复生成）。")
+@translate_errors
+def offers(clause: Annotated[str, typer.Argument(help="条款键，如 cn-hrss-2024-40-job-retention/refund-sme")],
+           department: Annotated[str, typer.Option("--department", help="审核部门代码，如 hrss")],
+           run_id: Annotated[str | None, typer.Option("--run", help="匹配批次编号（默认最近一次）")] = None,
+           confirm_by: Annotated[str | None, typer.Option("--confirm-by", help="企业确认截止日 YYYY-MM-DD")] = None,
+           period: Annotated[str | None, typer.Option("--period", help="资金所属年度（默认匹配评估日的年份）")] = None,
+           username: As = None, data_dir: DataDir = None) -> None:
+    from zhida.matching.run import load_run
+    from zhida.workflow.jobkinds import schedule_offers
+
+    a = make_app(data_dir)
+    run = load_run(a.uow(), run_id)
+    m = schedule_offers(a.uow(), run.id, clause, department=department, actor=acting(a.uow(), username),
+                        confirm_by=parse_date(confirm_by) if confirm_by else None, period=period)
+    console.print(f"任务 {m.job.id} {m.job.kind}：" + ("已安排" if m.created else "此前已安排，未重复添加")
+                  + f"（匹配批次 {run.id}，条款 {clause}，部门 {department}）；用 zhida jobs work --once 执行。",
+                  markup=False)
 
 
 @app.command("retry", help="重试失败的任务（尝试次数清零）。")

@@ -191,3 +191,38 @@ def cap(name: Annotated[str, typer.Argument(help="名称，如 2024年度科技�
     rule = "、".join(([f"合计不超过 {_yuan(c.cap_fen)} 元"] if c.cap_fen is not None else [])
                     + (["就高不重复"] if c.exclusive else []))
     console.print(f"已设定总量控制 {c.id}“{c.name}”：{c.year}年度，{'、'.join(c.policies)}，{rule}。", markup=False)
+
+
+@app.command("return", help="把拨付失败的事项退回企业补正：通知企业银行返回的原因与要做的事（默认：更正收款账户），"
+                            "企业重新确认后进入下一批次；已预拨到账的事项不能退回。")
+@translate_errors
+def return_(offer_id: Annotated[int, typer.Argument(help="兑现事项编号（拨付失败）")],
+            reason: Annotated[str | None, typer.Option("--reason", help="告知企业要做什么，如 请更正开户银行；"
+                                                                          "银行返回的原因总会一并告知")] = None,
+            respond_by: Annotated[str | None, typer.Option("--respond-by", help="企业重新确认的截止日 YYYY-MM-DD"
+                                                                                 "（默认 15 天后）")] = None,
+            username: As = None, data_dir: DataDir = None) -> None:
+    from datetime import date, timedelta
+
+    from zhida.cli.errors import parse_date
+    from zhida.workflow.returns import return_to_firm
+
+    until = parse_date(respond_by) if respond_by else date.today() + timedelta(days=15)
+    a = make_app(data_dir)
+    o = return_to_firm(a.uow(), offer_id, actor=acting(a.uow(), username), respond_by=until, note=reason)
+    console.print(f"事项 {o.id} 已退回企业 {o.uscc} 补正（{o.state.label}），已通知银行返回的原因；"
+                  f"请企业于 {until.isoformat()} 前重新确认收款账户（zhida offer confirm {o.id} --as <企业账号> …）。",
+                  markup=False)
+
+
+@app.command("send", help="安排后台任务：把已审批批次的待拨付款项经银行代发接口发出并记录结果"
+                          "（zhida jobs work 执行；重复安排不会重复发送）。")
+@translate_errors
+def send(batch_id: Annotated[int, typer.Argument(help="批次编号（已审批）")], username: As = None,
+         data_dir: DataDir = None) -> None:
+    from zhida.workflow.jobkinds import schedule_send
+
+    a = make_app(data_dir)
+    m = schedule_send(a.uow(), batch_id, actor=acting(a.uow(), username))
+    console.print(f"任务 {m.job.id} {m.job.kind}：" + ("已安排" if m.created else "此前已安排，未重复添加")
+                  + f"（批次 {batch_id}）；用 zhida jobs work --once 执行。", markup=False)

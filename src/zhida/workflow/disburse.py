@@ -7,7 +7,7 @@ PostgreSQL they also skip payments the other is sending (`FOR UPDATE SKIP LOCKED
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -28,7 +28,9 @@ class Sent:
 
 
 def pay_pending(uow_factory: Callable[[], UnitOfWork], bank: PaymentAdapter, *, actor: User,
-                limit: int | None = None) -> Sent:
+                limit: int | None = None, only: Collection[str] | None = None) -> Sent:
+    """Send pending payments (at most `limit`; with `only`, just those keys — an approved batch's)
+    and record each result."""
     require(actor, Permission.PREPARE_PAYMENTS)
     done = Sent()
     skip: set[str] = set()
@@ -39,6 +41,8 @@ def pay_pending(uow_factory: Callable[[], UnitOfWork], bank: PaymentAdapter, *, 
                  .select_from(payments.join(offers, offers.c.id == payments.c.offer_id))
                  .where((payments.c.state == "pending") & payments.c.idempotency_key.not_in(skip or {""}))
                  .order_by(payments.c.id).limit(1))
+            if only is not None:
+                q = q.where(payments.c.idempotency_key.in_(list(only) or [""]))
             if uow.conn.dialect.name == "postgresql":
                 q = q.with_for_update(of=payments, skip_locked=True)
             row = uow.conn.execute(q).first()

@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from zhida.accounts import Permission, User, require
+from zhida.audit import log as audit_log
 from zhida.db.tables import budgets, offers, payments
 from zhida.db.uow import UnitOfWork
 from zhida.errors import ZhidaError
@@ -64,6 +66,8 @@ def fund_budget(uow: UnitOfWork, policy_id: str, year: int, amount_fen: int, *, 
                     at=clock(), memo=f"预算下达 {policy_id} {year}年（{actor.username}）")
         funded = int(uow.conn.execute(sa.select(budgets.c.funded_fen).where(
             (budgets.c.policy_id == policy_id) & (budgets.c.year == year))).scalar_one())
+        audit_log.record(uow, kind="budget.fund", actor=actor.username, subject=f"budget:{policy_id}:{year}",
+                         data={"amount_fen": amount_fen, "funded_fen": funded}, clock=clock)
         uow.commit()
     return funded
 
@@ -91,9 +95,13 @@ def schedule_payment(uow: UnitOfWork, offer_id: int, *, actor: User, advance_per
             action, tranche, amount = OfferAction.SCHEDULE, "full", offer.amount_fen
         year = int(offer.period[:4])
         grant = caps.reserve(uow, offer_id, offer.uscc, offer.policy_id, offer.clause, year, amount)
-        transition(uow, offer_id, action, actor=actor, clock=clock,
-                   detail={**grant.detail, **({"tranche": tranche} if tranche != "full" else {})})
         amount = grant.amount_fen   # the amount, or less under a cap (总量控制)
+        attempt = 1 + int(uow.conn.execute(sa.select(sa.func.count()).select_from(payments)
+                                           .where(payments.c.offer_id == offer_id)).scalar_one())
+        key = f"offer-{offer_id}-{attempt}"
+        transition(uow, offer_id, action, actor=actor, clock=clock,
+                   detail={**grant.detail, **({"tranche": tranche} if tranche != "full" else {})},
+                   audit=_logged(key, amount, tranche))
         b = budgets.c
         committed = uow.conn.execute(sa.update(budgets).where(
             (b.policy_id == offer.policy_id) & (b.year == year) & (b.funded_fen - b.committed_fen >= amount))
@@ -105,9 +113,6 @@ def schedule_payment(uow: UnitOfWork, offer_id: int, *, actor: User, advance_per
         ledger.post(uow, [(ledger.budget_account(offer.policy_id, year), -amount),
                           (ledger.payable_account(offer.policy_id, year), amount)],
                     at=clock(), memo=f"事项 {offer_id} {what}", offer_id=offer_id)
-        attempt = 1 + int(uow.conn.execute(sa.select(sa.func.count()).select_from(payments)
-                                           .where(payments.c.offer_id == offer_id)).scalar_one())
-        key = f"offer-{offer_id}-{attempt}"
         uow.conn.execute(sa.insert(payments).values(offer_id=offer_id, idempotency_key=key, amount_fen=amount,
                                                     state="pending", tranche=tranche, created_at=clock()))
         payment = get_payment(uow, key)
@@ -152,6 +157,11 @@ def settle_advance(uow: UnitOfWork, offer_id: int, final_fen: int, *, actor: Use
     return offer
 
 
+def _logged(key: str, amount_fen: int, tranche: str, state: str = "pending") -> dict[str, Any]:
+    """A payment as its offer's audit entry carries it (zhida.workflow.reconcile compares it)."""
+    return {"payment": {"key": key, "amount_fen": amount_fen, "tranche": tranche, "state": state}}
+
+
 def _last_failed(uow: UnitOfWork, offer_id: int) -> tuple[str, int]:
     row = uow.conn.execute(sa.select(payments.c.tranche, payments.c.amount_fen).where(
         (payments.c.offer_id == offer_id) & (payments.c.state == "failed")).order_by(payments.c.id.desc())).first()
@@ -179,7 +189,8 @@ def settle_payment(uow: UnitOfWork, idempotency_key: str, *, paid: bool, actor: 
                               (ledger.paid_account(offer.policy_id, year), payment.amount_fen)],
                         at=clock(), memo=f"事项 {offer.id} 已到账", offer_id=offer.id)
             action = OfferAction.SETTLE_ADVANCE if payment.tranche == "advance" else OfferAction.SETTLE
-            transition(uow, offer.id, action, actor=actor, clock=clock)
+            transition(uow, offer.id, action, actor=actor, clock=clock,
+                       audit=_logged(payment.idempotency_key, payment.amount_fen, payment.tranche, "paid"))
         else:
             ledger.post(uow, [(ledger.payable_account(offer.policy_id, year), -payment.amount_fen),
                               (ledger.budget_account(offer.policy_id, year), payment.amount_fen)],
@@ -188,7 +199,9 @@ def settle_payment(uow: UnitOfWork, idempotency_key: str, *, paid: bool, actor: 
             b = budgets.c
             uow.conn.execute(sa.update(budgets).where((b.policy_id == offer.policy_id) & (b.year == year))
                              .values(committed_fen=b.committed_fen - payment.amount_fen))
-            transition(uow, offer.id, OfferAction.FAIL, actor=actor, detail={"reason": reason}, clock=clock)
+            transition(uow, offer.id, OfferAction.FAIL, actor=actor, detail={"reason": reason}, clock=clock,
+                       audit=_logged(payment.idempotency_key, payment.amount_fen, payment.tranche, "failed"))
+            _tell_failed(uow, offer, payment.amount_fen, str(reason), clock)
         payment = get_payment(uow, idempotency_key)
         faults.checkpoint("settle.before_commit")
         uow.commit()
@@ -218,3 +231,14 @@ def paid_payments(uow: UnitOfWork, offer_id: int) -> int:
     with uow:
         return int(uow.conn.execute(sa.select(sa.func.count()).select_from(payments).where(
             (payments.c.offer_id == offer_id) & (payments.c.state == "paid"))).scalar_one())
+
+
+def _tell_failed(uow: UnitOfWork, offer: Offer, amount_fen: int, reason: str, clock: Clock) -> None:
+    """The firm hears of a failed payment, with the bank's reason, in the recording transaction."""
+    from zhida.workflow.notices import yuan
+    from zhida.workflow.notifications import notify
+
+    notify(uow, uscc=offer.uscc, kind="payment_failed", offer_id=offer.id, clock=clock,
+           title=f"{offer.clause} 资金拨付失败",
+           body=f"贵企业 {offer.clause} 资金 {yuan(amount_fen)} 元拨付失败，银行返回原因：{reason}。"
+                "财政部门将核实后重新拨付，或退回贵企业更正收款账户，届时另行通知。")

@@ -211,3 +211,58 @@ def test_connections_killed_by_the_server_during_twenty_decisions_lose_no_acknow
                                         .group_by(t.offer_events.c.offer_id)).all())
     assert all(states[i] == "confirmed" for i in acknowledged)            # nothing acknowledged is lost
     assert states == {i: "confirmed" for i in ids} and accepts == {i: 1 for i in ids}   # none half, none twice
+
+
+def test_twenty_concurrent_prepare_batch_calls_on_one_budget_batch_exactly_the_budgets_worth_once(pg, confirmed):
+    """20 finance clerks press 编制拨付批次 for the same clause at the same instant, each on its own
+    connection: with the budget one fen short none of them batches anything; with exactly enough,
+    one batch holds every offer, each offer has one payment, and not a fen more is committed."""
+    import threading
+
+    from zhida.db import create_engine
+    from zhida.workflow.batches import prepare_batch
+
+    from ...conftest import POSTGRES_URL
+    for o in confirmed:
+        accept(pg.uow(), o.id, actor=firm(o.uscc), account_name="某公司", account_bank="温州银行",
+               account_no="62220000", pledge=True)
+    total = sum(o.amount_fen for o in confirmed)
+    with pg.uow() as uow:
+        schema = uow.conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+    clerks = Database(create_engine(POSTGRES_URL, pool_size=20, max_overflow=0,
+                                    connect_args={"options": f"-csearch_path={schema}"}))
+
+    def twenty_at_once():
+        start = threading.Barrier(20)
+
+        def press(_):
+            start.wait()
+            return _attempt(lambda: prepare_batch(clerks.uow(), CLAUSE, 2024, actor=FINANCE))
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            return list(pool.map(press, range(20)))
+
+    try:
+        fund_budget(pg.uow(), POLICY, 2024, total - 1, actor=FINANCE)
+        short = twenty_at_once()
+        assert all(isinstance(r, ZhidaError) for r in short) and any("预算不足" in str(r) for r in short)
+        assert _count(pg, t.payments) == 0 and _count(pg, t.payment_batches) == 0
+
+        fund_budget(pg.uow(), POLICY, 2024, 1, actor=FINANCE)
+        enough = twenty_at_once()
+    finally:
+        clerks.engine.dispose()
+    batches = [r for r in enough if not isinstance(r, Exception)]
+    assert len(batches) == 1, [str(r) for r in enough if isinstance(r, Exception)]
+    assert all(isinstance(r, ZhidaError) for r in enough if isinstance(r, Exception))   # refused, not crashed
+    (batch,) = batches
+    assert batch.total_fen == total and {p.offer_id for p in batch.payments} == {o.id for o in confirmed}
+    with pg.uow() as uow:
+        per_offer = dict(uow.conn.execute(sa.select(t.payments.c.offer_id, sa.func.count())
+                                          .group_by(t.payments.c.offer_id)).all())
+        funded, committed = uow.conn.execute(sa.select(t.budgets.c.funded_fen, t.budgets.c.committed_fen)).one()
+    assert per_offer == {o.id: 1 for o in confirmed}                        # no payment twice
+    assert funded == committed == total                                     # the budget's worth, no more
+    assert _count(pg, t.payment_batches) == 1
+    assert ledger.balance(pg.uow(), ledger.budget_account(POLICY, 2024)) == 0
+    assert ledger.balance(pg.uow(), ledger.payable_account(POLICY, 2024)) == total
+    ledger.check_balanced(pg.uow())

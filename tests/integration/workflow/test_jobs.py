@@ -294,3 +294,98 @@ def test_a_job_runs_as_its_account_as_the_store_has_it_now(database):
     set_active(database.uow(), "rev", False, actor=SYSTEM)
     with pytest.raises(NotAllowed, match="已停用"):
         jobkinds.actor_of(database.uow(), "rev")
+
+
+def test_a_runs_offers_are_made_by_a_job_enqueued_in_the_callers_transaction_once(database, published_run, setup):
+    from datetime import date
+
+    from zhida.db.tables import offers
+    from zhida.workflow import jobkinds
+
+    clock = Clock()
+    with database.uow() as uow:                       # enqueued in a transaction that rolls back: no job
+        jobkinds.schedule_offers(uow, published_run.id, CLAUSE, department="hrss", actor=SYSTEM, clock=clock)
+    assert runner.list_jobs(database.uow(), actor=SYSTEM) == []
+    with pytest.raises(NotAllowed):
+        jobkinds.schedule_offers(database.uow(), published_run.id, CLAUSE, department="hrss", actor=FINANCE)
+    first = jobkinds.schedule_offers(database.uow(), published_run.id, CLAUSE, department="hrss", actor=SYSTEM,
+                                     confirm_by=date(2024, 9, 30), clock=clock)
+    again = jobkinds.schedule_offers(database.uow(), published_run.id, CLAUSE, department="hrss", actor=SYSTEM,
+                                     confirm_by=date(2024, 9, 30), clock=clock)
+    assert (first.created, again.created, again.job.id) == (True, False, first.job.id)
+
+    no_data = runner.Worker(database.uow, jobkinds.registry(), actor_of=users, name="w0", clock=clock)
+    assert no_data.run_once().last_error.startswith("执行者未指定数据目录")      # retried later, not lost
+    clock.advance(minutes=1)
+    worker = runner.Worker(database.uow, jobkinds.registry(data_dir=setup.data_dir), actor_of=users, name="w1",
+                           clock=clock)
+    job = worker.run_once()
+    assert job.state == "done" and job.attempts == 2
+    with database.uow() as uow:
+        made = uow.conn.execute(sa.select(offers.c.id, offers.c.confirm_by).order_by(offers.c.id)).all()
+    assert made and job.result["created"] == [i for i, _ in made]
+    assert {d for _, d in made} == {date(2024, 9, 30)}
+    # a second run of the same job (say, retried by hand) makes nothing new: create_offers is idempotent
+    handler = jobkinds.creating(setup.data_dir)
+    with database.uow() as uow:
+        assert handler(uow, first.job.payload, SYSTEM)["created"] == []
+
+
+class FlakyBank:
+    """The loopback bank behind a line that drops the first `drops` requests."""
+
+    def __init__(self, bank, drops: int) -> None:
+        self.bank, self.drops = bank, drops
+
+    def send(self, key, account_no, account_name, amount_fen):
+        result = self.bank.send(key, account_no, account_name, amount_fen)
+        if self.drops:            # the bank paid, but the answer never came back
+            self.drops -= 1
+            raise ConnectionError("银行接口连接中断")
+        return result
+
+
+def test_an_approved_batch_is_sent_through_the_bank_by_a_job_retried_after_a_lost_answer_and_paid_once(
+        database, published_run, setup, tmp_path):
+    from zhida.workflow import jobkinds, ledger
+    from zhida.workflow.bank import LoopbackBank
+    from zhida.workflow.batches import approve_batch, prepare_batch
+    from zhida.workflow.offers import get_offer
+    from zhida.workflow.payments import fund_budget
+    from zhida.workflow.states import OfferState
+
+    from .test_batches import FINANCE2, POLICY, confirmed_offers
+
+    clock = Clock()
+    confirmed = confirmed_offers(database, published_run, setup)
+    fund_budget(database.uow(), POLICY, 2024, sum(o.amount_fen for o in confirmed), actor=FINANCE)
+    batch = prepare_batch(database.uow(), CLAUSE, 2024, actor=FINANCE)
+    with pytest.raises(NotAllowed, match="尚未审批"):
+        jobkinds.schedule_send(database.uow(), batch.id, actor=FINANCE, clock=clock)
+    approve_batch(database.uow(), batch.id, actor=FINANCE2)
+    with pytest.raises(NotAllowed):
+        jobkinds.schedule_send(database.uow(), batch.id, actor=REVIEWER, clock=clock)
+    first = jobkinds.schedule_send(database.uow(), batch.id, actor=FINANCE, clock=clock)
+    assert not jobkinds.schedule_send(database.uow(), batch.id, actor=FINANCE, clock=clock).created
+
+    unwired = runner.Worker(database.uow, jobkinds.registry(), actor_of=users, name="w0", clock=clock)
+    assert "代发文件" in unwired.run_once().last_error                     # no adapter: says what to do instead
+    loopback = LoopbackBank(sa.create_engine(f"sqlite:///{tmp_path / 'bank.sqlite'}"))
+    clock.advance(minutes=1)
+    flaky = runner.Worker(database.uow, jobkinds.registry(bank=FlakyBank(loopback, drops=1)), actor_of=users,
+                          name="w1", clock=clock)
+    dropped = flaky.run_once()
+    assert dropped.state == "queued" and "ConnectionError" in dropped.last_error
+    assert all(get_offer(database.uow(), o.id).state is OfferState.PAYING for o in confirmed)  # rolled back
+    assert len(loopback.paid_keys()) == 1                                  # … though the bank paid one
+
+    clock.advance(minutes=5)
+    job = flaky.run_once()
+    assert job.state == "done" and job.attempts == 3
+    keys = {p.idempotency_key: p.amount_fen for p in batch.payments}
+    assert sorted(job.result["paid"]) == sorted(keys) and job.result["failed"] == []
+    assert loopback.paid_keys() == keys                                    # each paid once, the resend included
+    assert all(get_offer(database.uow(), o.id).state is OfferState.PAID for o in confirmed)
+    assert ledger.balance(database.uow(), ledger.paid_account(POLICY, 2024)) == sum(keys.values())
+    ledger.check_balanced(database.uow())
+    assert runner.get_job(database.uow(), first.job.id).state == "done"
