@@ -22,6 +22,7 @@ from zhida.profiles.industry import section
 from zhida.profiles.registry import Registry, load_registry
 from zhida.rules.evaluate.clause import CompiledClause
 from zhida.rules.evaluate.engine import compile_policies
+from zhida.rules.lang.frame import received_total_parts
 from zhida.rules.lang.numbers import yuan_text
 from zhida.rules.lang.schema import Schema
 from zhida.rules.model.facts import display
@@ -100,8 +101,14 @@ def whitelist(run: MatchRun, clause_key: str, results: pl.DataFrame, *, schema: 
         if f is not None:
             label = f.label + (f"[{name}]" if name else "")
             fact_cols[label] = [display(f, v) for v in facts.get_column(col).to_list()]
+        elif kind in ("received_total", "received_fen"):  # money already paid under a clause, in yuan
+            key, window = received_total_parts(col) if kind == "received_total" else (name, "")
+            label = (f"已获资金“{key}”{window_text(window)}累计" if kind == "received_total"
+                     else f"最近一次获得金额“{key}”")
+            fact_cols[label] = ["缺失" if v is None else yuan_text(int(v)) for v in facts.get_column(col).to_list()]
         else:
-            what = {"list": "名单", "list_since": "首次列入", "tag": "标签", "zone": "区域"}.get(kind, kind)
+            what = {"list": "名单", "list_since": "首次列入", "tag": "标签", "zone": "区域",
+                    "received": "已获资金", "received_on": "最近获得资金日期"}.get(kind, kind)
             fact_cols[f"{what}“{name}”"] = ["缺失" if v is None else "是" if v is True else "否" if v is False
                                           else str(v) for v in facts.get_column(col).to_list()]
     district_names = dict(registry.code_lists["district_code"])
@@ -188,3 +195,12 @@ def write_xlsx(wl: Whitelist, out_dir: Path) -> Path:
         summary.append(["合计", label, None, value])
     book.save(path)
     return path
+
+
+def window_text(window: str) -> str:
+    """A received-amount window (frame.received_total_column) for a clerk: 近3年内,
+    近36个月内, 2023-01-01以来, or "" for every payment."""
+    kind, _, value = window.partition("=")
+    if kind == "within":
+        return f"近{value[:-1]}年内" if value.endswith("y") else f"近{value[:-1]}个月内"
+    return f"{value}以来" if kind == "since" else ""

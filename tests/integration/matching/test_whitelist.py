@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from zhida.matching.run import run_match, run_results
-from zhida.matching.whitelist import FIXED_COLUMNS, whitelist, write_csv, write_xlsx
+from zhida.matching.whitelist import FIXED_COLUMNS, whitelist, window_text, write_csv, write_xlsx
 from zhida.rules.model.policy import parse_policy
 
 from .conftest import AS_OF
@@ -72,3 +72,24 @@ def test_cost_is_compared_with_the_policy_budget(store, policies, schema, uow, s
                           & pl.col("clause").is_in(paid_clauses))["amount_fen"].sum()
     assert wl.budget_fen == 1_000_000 and wl.policy_total_fen == paid
     assert wl.over_budget == (paid > 1_000_000)
+
+
+def test_money_already_paid_is_a_column_a_clerk_can_read(run, schema, data_dir, policies):
+    """A clause that reads what was already paid (received / received_amount) names those facts
+    in Chinese, with the window and in yuan; no frame column name reaches the export."""
+    from zhida.rules.evaluate.engine import compile_policies
+
+    compiled = compile_policies(policies, schema, AS_OF)
+    paid = [c for c in compiled.clauses if c.requirements.received or c.requirements.received_totals]
+    assert paid, "the pack has clauses that read money already paid"
+    results = run_results(run, data_dir)
+    for c in paid:
+        header = whitelist(run, c.key, results, schema=schema, data_dir=data_dir).rows.columns
+        facts = header[len(FIXED_COLUMNS):]
+        assert not [h for h in facts if "received" in h or "@" in h], (c.key, facts)
+        assert any(h.startswith("已获资金“") for h in facts), (c.key, facts)
+
+
+def test_a_received_amount_window_reads_as_a_clerk_says_it():
+    assert [window_text(w) for w in ("within=3y", "within=36m", "since=2023-01-01", "")] == [
+        "近3年内", "近36个月内", "2023-01-01以来", ""]
