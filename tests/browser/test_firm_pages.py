@@ -24,7 +24,8 @@ def test_a_request_is_answered_by_the_department_and_closed_with_a_rating(page: 
     page.goto(f"{site}/me/enquiries")
     page.get_by_label("遇到了什么问题？涉及哪项政策或资金？").fill("稳岗返还什么时候到账？")
     page.get_by_role("button", name="提交").click()
-    expect(page.get_by_role("status").or_(page.get_by_text("已提交，转 hrss 办理"))).to_contain_text("hrss")
+    expect(page.get_by_role("status")).to_contain_text("已提交，转人力资源和社会保障局办理")  # its name, not its code
+    expect(page.get_by_text("承办部门 人力资源和社会保障局")).to_be_visible()
     address = page.url.split("?")[0]
     no_serious_violations(page)
 

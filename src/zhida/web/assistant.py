@@ -8,11 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from zhida.accounts.service import list_departments
 from zhida.accounts.sessions import Session
 from zhida.assistant.service import ask
 from zhida.errors import ZhidaError
-from zhida.web.context import Ctx, Viewer, ctx, done, page, posted, signed_in, viewer
+from zhida.web.context import Ctx, Viewer, ctx, department_name, done, page, posted, signed_in, viewer
 from zhida.workflow import enquiries as enq
 
 router = APIRouter(include_in_schema=False)
@@ -60,7 +59,7 @@ def handoff(request: Request, session: SignedIn, v: Viewing, c: Context, questio
                          "如仍需部门答复，请在“诉求”页面提交。")
     e = enq.submit(c.wired.uow(), actor=actor, text=a.handoff.question, department_hint=a.handoff.department,
                    source="assistant")
-    department = dict(list_departments(c.wired.uow())).get(e.department, e.department)
+    department = department_name(c, e.department)
     if request.headers.get("HX-Request"):
         return page(request, "_handoff.html", v, e=e, department=department, reply_days=enq.REPLY_DAYS)
     return done(f"/enquiries/{e.id}", f"已转人工：作为诉求 {e.id} 提交，转{department}办理，"

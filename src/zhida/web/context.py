@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from zhida.accounts import Permission, User, can
 from zhida.accounts.oidc import Provider
+from zhida.accounts.service import list_departments
 from zhida.accounts.sessions import Session, SessionExpired, check_csrf, current_session
 from zhida.bootstrap import App
 from zhida.errors import ZhidaError
@@ -96,6 +97,11 @@ def done(to: str, message: str) -> RedirectResponse:
     """After a successful post: back to the page, which shows what happened (PRG)."""
     sep = "&" if "?" in to else "?"
     return RedirectResponse(f"{to}{sep}ok={quote(message)}", status_code=303)
+
+
+def department_name(c: Ctx, code: str) -> str:
+    """A department's name for a firm to read (its code if the department is not on record)."""
+    return dict(list_departments(c.wired.uow())).get(code, code)
 
 
 def posted(session: Session, csrf: str) -> User:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from zhida.accounts.sessions import Session
-from zhida.web.context import Ctx, Viewer, ctx, done, page, posted, signed_in, viewer
+from zhida.web.context import Ctx, Viewer, ctx, department_name, done, page, posted, signed_in, viewer
 from zhida.workflow import enquiries as enq
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +26,7 @@ def my_enquiries(request: Request, session: SignedIn, v: Viewing, c: Context) ->
 @router.post("/me/enquiries")
 def submit(session: SignedIn, c: Context, text: Annotated[str, Form()], csrf: Csrf = "") -> Response:
     e = enq.submit(c.wired.uow(), actor=posted(session, csrf), text=text, source="web")
-    return done(f"/enquiries/{e.id}", f"已提交，转 {e.department} 办理，{enq.REPLY_DAYS} 日内答复。")
+    return done(f"/enquiries/{e.id}", f"已提交，转{department_name(c, e.department)}办理，{enq.REPLY_DAYS} 日内答复。")
 
 
 @router.get("/review/enquiries", response_class=HTMLResponse)
@@ -39,7 +39,7 @@ def review_enquiries(request: Request, session: SignedIn, v: Viewing, c: Context
 def enquiry(request: Request, enquiry_id: int, session: SignedIn, v: Viewing, c: Context) -> Response:
     e = enq.get_enquiry(c.wired.uow(), enquiry_id, actor=session.user)
     return page(request, "enquiry.html", v, e=e, events=enq.events_of(c.wired.uow(), enquiry_id, actor=session.user),
-                mine=session.user.uscc == e.uscc, now=c.now())
+                mine=session.user.uscc == e.uscc, now=c.now(), department=department_name(c, e.department))
 
 
 @router.post("/enquiries/{enquiry_id}/reply")
