@@ -65,3 +65,18 @@ def test_a_firm_gets_its_code_and_report_and_anyone_verifies_the_report(page: Pa
     page.get_by_role("button", name="核验").click()
     expect(page.get_by_role("heading", name=re.compile("无效"))).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("签名不成立")
+
+
+def test_an_error_shows_where_the_answer_would_have_gone(page: Page, site: str):
+    log_in(page, site, "firm1")
+    page.goto(f"{site}/ask")
+    page.get_by_label("您的问题").fill("   ")                                 # passes `required`, not the service
+    page.get_by_role("button", name="提问").click()
+    expect(page.get_by_role("alert")).to_contain_text("请先输入问题")          # htmx swapped the 400 in
+    expect(page.get_by_role("heading", name="政策问答")).to_be_visible()      # the page itself stayed
+    no_serious_violations(page)
+
+    page.context.clear_cookies()                                             # the session is gone
+    page.get_by_label("您的问题").fill("高企认定奖励多少钱")
+    page.get_by_role("button", name="提问").click()
+    expect(page).to_have_url(re.compile(r"/login\?next=/ask$"))

@@ -14,6 +14,7 @@ verification), `api` (JSON).
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date
+from urllib.parse import urlsplit
 
 import anyio
 from fastapi import FastAPI, Request
@@ -31,7 +32,7 @@ from zhida.profiles.datause_writer import DataUseWriter
 from zhida.reportstore import ReportStore
 from zhida.web import api, applications, assistant, data, enquiries, firm_services, money, pages, public, warm
 from zhida.web.assets import STATIC, missing_assets
-from zhida.web.context import TEMPLATES, Ctx, Viewer, page, viewer
+from zhida.web.context import TEMPLATES, Ctx, Viewer, local, page, viewer
 
 CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
 
@@ -85,9 +86,12 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today, warm_repor
         if request.url.path.startswith("/api/"):
             return JSONResponse({"type": "about:blank", "title": type(exc).__name__, "status": status,
                                  "detail": str(exc)}, status_code=status, media_type="application/problem+json")
+        if isinstance(exc, SessionExpired) and request.headers.get("HX-Request"):
+            # a part of a page asked for: htmx sends the whole page to the login form
+            return Response(status_code=204, headers={"HX-Redirect": f"/login?next={_page_of(request)}"})
         if isinstance(exc, SessionExpired) and request.method == "GET":
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return page(request, "error.html", viewer(request), status_code=status, message=str(exc))
+        return page(request, _error_page(request), viewer(request), status_code=status, message=str(exc))
 
     @web.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -95,7 +99,7 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today, warm_repor
         if request.url.path.startswith("/api/"):
             return JSONResponse({"type": "about:blank", "title": "InternalError", "status": 500, "detail": message},
                                 status_code=500, media_type="application/problem+json")
-        return page(request, "error.html", Viewer(None, None), status_code=500, message=message)
+        return page(request, _error_page(request), Viewer(None, None), status_code=500, message=message)
 
     @web.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -106,3 +110,16 @@ def create_app(wired: App, *, today: Callable[[], date] = date.today, warm_repor
         return response
 
     return web
+
+
+def _error_page(request: Request) -> str:
+    """The whole error page, or for htmx the message alone, swapped where the answer would
+    have gone (base.html's htmx-config swaps 4xx and 5xx responses too)."""
+    return "_error.html" if request.headers.get("HX-Request") else "error.html"
+
+
+def _page_of(request: Request) -> str:
+    """The page an htmx request came from (its path), to return to after logging in."""
+    current = request.headers.get("HX-Current-URL", "")
+    path = urlsplit(current).path if current else ""
+    return local(path) if path else "/"

@@ -74,3 +74,18 @@ def test_staff_may_ask_but_only_a_firm_hands_off_and_a_forged_post_is_refused(si
 def test_the_question_box_needs_a_login(site: Site):
     r = site.client().get("/ask", allow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_an_error_in_a_part_of_a_page_comes_back_as_a_message_htmx_shows(site: Site):
+    """htmx swaps 4xx answers too (base.html): the error is a fragment with role=alert, not a
+    whole page inside the page; an expired session sends the whole page to the login form."""
+    c = site.client("firm1")
+    r = c.post("/ask", data={"question": "   ", "csrf": c.csrf}, headers=HTMX)
+    assert r.status_code == 400 and "<html" not in r.text
+    assert 'role="alert"' in r.text and "请先输入问题" in r.text
+    full = c.post("/ask", data={"question": "   ", "csrf": c.csrf})
+    assert full.status_code == 400 and "<html" in full.text and "请先输入问题" in full.text   # without JavaScript
+    c.cookies.clear()
+    expired = c.post("/ask", data={"question": "高企认定奖励多少钱", "csrf": c.csrf},
+                     headers={**HTMX, "HX-Current-URL": "http://testserver/ask"})
+    assert expired.status_code == 204 and expired.headers["HX-Redirect"] == "/login?next=/ask"
