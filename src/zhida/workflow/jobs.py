@@ -4,7 +4,9 @@
   asked for it commits; a `dedupe_key` makes enqueueing the same job again a no-op.
 * A worker *claims* one due job with a lease (`locked_by`, `locked_until`): on PostgreSQL with
   `FOR UPDATE SKIP LOCKED`, on SQLite with one conditional UPDATE under the database's write
-  lock. A job whose lease lapsed (its worker died) is due again and another worker takes it over.
+  lock. While the job runs, the worker renews the lease (a heartbeat, every third of it), so a
+  job may run longer than its lease; a job whose lease lapsed (its worker died) is due again
+  and another worker takes it over.
 * The handler runs in a unit of work whose last write marks the job done — conditional on the
   worker still holding the lease — so the job's effects and its completion commit together: a
   worker killed mid-job leaves nothing behind, and a worker that lost its lease commits nothing.
@@ -17,8 +19,10 @@ Handlers are registered by kind in a `Registry` (the kinds of this application a
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +41,7 @@ Handler = Callable[[UnitOfWork, Mapping[str, Any], User], Mapping[str, Any] | No
 ActorOf = Callable[[UnitOfWork, str], User]
 STATES = ("queued", "running", "done", "failed")
 STATE_LABELS = {"queued": "排队中", "running": "执行中", "done": "已完成", "failed": "失败"}
+log = logging.getLogger(__name__)
 
 
 class JobError(ZhidaError):
@@ -164,10 +169,14 @@ class Worker:
     `actor_of(uow, username)` resolves the account a job runs as."""
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], registry: Registry, *, actor_of: ActorOf,
-                 name: str | None = None, lease: timedelta = timedelta(minutes=10), clock: Clock = _now) -> None:
+                 name: str | None = None, lease: timedelta = timedelta(minutes=10), clock: Clock = _now,
+                 heartbeat: timedelta | None = None) -> None:
+        """`heartbeat`: how often the lease of a running job is renewed (default: a third of
+        the lease), so that a job that runs longer than its lease is not taken over."""
         self.uow_factory, self.registry, self.actor_of = uow_factory, registry, actor_of
         self.name = name or worker_name()
         self.lease, self.clock = lease, clock
+        self.heartbeat = heartbeat if heartbeat is not None else lease / 3
 
     def run_once(self) -> Job | None:
         """Claim one due job and run it; the job as it ended (None: nothing was due)."""
@@ -204,7 +213,7 @@ class Worker:
     def _execute(self, job: Job) -> None:
         handler = self.registry.handler(job.kind)
         uow = self.uow_factory()
-        with uow:
+        with _Heartbeat(self, job), uow:
             actor = self.actor_of(uow, job.actor)
             result = handler(uow, job.payload, actor)
             done = uow.conn.execute(sa.update(jobs).where(_held(job.id, self.name)).values(
@@ -235,6 +244,39 @@ class Worker:
             uow.conn.execute(sa.update(jobs).where(_held(job.id, self.name)).values(
                 state="queued", locked_by=None, locked_until=None, attempts=jobs.c.attempts - 1))
             uow.commit()
+
+
+class _Heartbeat:
+    """While a job runs, renew its lease every `worker.heartbeat` in a unit of work of its own
+    (only while this worker still holds it), so that a job longer than its lease is not taken
+    over by another worker. A worker that dies stops renewing: the lease lapses as before. A
+    renewal that fails (the database busy or away) is tried again at the next beat; stopping
+    waits for a renewal in flight, which then matches nothing once the job is done."""
+
+    def __init__(self, worker: Worker, job: Job) -> None:
+        self.worker, self.job = worker, job
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{job.id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        w = self.worker
+        while not self._stop.wait(w.heartbeat.total_seconds()):
+            try:
+                uow = w.uow_factory()
+                with uow:
+                    uow.conn.execute(sa.update(jobs).where(_held(self.job.id, w.name))
+                                     .values(locked_until=w.clock() + w.lease))
+                    uow.commit()
+            except Exception:  # the next beat tries again; a lapsed lease is safe
+                log.warning("任务 %s 的租约续期失败，下次再试", self.job.id, exc_info=True)
 
 
 def get_job(uow: UnitOfWork, job_id: int) -> Job:

@@ -5,6 +5,7 @@ lease, and many workers on PostgreSQL each claiming a job once."""
 import subprocess
 import sys
 import textwrap
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -120,6 +121,36 @@ def test_a_worker_that_lost_its_lease_commits_nothing(database):
     clock.advance(minutes=11)                                 # w2 died too: w3 finishes the job
     done = runner.Worker(database.uow, registry(), actor_of=users, name="w3", clock=clock).run_once()
     assert (done.id, done.state, done.attempts) == (job.id, "done", 3) and sent(database) == 1
+
+
+def test_a_job_longer_than_its_lease_keeps_it_while_its_worker_lives(database):
+    """The worker renews the lease while the handler runs (a heartbeat): past the first lease,
+    another worker finds nothing to take over, and the job is done once, on its first attempt."""
+    clock = Clock()
+    runner.enqueue(database.uow(), "test.send", {"uscc": USCC, "n": 1}, actor=REVIEWER, clock=clock)
+    lease = timedelta(minutes=10)
+
+    def renewed_after(at: datetime) -> bool:
+        with database.uow() as uow:
+            until = uow.conn.execute(sa.select(jobs.c.locked_until)).scalar_one()
+        return until.replace(tzinfo=UTC) > at
+
+    def long(uow, payload, actor):
+        clock.advance(minutes=8)
+        # wait (a condition, bounded) for a beat at the new time: 8 + 10 minutes
+        for _ in range(500):
+            if renewed_after(T0 + lease):
+                break
+            threading.Event().wait(0.01)
+        clock.advance(minutes=8)                               # 16 minutes: past the first lease
+        assert runner.claim(database.uow(), "w2", lease=lease, clock=clock) is None
+        return send(uow, payload, actor)
+
+    r = runner.Registry()
+    r.register("test.send", long)
+    job = runner.Worker(database.uow, r, actor_of=users, name="w1", clock=clock, lease=lease,
+                        heartbeat=timedelta(milliseconds=20)).run_once()
+    assert (job.state, job.attempts, job.locked_by) == ("done", 1, None) and sent(database) == 1
 
 
 def test_a_failing_job_is_retried_with_backoff_then_fails_with_its_error_and_can_be_retried(database):
