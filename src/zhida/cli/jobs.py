@@ -17,7 +17,7 @@ from rich.table import Table
 
 from zhida.cli.context import app as make_app
 from zhida.cli.errors import parse_date, translate_errors
-from zhida.cli.offer import As, DataDir, Today, acting
+from zhida.cli.offer import As, ConfirmBy, DataDir, Department, Period, RunId, Today, acting
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -99,10 +99,10 @@ def schedule(today: Today = None,
                             "（默认最近一次匹配；重复安排不会重复生成）。")
 @translate_errors
 def offers(clause: Annotated[str, typer.Argument(help="条款键，如 cn-hrss-2024-40-job-retention/refund-sme")],
-           department: Annotated[str, typer.Option("--department", help="审核部门代码，如 hrss")],
-           run_id: Annotated[str | None, typer.Option("--run", help="匹配批次编号（默认最近一次）")] = None,
-           confirm_by: Annotated[str | None, typer.Option("--confirm-by", help="企业确认截止日 YYYY-MM-DD")] = None,
-           period: Annotated[str | None, typer.Option("--period", help="资金所属年度（默认匹配评估日的年份）")] = None,
+           department: Department,
+           run_id: RunId = None,
+           confirm_by: ConfirmBy = None,
+           period: Period = None,
            username: As = None, data_dir: DataDir = None) -> None:
     from zhida.matching.run import load_run
     from zhida.workflow.jobkinds import schedule_offers

@@ -30,6 +30,10 @@ As = Annotated[str | None, typer.Option("--as", help="以该用户身份办理�
 Clause = Annotated[str, typer.Argument(help="条款键，如 cn-hrss-2024-40-job-retention/refund-sme")]
 OfferId = Annotated[int, typer.Argument(help="兑现事项编号（见 zhida offer list）")]
 Today = Annotated[str | None, typer.Option("--today", help="办理日 YYYY-MM-DD（默认今天）")]
+Department = Annotated[str, typer.Option("--department", help="审核部门代码，如 hrss")]
+RunId = Annotated[str | None, typer.Option("--run", help="匹配批次编号（默认最近一次）")]
+ConfirmBy = Annotated[str | None, typer.Option("--confirm-by", help="企业确认截止日 YYYY-MM-DD")]
+Period = Annotated[str | None, typer.Option("--period", help="资金所属年度（默认匹配评估日的年份）")]
 
 
 def acting(uow: UnitOfWork, username: str | None) -> User:
@@ -54,10 +58,10 @@ def _yuan(fen: int) -> str:
 @app.command("create", help="按匹配结果为免申即享条款生成兑现事项（每家符合条件的企业一条，重复执行不会重复生成）。")
 @translate_errors
 def create(clause: Clause,
-           department: Annotated[str, typer.Option("--department", help="审核部门代码，如 hrss")],
-           run_id: Annotated[str | None, typer.Option("--run", help="匹配批次编号（默认最近一次）")] = None,
-           confirm_by: Annotated[str | None, typer.Option("--confirm-by", help="企业确认截止日 YYYY-MM-DD")] = None,
-           period: Annotated[str | None, typer.Option("--period", help="资金所属年度（默认匹配评估日的年份）")] = None,
+           department: Department,
+           run_id: RunId = None,
+           confirm_by: ConfirmBy = None,
+           period: Period = None,
            username: As = None, data_dir: DataDir = None) -> None:
     from zhida.matching.run import load_run
     from zhida.workflow.offers import create_offers
@@ -111,7 +115,7 @@ def corrections(clause: Clause, username: As = None, data_dir: DataDir = None) -
 @translate_errors
 def gaps(clause: Clause,
          notify: Annotated[bool, typer.Option("--notify", help="给这些企业发消息，说明缺少的数据")] = False,
-         run_id: Annotated[str | None, typer.Option("--run", help="匹配批次编号（默认最近一次）")] = None,
+         run_id: RunId = None,
          username: As = None, data_dir: DataDir = None) -> None:
     from zhida.matching.run import load_run
     from zhida.profiles.registry import load_registry
