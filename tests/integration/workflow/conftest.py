@@ -1,8 +1,12 @@
 """A published run over a small demo city, and the people who act on its offers."""
 
+from datetime import UTC, datetime
+
 import pytest
+import sqlalchemy as sa
 
 from zhida.accounts import SYSTEM, Role, User
+from zhida.db import tables as t
 from zhida.matching.results import pack_cache_dir
 from zhida.matching.run import run_match
 from zhida.packs.cache import load_or_compile
@@ -16,6 +20,21 @@ REVIEWER = User(id=11, username="reviewer", display_name="人社审核", roles=f
 OTHER_REVIEWER = User(id=12, username="sti-reviewer", display_name="科技审核", roles=frozenset({Role.REVIEWER}),
                       department="sti")
 FINANCE = User(id=13, username="finance", display_name="财政", roles=frozenset({Role.FINANCE}))
+
+
+def offers_like(db, template_id: int, prefix: str, amounts: list[int]) -> tuple[list[int], list[dict]]:
+    """One offer per amount like offer `template_id` (its clause, policy version, run, period and
+    department) for made-up firms `prefix` + 000000, 000001, …, awaiting confirmation; committed.
+    Their ids and rows, in order."""
+    at = datetime(2024, 9, 1, tzinfo=UTC)
+    with db.uow() as uow:
+        base = uow.conn.execute(sa.select(t.offers).where(t.offers.c.id == template_id)).mappings().one()
+        rows = [{**{k: base[k] for k in ("clause", "policy_id", "version_id", "run_id", "period", "department")},
+                 "uscc": f"{prefix}{n:06d}", "amount_fen": amount, "state": "awaiting_confirmation",
+                 "created_at": at, "updated_at": at} for n, amount in enumerate(amounts)]
+        ids = list(uow.conn.execute(sa.insert(t.offers).returning(t.offers.c.id), rows).scalars())
+        uow.commit()
+    return ids, rows
 
 
 def firm(uscc: str) -> User:

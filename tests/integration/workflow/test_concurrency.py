@@ -20,7 +20,7 @@ from zhida.workflow.payments import fund_budget, schedule_payment
 from zhida.workflow.states import OfferAction
 
 from ..matching.conftest import AS_OF
-from .conftest import CLAUSE, FINANCE, REVIEWER, firm
+from .conftest import CLAUSE, FINANCE, REVIEWER, firm, offers_like
 
 POLICY = CLAUSE.split("/")[0]
 
@@ -97,17 +97,8 @@ def test_fifty_concurrent_confirmations_for_each_of_two_hundred_firms_make_exact
     """200 firms' offers awaiting confirmation; for each firm 50 clicks at once, each click
     confirming and then asking for payment, all 10,000 interleaved on 12 connections."""
     import random
-    from datetime import UTC, datetime
 
-    template = confirmed[0]
-    at = datetime(2024, 9, 1, tzinfo=UTC)
-    with pg.uow() as uow:
-        base = uow.conn.execute(sa.select(t.offers).where(t.offers.c.id == template.id)).mappings().one()
-        rows = [{**{k: base[k] for k in ("clause", "policy_id", "version_id", "run_id", "period", "department")},
-                 "uscc": f"91330300MA2X{n:06d}", "amount_fen": 100_000 + n, "state": "awaiting_confirmation",
-                 "created_at": at, "updated_at": at} for n in range(200)]
-        ids = list(uow.conn.execute(sa.insert(t.offers).returning(t.offers.c.id), rows).scalars())
-        uow.commit()
+    ids, rows = offers_like(pg, confirmed[0].id, "91330300MA2X", [100_000 + n for n in range(200)])
     fund_budget(pg.uow(), POLICY, 2024, sum(r["amount_fen"] for r in rows), actor=FINANCE)
     by_id = dict(zip(ids, (r["uscc"] for r in rows), strict=True))
 
@@ -142,21 +133,13 @@ def test_connections_killed_by_the_server_during_twenty_decisions_lose_no_acknow
     import random
     import threading
     import time
-    from datetime import UTC, datetime
 
     from zhida.db import create_engine
 
     from ...conftest import POSTGRES_URL
-    template = confirmed[0]
-    at = datetime(2024, 9, 1, tzinfo=UTC)
     with pg.uow() as uow:
         schema = uow.conn.execute(sa.text("SELECT current_schema()")).scalar_one()
-        base = uow.conn.execute(sa.select(t.offers).where(t.offers.c.id == template.id)).mappings().one()
-        rows = [{**{k: base[k] for k in ("clause", "policy_id", "version_id", "run_id", "period", "department")},
-                 "uscc": f"91330300MA2K{n:06d}", "amount_fen": 100_000, "state": "awaiting_confirmation",
-                 "created_at": at, "updated_at": at} for n in range(20)]
-        ids = list(uow.conn.execute(sa.insert(t.offers).returning(t.offers.c.id), rows).scalars())
-        uow.commit()
+    ids, rows = offers_like(pg, confirmed[0].id, "91330300MA2K", [100_000] * 20)
     app = f"zhida-kill-{schema}"
     # One pooled connection per worker: a worker never waits for another's connection (with fewer,
     # retrying workers can barge ahead of a waiting one for the pool's whole 30 s timeout on a slow

@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -37,7 +36,7 @@ from zhida.workflow.offers import accept, create_offers, transition
 from zhida.workflow.states import OfferAction
 
 from ..matching.conftest import AS_OF
-from .conftest import CLAUSE, REVIEWER, firm
+from .conftest import CLAUSE, REVIEWER, firm, offers_like
 
 pytestmark = pytest.mark.slow
 DEADLINE = 120          # seconds for the decisions, the crash and the restart together
@@ -128,14 +127,7 @@ def test_the_server_crashing_during_twenty_acknowledged_decisions_loses_none(clu
         (template, *_) = create_offers(db.uow(), run, setup.data_dir, CLAUSE, department="hrss", actor=SYSTEM)
         for action in (OfferAction.APPROVE, OfferAction.START_NOTICE, OfferAction.CLOSE_NOTICE):
             transition(db.uow(), template.id, action, actor=REVIEWER)
-        at = datetime(2024, 9, 1, tzinfo=UTC)
-        with db.uow() as uow:
-            base = uow.conn.execute(sa.select(t.offers).where(t.offers.c.id == template.id)).mappings().one()
-            rows = [{**{k: base[k] for k in ("clause", "policy_id", "version_id", "run_id", "period", "department")},
-                     "uscc": f"91330300MA2C{n:06d}", "amount_fen": 100_000, "state": "awaiting_confirmation",
-                     "created_at": at, "updated_at": at} for n in range(20)]
-            ids = list(uow.conn.execute(sa.insert(t.offers).returning(t.offers.c.id), rows).scalars())
-            uow.commit()
+        ids, rows = offers_like(db, template.id, "91330300MA2C", [100_000] * 20)
         uscc = {i: r["uscc"] for i, r in zip(ids, rows, strict=True)}
 
         acknowledged: set[int] = set()
