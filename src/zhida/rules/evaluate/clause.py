@@ -23,10 +23,12 @@ import polars as pl
 
 from zhida.rules.evaluate.compile import Compiler
 from zhida.rules.evaluate.rounding import ROUNDING_DIGITS, RawAmount, finish_amount
+from zhida.rules.evaluate.vectorised import program
 from zhida.rules.lang import ast, frame
 from zhida.rules.lang.scaled import const, int_type
 from zhida.rules.lang.schema import Schema
 from zhida.rules.lang.typecheck import TypeChecker
+from zhida.rules.model.facts import frame_schema
 from zhida.rules.model.policy import Clause, Policy
 
 FAILED, UNKNOWN = 256, 65536  # near-miss scores (CompiledClause.near_miss_atom): up to 255 atoms
@@ -157,7 +159,8 @@ class CompiledClause:
         expr = raw.at(raw.scale).cast(int_type(bound))  # Int64 where the bound proves it safe
         # a constant stays one value: list.eval broadcasts it to the rows
         out = RawAmount(expr, raw.scale - digits, spec.mode, 10 ** (2 - digits), bound,
-                        tuple(comp.requirements.columns()))
+                        tuple(comp.requirements.columns()),
+                        program(expr, frame_schema(comp.requirements, self.schema)))
         self._raw_cache[key] = out
         return out
 

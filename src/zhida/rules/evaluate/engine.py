@@ -21,12 +21,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from zhida.rules.evaluate import vectorised
 from zhida.rules.evaluate.allocate import STATUS, apply_enterprise_caps, apply_exclusivity
 from zhida.rules.evaluate.atoms import SharedConditions, share
 from zhida.rules.evaluate.clause import CompiledClause, atoms
 from zhida.rules.evaluate.compile import Compiler
 from zhida.rules.evaluate.rounding import RawAmount, finish_amount, round_long
 from zhida.rules.evaluate.rowwise import ROWWISE_MAX, evaluate_rows
+from zhida.rules.evaluate.vectorised import Column
 from zhida.rules.lang import ast, frame
 from zhida.rules.lang.errors import AmountOverflow, ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.lang.scaled import ROUNDING_MODES
@@ -81,7 +83,7 @@ class CompiledPolicies:
 
     def evaluate(self, df: pl.DataFrame, *, batch_size: int = 200, diagnose: bool = False,
                  near_misses: Collection[int] = (), progress: Callable[[int], None] | None = None,
-                 method: str = "batch") -> pl.DataFrame:
+                 method: str = "batch", vectorised: bool = True) -> pl.DataFrame:
         """Sparse results for every clause over every row of `df`, by clause then row.
 
         Columns: row (UInt32), clause (Enum of clause keys), status (allocate.STATUS),
@@ -94,11 +96,14 @@ class CompiledPolicies:
         Per batch of clauses: (1) the atoms the batch's conditions read that no earlier batch
         computed are computed over the whole frame (each distinct atom of the pack once per
         evaluation: atoms.py), and one select combines them into every condition; (2) one
-        select takes, per clause, its candidate rows (true, unknown, or a near miss) with a
-        single gather of the amount's inputs, and computes the amount before rounding on
-        those rows only (`_pairs`); (3) the batch's pairs are laid end to end, rounded to each
-        clause's unit in one query and given their status. Nothing is computed for rows a
-        clause rules out, and no per-pair column is materialised that is not read.
+        select takes, per clause, its candidate rows (true, unknown, or a near miss); the
+        amount before rounding is computed on those rows only, in NumPy where the compiler's
+        expression allows (vectorised.py: a few microseconds per operation), else by Polars
+        in `list.eval` over one gather of the amount's inputs (`_pairs`); (3) the batch's
+        pairs are laid end to end, rounded to each clause's unit in one query and given their
+        status. Nothing is computed for rows a clause rules out, and no per-pair column is
+        materialised that is not read. `vectorised=False` keeps every amount in Polars (the
+        tests hold the two to each other).
 
         `method`: `batch` (the above), `rows` (the reference interpreter row by row:
         rowwise.py; the same results, far cheaper for a few rows), or `auto`: rows for
@@ -116,6 +121,7 @@ class CompiledPolicies:
                 progress(len(self.clauses))
             return self.post_process(df, out)
         bounds = {**assumed_bounds(self.schema, self.requirements), **self.bounds(df)}
+        columns = self._numpy_columns(df, bounds) if vectorised else {}
         numbered = df.with_row_index(ROW_COLUMN)
         keys = pl.Enum(self.keys)
         self.names  # noqa: B018 -- built here, before the workers read it
@@ -136,7 +142,8 @@ class CompiledPolicies:
             for number, start in enumerate(range(0, len(self.clauses), batch_size)):
                 positions = range(start, min(start + batch_size, len(self.clauses)))
                 atoms = atom_columns.batch(number, positions)
-                in_flight.append((positions.stop, pool.submit(self._batch, numbered, atoms, positions, bounds, near)))
+                work = pool.submit(self._batch, numbered, atoms, positions, bounds, near, columns)
+                in_flight.append((positions.stop, work))
                 if len(in_flight) == WORKERS:
                     collect()
             while in_flight:
@@ -154,14 +161,29 @@ class CompiledPolicies:
         """The conditions over shared atoms (atoms.py): each distinct atom computed once."""
         return share(self.clauses)
 
+    def _numpy_columns(self, df: pl.DataFrame, bounds: Mapping[str, int]) -> dict[str, Column]:
+        """The frame columns the amounts' NumPy programs read, as NumPy, where the frame has
+        them with the type the programs were built for (else those clauses use Polars)."""
+        wanted: dict[str, pl.DataType] = {}
+        for c in self.clauses:
+            program = c.raw_amount(bounds).program
+            if program is not None:
+                wanted.update(program.fields)
+        out = {}
+        for name, dtype in wanted.items():
+            if name in df.columns and df.schema[name] == dtype and (col := Column.of(df.get_column(name))) is not None:
+                out[name] = col
+        return out
+
     def _batch(self, df: pl.DataFrame, atoms: pl.DataFrame, positions: range, bounds: Mapping[str, int],
-               near: frozenset[int] = frozenset()) -> pl.DataFrame:
+               near: frozenset[int] = frozenset(), columns: Mapping[str, Column] | None = None) -> pl.DataFrame:
         """One batch's pairs: row, clause (Enum of the keys), status (allocate.STATUS),
         amount_fen (integer fen; null for a near miss whose amount is negative), atom (the
         failing atom of a near miss; only when `near` is not empty).
 
         `df` carries the row numbers (ROW_COLUMN); `atoms` the atom columns the batch's
-        conditions read (atoms.py)."""
+        conditions read (atoms.py); `columns` the inputs of the NumPy amounts
+        (`_numpy_columns`; empty: every amount in Polars)."""
         batch = self.clauses[positions.start : positions.stop]
         # 1. every condition over the whole frame, from its atoms, kept as a column for step 2
         verdicts = atoms.select(*[self.shared.conditions[i].alias(c.verdict_column)
@@ -171,35 +193,29 @@ class CompiledPolicies:
         if misses:
             frame_ = frame_.with_columns(*[e.alias(c.atom_column) for c in batch
                                            if (e := misses.get(c.order)) is not None])
-        # 2. per clause, on its candidate rows only: row, verdict, amount before rounding, atom
+        # 2. per clause, on its candidate rows only: row, verdict, amount before rounding, atom;
+        # 3. rounded to each clause's unit: in NumPy for the clauses it can run (vectorised.py),
+        # the others in Polars (`_rounded`)
         raws = [c.raw_amount(bounds) for c in batch]
-        wide = any(r.wide for r in raws)
-        dtype = pl.Int128() if wide else pl.Int64()
-        pairs = frame_.select(*[_pairs(c, raw, dtype, c.order in misses, bool(near)).alias(f"p{j}")
-                                for j, (c, raw) in enumerate(zip(batch, raws, strict=True))])
-        n = list(pairs.select(pl.all().list.len()).row(0))
-        long = pairs.unpivot().select(pl.col("value").list.explode(empty_as_null=False)).unnest("value")
-
-        # 3. rounding to each clause's unit, once, vectorised over every pair of the batch;
-        # what all the batch's clauses share is given once, the rest per pair
-        per_clause = {"up": [10 ** max(0, -r.shift) for r in raws], "div": [10 ** max(0, r.shift) for r in raws],
-                      "mode": [ROUNDING_MODES.index(r.mode) for r in raws], "factor": [r.factor for r in raws]}
-        same = {k: v[0] for k, v in per_clause.items() if len(set(v)) == 1}
-        index = pl.Series(np.repeat(np.arange(len(batch), dtype=np.uint32), n))  # each pair's place in the batch
-        long = long.with_columns(clause=index + positions.start, **{
-            k: pl.Series(v, dtype=pl.UInt8 if k == "mode" else _int_dtype(v)).gather(index)
-            for k, v in per_clause.items() if k not in same})
+        columns = columns or {}
+        fast = [r.program is not None and c.order not in misses and all(f in columns for f in r.program.fields)
+                and vectorised.fits(r.bound, *_rounding(r)[:2], r.factor) for c, r in zip(batch, raws, strict=True)]
+        # one width for every clause on the Polars path, so that their pairs concatenate
+        dtype = pl.Int128() if any(r.wide for r, f in zip(raws, fast, strict=True) if not f) else pl.Int64()
+        pairs = frame_.select(*[e for j, (c, raw) in enumerate(zip(batch, raws, strict=True))
+                                for e in (_candidates(c, j) if fast[j]
+                                          else [_pairs(c, raw, dtype, c.order in misses, bool(near)).alias(f"p{j}")])])
+        parts = []
+        in_polars, in_numpy = [j for j, f in enumerate(fast) if not f], [j for j, f in enumerate(fast) if f]
+        if in_polars:
+            parts.append(self._rounded(df, pairs, in_polars, raws, positions, bool(near)))
+        if in_numpy:
+            parts.append(_numpy_pairs(pairs, in_numpy, raws, columns, positions, bool(near)))
+        rounded = parts[0] if len(parts) == 1 else pl.concat(parts).sort("clause", maintain_order=True)
 
         def status(name: str) -> pl.Expr:
             return pl.lit(name, dtype=STATUS)
 
-        try:
-            rounded = round_long(long, wide=wide, same=same)
-        except AmountOverflow as e:      # positions → clause keys, frame rows → USCCs where known
-            offenders = [(self.keys[int(c)], r) for c, r in e.pairs]
-            uscc = (df.get_column(frame.ID_COLUMN).cast(pl.String).gather([r for _, r in e.pairs]).to_list()
-                    if frame.ID_COLUMN in df.columns else None)
-            raise AmountOverflow(offenders, uscc) from None
         clause = self.names.gather(rounded.get_column("clause"))  # positions → the keys' Enum
         if not near:
             code = pl.when(pl.col("holds") & pl.col("amount_fen").is_not_null()).then(status("eligible")).otherwise(
@@ -212,6 +228,32 @@ class CompiledPolicies:
             "row", clause=clause, status=code,
             amount_fen=pl.when(pl.col("atom").is_null() | (pl.col("amount_fen") >= 0)).then(pl.col("amount_fen")),
             atom="atom")
+
+    def _rounded(self, df: pl.DataFrame, pairs: pl.DataFrame, which: list[int], raws: Sequence[RawAmount],
+                 positions: range, with_atom: bool) -> pl.DataFrame:
+        """The pairs of the batch's clauses `which` (their `_pairs` columns p{j}), laid end to
+        end and rounded to each clause's unit in one Polars query: clause (position), row,
+        holds, amount_fen[, atom]. What all these clauses share is given once, the rest per pair."""
+        names = [f"p{j}" for j in which]
+        chosen = [raws[j] for j in which]
+        n = list(pairs.select(pl.col(names).list.len()).row(0))
+        long = pairs.select(names).unpivot().select(pl.col("value").list.explode(empty_as_null=False)).unnest("value")
+        per_clause = {k: [_rounding(r)[i] for r in chosen] for i, k in enumerate(("up", "div", "mode"))}
+        per_clause["factor"] = [r.factor for r in chosen]
+        same = {k: v[0] for k, v in per_clause.items() if len(set(v)) == 1}
+        index = pl.Series(np.repeat(np.arange(len(which), dtype=np.uint32), n))   # each pair's clause in `which`
+        long = long.with_columns(clause=pl.Series(np.array(which, dtype=np.uint32) + positions.start).gather(index), **{
+            k: pl.Series(v, dtype=pl.UInt8 if k == "mode" else _int_dtype(v)).gather(index)
+            for k, v in per_clause.items() if k not in same})
+        try:
+            rounded = round_long(long, wide=any(r.wide for r in chosen), same=same)
+        except AmountOverflow as e:      # positions → clause keys, frame rows → USCCs where known
+            offenders = [(self.keys[int(c)], r) for c, r in e.pairs]
+            uscc = (df.get_column(frame.ID_COLUMN).cast(pl.String).gather([r for _, r in e.pairs]).to_list()
+                    if frame.ID_COLUMN in df.columns else None)
+            raise AmountOverflow(offenders, uscc) from None
+        return rounded.select(pl.col("clause").cast(pl.UInt32), "row", "holds", "amount_fen",
+                              *(["atom"] if with_atom else []))
 
     @cached_property
     def names(self) -> pl.Series:
@@ -308,6 +350,50 @@ def _pairs(c: CompiledClause, raw: RawAmount, dtype: pl.DataType, miss: bool, wi
         out["atom"] = field("__atom") if miss else pl.lit(None, dtype=pl.Int16)
     rows = pl.col(ROW_COLUMN).filter(candidate)
     return pl.struct(inputs).gather(rows).implode().list.eval(pl.struct([e.alias(k) for k, e in out.items()]))
+
+
+def _candidates(c: CompiledClause, j: int) -> list[pl.Expr]:
+    """A clause's candidate rows (condition true or unknown) and its verdict on them, as
+    lists, for an amount computed in NumPy (no near misses: those take `_pairs`)."""
+    verdict = pl.col(c.verdict_column)
+    candidate = verdict.fill_null(True)
+    return [pl.col(ROW_COLUMN).filter(candidate).implode().alias(f"r{j}"),
+            verdict.filter(candidate).implode().alias(f"h{j}")]
+
+
+def _rounding(raw: RawAmount) -> tuple[int, int, int]:
+    """How a raw amount is rounded: multiplied by `up`, divided by `div`, by mode (its index)."""
+    return 10 ** max(0, -raw.shift), 10 ** max(0, raw.shift), ROUNDING_MODES.index(raw.mode)
+
+
+def _numpy_pairs(pairs: pl.DataFrame, which: list[int], raws: Sequence[RawAmount], columns: Mapping[str, Column],
+                 positions: range, with_atom: bool) -> pl.DataFrame:
+    """The pairs of the batch's clauses `which` (their `_candidates` columns r{j} and h{j}),
+    with their amounts computed and rounded in NumPy: clause (position), row, holds,
+    amount_fen[, atom] (null: NumPy clauses have no near misses)."""
+    lists = pairs.select([f"r{j}" for j in which]).unpivot().get_column("value")
+    n = lists.list.len().to_numpy()
+    rows = lists.explode(empty_as_null=False).to_numpy()
+    index = rows.astype(np.intp)
+    holds = pairs.select([f"h{j}" for j in which]).unpivot().get_column("value").explode(empty_as_null=False)
+    amounts, known = np.empty(len(rows), dtype=np.int64), np.empty(len(rows), dtype=bool)
+    start = 0
+    for j, count in zip(which, n.tolist(), strict=True):
+        raw = raws[j]
+        assert raw.program is not None
+        at = index[start : start + count]
+        result = raw.program({f: columns[f].at(at) for f in raw.program.fields}, count)
+        up, div, mode = _rounding(raw)
+        amounts[start : start + count] = vectorised.round_fen(result.values, up, div, ROUNDING_MODES[mode], raw.factor)
+        known[start : start + count] = result.valid
+        start += count
+    out = pl.DataFrame({
+        "clause": pl.Series(np.repeat(np.array(which, dtype=np.uint32) + positions.start, n), dtype=pl.UInt32),
+        "row": pl.Series(rows, dtype=pl.UInt32),
+        "holds": holds.is_not_null(),     # candidates are true or unknown
+        "amount_fen": amounts, "known": known,
+    }).with_columns(amount_fen=pl.when("known").then("amount_fen")).drop("known")
+    return out.with_columns(atom=pl.lit(None, dtype=pl.Int16)) if with_atom else out
 
 
 def _int_dtype(values: list[int]) -> pl.DataType:

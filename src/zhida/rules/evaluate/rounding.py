@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from zhida.rules.evaluate.compile import Compiler
+from zhida.rules.evaluate.vectorised import Program
 from zhida.rules.lang.errors import AmountOverflow
 from zhida.rules.lang.scaled import INT64_SAFE, ROUNDING_MODES, Numeric, const, rescale
 
@@ -40,7 +41,8 @@ class RawAmount:
     times `factor` is fen. A negative shift multiplies instead (exact). `bound` bounds
     |expr| (None: unknown); with the multiplier of a negative shift it decides whether the
     rounding can run in Int64. `columns`: the frame columns expr reads (for the batch
-    engine, as fields of `pl.element()`: compile.Compiler's `element` mode)."""
+    engine, as fields of `pl.element()`: compile.Compiler's `element` mode). `program`: the
+    same expression for NumPy, where it can be one (vectorised.py)."""
 
     expr: pl.Expr
     shift: int
@@ -48,6 +50,7 @@ class RawAmount:
     factor: int
     bound: int | None = None
     columns: tuple[str, ...] = ()
+    program: Program | None = None
 
     @property
     def wide(self) -> bool:

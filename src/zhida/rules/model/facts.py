@@ -181,7 +181,12 @@ def build_frame(docs: Sequence[Mapping[str, Any]], requirements: frame.Requireme
         for key, window in requirements.received_totals:
             data[frame.received_total_column(key, window)].append(
                 None if received is None else _received_total(received.get(key) or [], window, as_of, where))
-    schema_out: dict[str, pl.DataType] = {frame.ID_COLUMN: pl.String()}
+    return pl.DataFrame(data, schema={frame.ID_COLUMN: pl.String(), **frame_schema(requirements, schema)})
+
+
+def frame_schema(requirements: frame.Requirements, schema: Schema) -> dict[str, pl.DataType]:
+    """The type of every frame column the requirements name (decision 0001)."""
+    schema_out: dict[str, pl.DataType] = {}
     for fid, period in requirements.fields:
         schema_out[frame.field_column(fid, period)] = DTYPES[schema.fields[fid].type]
     for name in requirements.lists:
@@ -198,7 +203,7 @@ def build_frame(docs: Sequence[Mapping[str, Any]], requirements: frame.Requireme
         schema_out[frame.received_fen_column(key)] = pl.Int64()
     for key, window in requirements.received_totals:
         schema_out[frame.received_total_column(key, window)] = pl.Int64()
-    return pl.DataFrame(data, schema=schema_out)
+    return schema_out
 
 
 def display(f: Field, raw: Any) -> str:
