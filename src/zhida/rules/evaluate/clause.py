@@ -143,7 +143,7 @@ class CompiledClause:
 
         Compiled once per set of bounds: with the schema's assumed bounds at compile time,
         again only if the data exceed them (then wider integers keep it exact)."""
-        key = tuple(sorted((c, b) for c, b in bounds.items() if c in self.amount_columns))
+        key = tuple(sorted((c, bounds[c]) for c in self.amount_columns if c in bounds))
         cached = self._raw_cache.get(key)
         if cached is not None:
             return cached

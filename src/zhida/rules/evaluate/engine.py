@@ -120,8 +120,6 @@ class CompiledPolicies:
             if progress is not None:
                 progress(len(self.clauses))
             return self.post_process(df, out)
-        bounds = {**assumed_bounds(self.schema, self.requirements), **self.bounds(df)}
-        columns = self._numpy_columns(df, bounds) if vectorised else {}
         numbered = df.with_row_index(ROW_COLUMN)
         keys = pl.Enum(self.keys)
         self.names  # noqa: B018 -- built here, before the workers read it
@@ -139,10 +137,17 @@ class CompiledPolicies:
                 progress(stop)
 
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            # what the amounts read, prepared by a worker while the first atoms are computed
+            inputs = pool.submit(self._amount_inputs, df, vectorised)
+
+            def evaluate_batch(atoms: pl.DataFrame, positions: range) -> pl.DataFrame:
+                bounds, columns = inputs.result()
+                return self._batch(numbered, atoms, positions, bounds, near, columns)
+
             for number, start in enumerate(range(0, len(self.clauses), batch_size)):
                 positions = range(start, min(start + batch_size, len(self.clauses)))
                 atoms = atom_columns.batch(number, positions)
-                work = pool.submit(self._batch, numbered, atoms, positions, bounds, near, columns)
+                work = pool.submit(evaluate_batch, atoms, positions)
                 in_flight.append((positions.stop, work))
                 if len(in_flight) == WORKERS:
                     collect()
@@ -160,6 +165,12 @@ class CompiledPolicies:
     def shared(self) -> SharedConditions:
         """The conditions over shared atoms (atoms.py): each distinct atom computed once."""
         return share(self.clauses)
+
+    def _amount_inputs(self, df: pl.DataFrame, vectorised: bool) -> tuple[dict[str, int], dict[str, Column]]:
+        """The magnitudes the amounts are compiled for (`bounds`), and the columns their
+        NumPy programs read (none unless `vectorised`)."""
+        bounds = {**assumed_bounds(self.schema, self.requirements), **self.bounds(df)}
+        return bounds, self._numpy_columns(df, bounds) if vectorised else {}
 
     def _numpy_columns(self, df: pl.DataFrame, bounds: Mapping[str, int]) -> dict[str, Column]:
         """The frame columns the amounts' NumPy programs read, as NumPy, where the frame has
@@ -295,7 +306,7 @@ class CompiledPolicies:
 
 
 NEAR_MISS_MODES = ("marked", "all", "none")
-WORKERS = 2  # batches in flight: one is evaluated while the next one's atoms are computed
+WORKERS = 3  # batches in flight: evaluated by workers while the main thread computes the next atoms
 ROW_COLUMN = "__row"  # the frame's row numbers while a batch is evaluated
 ASSUMED_MAGNITUDE = {"money": 10**15, "count": 10**9, "number": 10**12, "percent": 10**12}
 
