@@ -100,10 +100,11 @@ class CompiledPolicies:
         amount before rounding is computed on those rows only, in NumPy where the compiler's
         expression allows (vectorised.py: a few microseconds per operation), else by Polars
         in `list.eval` over one gather of the amount's inputs (`_pairs`); (3) the batch's
-        pairs are laid end to end, rounded to each clause's unit in one query and given their
-        status. Nothing is computed for rows a clause rules out, and no per-pair column is
-        materialised that is not read. `vectorised=False` keeps every amount in Polars (the
-        tests hold the two to each other).
+        pairs are laid end to end, rounded to each clause's unit (in NumPy with the amount,
+        else in one Polars query for all the others) and given their status. Nothing is
+        computed for rows a clause rules out, and no per-pair column is materialised that is
+        not read. `vectorised=False` keeps every amount in Polars (the tests hold the two to
+        each other).
 
         `method`: `batch` (the above), `rows` (the reference interpreter row by row:
         rowwise.py; the same results, far cheaper for a few rows), or `auto`: rows for
@@ -394,8 +395,8 @@ def _numpy_pairs(pairs: pl.DataFrame, which: list[int], raws: Sequence[RawAmount
         assert raw.program is not None
         at = index[start : start + count]
         result = raw.program({f: columns[f].at(at) for f in raw.program.fields}, count)
-        up, div, mode = _rounding(raw)
-        amounts[start : start + count] = vectorised.round_fen(result.values, up, div, ROUNDING_MODES[mode], raw.factor)
+        up, div, _ = _rounding(raw)
+        amounts[start : start + count] = vectorised.round_fen(result.values, up, div, raw.mode, raw.factor)
         known[start : start + count] = result.valid
         start += count
     out = pl.DataFrame({
