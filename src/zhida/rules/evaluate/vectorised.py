@@ -83,7 +83,7 @@ class Result:
     valid: np.ndarray
 
 
-# Evaluation nodes: given the gathered inputs, (values, valid, kind).
+# An evaluation node: given the inputs read at the rows, (values, valid) of its result.
 Node = Callable[[Mapping[str, tuple[np.ndarray, np.ndarray | None]]], tuple[Values, Valid]]
 
 INT, DYN, BOOL, NULL = "int", "dyn", "bool", "null"   # Int64; an untyped integer literal; Boolean; null
