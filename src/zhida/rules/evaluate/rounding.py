@@ -10,7 +10,7 @@ import polars as pl
 from zhida.rules.evaluate.compile import Compiler
 from zhida.rules.evaluate.vectorised import Program
 from zhida.rules.lang.errors import AmountOverflow
-from zhida.rules.lang.scaled import INT64_SAFE, ROUNDING_MODES, Numeric, const, rescale
+from zhida.rules.lang.scaled import INT64_SAFE, ROUNDING_MODES, Numeric, bump, const, rescale
 
 ROUNDING_DIGITS = {"fen": 2, "yuan": 0, "hundred_yuan": -2, "thousand_yuan": -3, "wan": -4}
 INT64_MAX = 2**63 - 1
@@ -85,28 +85,20 @@ def round_long(long: pl.DataFrame, *, wide: bool = True, same: Mapping[str, int]
     if int(same["div"] if "div" in same else long.get_column("div").max()) >= INT64_SAFE:  # type: ignore[arg-type]
         dtype = pl.Int128()
     n, d = pl.col("n"), param("div").cast(dtype)
-    twice = pl.col("r") * 2
-    bumps = {
-        "half_up": (twice > d) | ((twice == d) & (n >= 0)),
-        "half_even": (twice > d) | ((twice == d) & (pl.col("q") % 2 != 0)),
-        "ceil": pl.col("r") != 0,
-        "down": (pl.col("r") != 0) & (n < 0),
-        "up": (pl.col("r") != 0) & (n >= 0),
-        "floor": pl.lit(False),
-    }
+    bumps = {m: bump(n, pl.col("q"), pl.col("r"), d, m) for m in ROUNDING_MODES}
     codes = [same["mode"]] if "mode" in same else long.get_column("mode").unique().to_list()
     modes = [ROUNDING_MODES[m] for m in codes]
     if len(modes) == 1:  # the usual batch: one rounding mode, no per-row choice
-        bump = bumps[modes[0]]
+        chosen = bumps[modes[0]]
     else:
         chain = pl.when(pl.col("mode") == ROUNDING_MODES.index(modes[0])).then(bumps[modes[0]])
         for m in modes[1:]:
             chain = chain.when(pl.col("mode") == ROUNDING_MODES.index(m)).then(bumps[m])  # type: ignore[assignment]
-        bump = chain.otherwise(pl.lit(False))
+        chosen = chain.otherwise(pl.lit(False))
     out = (long.lazy().with_columns(n=pl.col("raw").cast(dtype) * param("up").cast(dtype))
            .with_columns(q=pl.col("n").floordiv(d))
            .with_columns(r=pl.col("n") - pl.col("q") * d)
-           .with_columns(amount_fen=(pl.col("q") + bump.cast(dtype)) * param("factor").cast(dtype))
+           .with_columns(amount_fen=(pl.col("q") + chosen.cast(dtype)) * param("factor").cast(dtype))
            .drop("n", "q", "r").collect())
     if dtype == pl.Int128():
         beyond = out.filter(pl.col("amount_fen").abs() > INT64_MAX)

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from zhida.rules.lang.scaled import INT64_SAFE, bump
+
 # A value over n rows: `values` (an array of n, or a scalar for a constant) and `valid`
 # (an array of n, or one bool for all rows); values where valid is false are meaningless.
 Values = Any
@@ -269,13 +271,8 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 
 def _positive_constant(tree: Any) -> int:
     """The value of a positive integer literal (a divisor), else Unsupported."""
-    body = tree.get("Literal") if isinstance(tree, dict) else None
-    value = None
-    if isinstance(body, dict) and isinstance(body.get("Dyn"), dict):
-        value = body["Dyn"].get("Int")
-    elif isinstance(body, dict) and isinstance(body.get("Scalar"), dict):
-        value = body["Scalar"].get("Int64")
-    if not isinstance(value, int) or value <= 0:
+    value = _constant(tree)
+    if isinstance(value, bool) or value <= 0:
         raise Unsupported("division by something other than a positive constant")
     return value
 
@@ -410,26 +407,13 @@ def round_fen(values: np.ndarray, up: int, div: int, mode: str, factor: int) -> 
     if div == 1:
         return n * factor if factor != 1 else n
     q: np.ndarray = np.floor_divide(n, div)
-    r = n - q * div
-    if mode == "half_up":
-        bump = (2 * r > div) | ((2 * r == div) & (n >= 0))
-    elif mode == "half_even":
-        bump = (2 * r > div) | ((2 * r == div) & (q % 2 != 0))
-    elif mode == "ceil":
-        bump = r != 0
-    elif mode == "down":
-        bump = (r != 0) & (n < 0)
-    elif mode == "up":
-        bump = (r != 0) & (n >= 0)
-    elif mode == "floor":
+    if mode == "floor":
         return q * factor
-    else:
-        raise ValueError(mode)
-    out: np.ndarray = (q + bump) * factor
+    out: np.ndarray = (q + bump(n, q, n - q * div, div, mode)) * factor
     return out
 
 
 def fits(bound: int | None, up: int, div: int, factor: int) -> bool:
     """Whether an amount whose magnitude is at most `bound` rounds in Int64 without overflow
-    (every intermediate of round_fen below 2^62)."""
-    return bound is not None and 2 * bound * up < 2**62 and (bound * up // div + 1) * factor < 2**62
+    (every intermediate of round_fen below INT64_SAFE)."""
+    return bound is not None and 2 * bound * up < INT64_SAFE and (bound * up // div + 1) * factor < INT64_SAFE

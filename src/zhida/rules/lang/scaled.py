@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 from functools import lru_cache
+from typing import Any
 
 import polars as pl
 
@@ -117,12 +118,16 @@ def round_div(n: pl.Expr, d: pl.Expr, mode: str) -> pl.Expr:
     n, d = n.cast(WIDE) * sign, d.cast(WIDE) * sign
     q = n.floordiv(d)
     r = n - q * d  # 0 <= r < d
-    out = q + _bump(n, q, r, d, mode).cast(WIDE)
+    out = q + bump(n, q, r, d, mode).cast(WIDE)
     return pl.when(d == 0).then(null_value()).otherwise(out)
 
 
-def _bump(n: pl.Expr, q: pl.Expr, r: pl.Expr, d: pl.Expr | int, mode: str) -> pl.Expr:
-    """Whether floor(n / d) must go up by one under `mode` (d > 0, r = n mod d)."""
+def bump(n: Any, q: Any, r: Any, d: Any, mode: str) -> Any:
+    """Whether floor(n / d) must go up by one under `mode` (d > 0, q = floor(n / d), r = n mod d).
+
+    The operands are Polars expressions or NumPy arrays alike (the batch engine rounds in
+    both: rounding.round_long, vectorised.round_fen); under `floor` the answer is a Polars
+    literal false, so NumPy callers return floor(n / d) before asking."""
     twice = r * 2
     if mode == "half_up":  # half away from zero
         return (twice > d) | ((twice == d) & (n >= 0))
@@ -147,7 +152,8 @@ def round_div_const(n: pl.Expr, d: int, mode: str, bound: int | None) -> pl.Expr
     if mode == "floor":
         return q
     r = n - q * lit(d, dtype=dtype)
-    return q + _bump(n, q, r, d, mode).cast(dtype)
+    out: pl.Expr = q + bump(n, q, r, d, mode).cast(dtype)
+    return out
 
 
 def rescale(x: Numeric, scale: int, mode: str) -> pl.Expr:
