@@ -15,10 +15,11 @@ evaluation date are the pack's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
+from zhida.rules.evaluate.bitsets import Membership, membership
 from zhida.rules.evaluate.clause import CompiledClause
 from zhida.rules.lang import ast
 
@@ -26,11 +27,14 @@ from zhida.rules.lang import ast
 @dataclass(frozen=True)
 class SharedConditions:
     """`atoms`: column name → expression of each distinct atom; `conditions`: per clause
-    (in order), its condition over those columns; `reads`: per clause, the columns it reads."""
+    (in order), its condition over those columns; `reads`: per clause, the columns it reads;
+    `members`: the atoms that are code-membership tests, which the engine may compute
+    without their expression (bitsets.py)."""
 
     atoms: dict[str, pl.Expr]
     conditions: list[pl.Expr]
     reads: list[tuple[str, ...]]
+    members: dict[str, Membership] = field(default_factory=dict)
 
     def last_use(self, batch_size: int) -> dict[str, int]:
         """The last batch (clauses cut in runs of batch_size) that reads each atom column."""
@@ -45,6 +49,7 @@ def share(clauses: Sequence[CompiledClause]) -> SharedConditions:
     """Name every distinct atom of the clauses and write each condition over those names."""
     names: dict[tuple[ast.Node, str], str] = {}
     atoms: dict[str, pl.Expr] = {}
+    tests: dict[str, Membership] = {}
     conditions: list[pl.Expr] = []
     reads: list[tuple[str, ...]] = []
     for c in clauses:
@@ -55,10 +60,12 @@ def share(clauses: Sequence[CompiledClause]) -> SharedConditions:
             if name is None:
                 name = names[key] = f"__atom{len(names)}"
                 atoms[name] = expr
+                if (m := membership(node, expr)) is not None:
+                    tests[name] = m
             leaf[id(node)] = name
         conditions.append(_combine(c.clause.when, leaf))
         reads.append(tuple(dict.fromkeys(leaf.values())))
-    return SharedConditions(atoms, conditions, reads)
+    return SharedConditions(atoms, conditions, reads, tests)
 
 
 def _reads_param(node: ast.Node) -> bool:

@@ -24,6 +24,7 @@ import polars as pl
 from zhida.rules.evaluate import vectorised
 from zhida.rules.evaluate.allocate import STATUS, apply_enterprise_caps, apply_exclusivity
 from zhida.rules.evaluate.atoms import SharedConditions, share
+from zhida.rules.evaluate.bitsets import CodeBits
 from zhida.rules.evaluate.clause import CompiledClause, atoms
 from zhida.rules.evaluate.compile import Compiler
 from zhida.rules.evaluate.rounding import RawAmount, finish_amount, round_long
@@ -103,8 +104,9 @@ class CompiledPolicies:
         pairs are laid end to end, rounded to each clause's unit (in NumPy with the amount,
         else in one Polars query for all the others) and given their status. Nothing is
         computed for rows a clause rules out, and no per-pair column is materialised that is
-        not read. `vectorised=False` keeps every amount in Polars (the tests hold the two to
-        each other).
+        not read. Code-membership atoms are computed from bitmaps of their codes (bitsets.py).
+        `vectorised=False` keeps every atom and every amount in Polars (the tests hold the
+        two to each other).
 
         `method`: `batch` (the above), `rows` (the reference interpreter row by row:
         rowwise.py; the same results, far cheaper for a few rows), or `auto`: rows for
@@ -126,7 +128,7 @@ class CompiledPolicies:
         self.names  # noqa: B018 -- built here, before the workers read it
         near = frozenset(near_misses)
         parts: list[pl.DataFrame] = []
-        atom_columns = _AtomColumns(df, self.shared, batch_size)
+        atom_columns = _AtomColumns(df, self.shared, batch_size, bitsets=vectorised)
         # Atoms are computed here, batch after batch, while a worker evaluates the previous
         # batch's conditions and amounts: at most WORKERS batches in flight.
         in_flight: deque[tuple[int, Future[pl.DataFrame]]] = deque()
@@ -321,21 +323,31 @@ def assumed_bounds(schema: Schema, requirements: frame.Requirements) -> dict[str
 
 class _AtomColumns:
     """The atom columns of one evaluation, each computed once, for the batch that first
-    needs it, and dropped after the last batch that reads it."""
+    needs it, and dropped after the last batch that reads it. Code-membership atoms on a
+    Categorical column are computed from their codes' bitmaps (bitsets.py), the others by
+    Polars."""
 
-    def __init__(self, df: pl.DataFrame, shared: SharedConditions, batch_size: int) -> None:
+    def __init__(self, df: pl.DataFrame, shared: SharedConditions, batch_size: int, bitsets: bool = True) -> None:
         self.df = df
         self.shared = shared
         self.last_use = shared.last_use(batch_size)
         self.kept: dict[str, pl.Series] = {}
+        self.codes = CodeBits(df) if bitsets else None
 
     def batch(self, number: int, positions: range) -> pl.DataFrame:
         """The atom columns the conditions of clauses `positions` (batch `number`) read."""
         names = list(dict.fromkeys(n for i in positions for n in self.shared.reads[i]))
         todo = [n for n in names if n not in self.kept]
-        if todo:
-            new = self.df.select(*[_full(self.shared.atoms[n], self.df.height).alias(n) for n in todo])
-            self.kept.update(zip(todo, new.iter_columns(), strict=True))
+        codes = self.codes
+        as_bits = {} if codes is None else {
+            n: m for n in todo if (m := self.shared.members.get(n)) is not None and codes.usable(m)}
+        in_polars = [n for n in todo if n not in as_bits]
+        if in_polars:
+            new = self.df.select(*[_full(self.shared.atoms[n], self.df.height).alias(n) for n in in_polars])
+            self.kept.update(zip(in_polars, new.iter_columns(), strict=True))
+        if as_bits:
+            assert codes is not None
+            self.kept.update(zip(as_bits, codes.frame(as_bits).iter_columns(), strict=True))
         out = pl.DataFrame([self.kept[n] for n in names])
         for n in names:
             if self.last_use[n] == number:
