@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -42,27 +41,17 @@ STATUSES = ("eligible", "unknown", "excluded", "near_miss")  # zhida.rules.evalu
 
 
 class PeakRss:
-    """Resident-set high-water mark: sampled every 5 ms, and the kernel's ru_maxrss."""
+    """Resident-set high-water mark of this process, from the kernel (getrusage's ru_maxrss,
+    as bench/match.py and bench/spark.py read it): exact, and nothing runs beside the engine
+    to measure it. Until 2026-12-05 a thread sampled the RSS every 5 ms as well; it competed
+    with the engine's threads for the GIL and added 0.1–0.4 s to Zhida's time
+    (docs/benchmarks.md), and the kernel's figure was never below its samples."""
 
-    def __init__(self) -> None:
-        self.proc = psutil.Process()
-        self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    def sampled_mb(self) -> float:
-        return max(self.peak, self.proc.memory_info().rss) / 2**20
+    def so_far_mb(self) -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
     def stop(self) -> float:
-        self._stop.set()
-        self._thread.join()
-        kernel = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        return max(self.sampled_mb(), kernel / 2**20)
+        return self.so_far_mb()
 
 
 # --- children: one engine, one fresh process ----------------------------------------------
@@ -93,7 +82,7 @@ def run_zhida(w: Workload, peak: PeakRss, diagnose: bool = False) -> tuple[dict[
     seconds["evaluate"] = time.perf_counter() - t
     seconds["rss_before_mb"] = rss_before
 
-    seconds["peak_rss_evaluate_mb"] = peak.sampled_mb()
+    seconds["peak_rss_evaluate_mb"] = peak.so_far_mb()
 
     # Physical codes, not strings: converting 20 M pairs through Python strings would cost
     # more memory than the engine itself.
@@ -122,7 +111,7 @@ def run_openfisca(w: Workload, peak: PeakRss, diagnose: bool = False) -> tuple[d
     rss_before = psutil.Process().memory_info().rss / 2**20
     seconds, pairs = openfisca_impl.run(w.clauses, w.population)
     seconds["rss_before_mb"] = rss_before
-    seconds["peak_rss_evaluate_mb"] = peak.sampled_mb()
+    seconds["peak_rss_evaluate_mb"] = peak.so_far_mb()
     return seconds, pairs
 
 
@@ -180,8 +169,8 @@ def report(fig: dict, as_json: bool) -> None:
         table.add_row("OpenFisca", "total", f"{fig['openfisca_s']:.2f}",
                       f"{fig['ratio_vs_openfisca']:.1f}", f"{fig['openfisca_peak_rss_mb']:,.0f}")
     console.print(table)
-    console.print("Peak RSS: each engine in its own fresh child process, inputs included, sampled "
-                  "every 5 ms up to the end of the timed phases (Zhida's process held "
+    console.print("Peak RSS: each engine in its own fresh child process, inputs included, the "
+                  "kernel's high-water mark at the end of the timed phases (Zhida's process held "
                   f"{fig['zhida_rss_before_mb']:,.0f} MB before compiling).")
     agreement = Table(title="Agreement")
     agreement.add_column("figure")
