@@ -401,16 +401,18 @@ def _numpy_pairs(pairs: pl.DataFrame, which: list[int], raws: Sequence[RawAmount
     index = rows.astype(np.intp)
     holds = pairs.select([f"h{j}" for j in which]).unpivot().get_column("value").explode(empty_as_null=False)
     amounts, known = np.empty(len(rows), dtype=np.int64), np.empty(len(rows), dtype=bool)
-    start = 0
-    for j, count in zip(which, n.tolist(), strict=True):
-        raw = raws[j]
+    starts = (np.cumsum(n) - n).tolist()
+    # clauses that read the same columns one after the other: a column read at one clause's
+    # rows is still in the CPU's cache for the next
+    order = sorted(range(len(which)), key=lambda p: tuple(raws[which[p]].program.fields))  # type: ignore[union-attr]
+    for p in order:
+        raw, start, count = raws[which[p]], starts[p], int(n[p])
         assert raw.program is not None
         at = index[start : start + count]
         result = raw.program({f: columns[f].at(at) for f in raw.program.fields}, count)
         up, div, _ = _rounding(raw)
         amounts[start : start + count] = vectorised.round_fen(result.values, up, div, raw.mode, raw.factor)
         known[start : start + count] = result.valid
-        start += count
     out = pl.DataFrame({
         "clause": pl.Series(np.repeat(np.array(which, dtype=np.uint32) + positions.start, n), dtype=pl.UInt32),
         "row": pl.Series(rows, dtype=pl.UInt32),
