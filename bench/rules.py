@@ -50,9 +50,6 @@ class PeakRss:
     def so_far_mb(self) -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
-    def stop(self) -> float:
-        return self.so_far_mb()
-
 
 # --- children: one engine, one fresh process ----------------------------------------------
 
@@ -120,7 +117,7 @@ def child(engine: str, workdir: Path, run: int, diagnose: bool) -> None:
         w = pickle.load(f)
     peak = PeakRss()
     seconds, pairs = (run_zhida if engine == "zhida" else run_openfisca)(w, peak, diagnose)
-    seconds["peak_rss_mb"] = peak.stop()
+    seconds["peak_rss_mb"] = peak.so_far_mb()
     (workdir / f"{engine}-{run}.json").write_text(json.dumps(seconds))
     if run == 0:
         np.savez(workdir / f"{engine}-pairs.npz", **pairs)

@@ -79,7 +79,8 @@ class CodeBits:
 
 class _CodeColumn:
     """One code column: every row's code (its physical number; -1 for null), the codes
-    present, the validity of its rows, and the bitmaps of the codes asked for so far."""
+    present, the rows that have one (`known`, also the atoms' validity when some do not),
+    and the bitmaps of the codes asked for so far."""
 
     def __init__(self, s: pl.Series) -> None:
         self.height = s.len()
@@ -87,7 +88,8 @@ class _CodeColumn:
         present = s.drop_nulls().unique()
         self.code_of: dict[str, int] = dict(zip(present.cast(pl.String).to_list(),
                                                  present.to_physical().cast(pl.Int64).to_list(), strict=True))
-        self.validity = pa.py_buffer(pack(s.is_not_null().to_numpy(), self.height)) if s.null_count() else None
+        self.known = pack(s.is_not_null().to_numpy(), self.height)   # the rows with a code
+        self.validity = pa.py_buffer(self.known) if s.null_count() else None
         self._bits: dict[int, np.ndarray] = {}
 
     def atom(self, values: tuple[str, ...], negated: bool) -> pa.BooleanArray:
@@ -96,8 +98,8 @@ class _CodeColumn:
             words, flip = self._any(inside), negated
         else:   # the complement is shorter: in the list ⇔ in none of the other codes
             words, flip = self._any(set(self.code_of.values()) - inside), not negated
-        if flip:
-            np.bitwise_xor(words, ones(self.height), out=words)
+        if flip:   # the rows with a code outside the list (a null row's value is not read)
+            np.bitwise_xor(words, self.known, out=words)
         return pa.BooleanArray.from_buffers(pa.bool_(), self.height, [self.validity, pa.py_buffer(words)])
 
     def _any(self, codes: set[int]) -> np.ndarray:
@@ -119,15 +121,3 @@ def pack(flags: np.ndarray, height: int) -> np.ndarray:
     out[: len(packed)] = packed
     return out.view(np.uint64)
 
-
-def ones(height: int) -> np.ndarray:
-    """Every row's bit set, none past the last row (read-only, shared)."""
-    out = _ONES.get(height)
-    if out is None:
-        out = pack(np.ones(height, dtype=bool), height)
-        out.flags.writeable = False
-        _ONES[height] = out
-    return out
-
-
-_ONES: dict[int, np.ndarray] = {}
