@@ -1,5 +1,5 @@
-"""The NumPy executor of amount expressions (rules/evaluate/vectorised.py) gives what Polars
-gives: on hand-made expressions with nulls, on random rules through the whole batch engine,
+"""The programs of amount expressions (rules/evaluate/vectorised.py, run by kernel.py) give
+what Polars gives: on hand-made expressions with nulls, on random rules through the whole batch engine,
 and on every clause of the pack it accepts."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.unit.rules.test_properties import enterprise, random_clause, random_p
 from zhida.catalog import load_schema
 from zhida.rules.evaluate.engine import assumed_bounds, compile_policies
 from zhida.rules.evaluate.rounding import round_long
-from zhida.rules.evaluate.vectorised import INT64_NULL, Column, fits, program, round_fen
+from zhida.rules.evaluate.vectorised import INT64_NULL, Columns, fits, program, round_fen
 from zhida.rules.lang.scaled import ROUNDING_MODES
 from zhida.rules.model.policy import load_policies
 
@@ -32,9 +32,9 @@ def lit(v: int | bool | None, dtype: pl.DataType = I64) -> pl.Expr:
 
 
 DATA = pl.DataFrame({
-    "a": [-7, 7, None, -8, 0, 12, None, 3],
-    "b": [2, None, 3, None, -5, 12, None, 0],
-    "t": [True, None, False, True, None, False, True, None],
+    "a": [-7, 7, None, -8, 0, 12, None, 3, None],
+    "b": [2, None, 3, None, -5, 12, None, 0, -1],
+    "t": [True, None, False, True, None, False, True, None, False],
 }, schema={"a": I64, "b": I64, "t": pl.Boolean()})
 DTYPES = dict(DATA.schema)
 
@@ -50,6 +50,8 @@ EXPRESSIONS = {
     "kleene or, not": pl.when(~((f("a") > lit(0)) | f("t"))).then(lit(1)).otherwise(lit(2)),
     "and/or of unknowns is not the otherwise branch's business": pl.when(
         ((f("a") > lit(0)) | (f("b") > lit(0))).is_null()).then(lit(1)).otherwise(lit(2)),
+    "false and unknown is known false": pl.when(
+        ((f("a") > lit(0)) & (f("b") > lit(0))).is_null()).then(lit(1)).otherwise(lit(2)),
     "min/max_horizontal skip nulls": pl.min_horizontal(f("a"), f("b")) + pl.max_horizontal(f("a"), lit(1)),
     "strict min": pl.when(pl.any_horizontal(f("a").is_null(), f("b").is_null())).then(lit(None)).otherwise(
         pl.min_horizontal(f("a"), f("b"))),
@@ -69,8 +71,7 @@ def numpy_result(expr: pl.Expr, frame: pl.DataFrame = DATA, rows: list[int] | No
     prog = program(expr.cast(I64), dict(frame.schema))
     assert prog is not None, "the expression should be supported"
     index = np.arange(frame.height) if rows is None else np.array(rows)
-    columns = {name: Column.of(frame.get_column(name)) for name in prog.fields}
-    result = prog({name: col.at(index) for name, col in columns.items() if col is not None}, len(index))
+    result = prog.evaluate(Columns.of(frame, prog.fields), index)
     return [int(v) if ok else None for v, ok in zip(result.values, result.valid, strict=True)]
 
 
@@ -86,8 +87,8 @@ def test_rows_are_read_where_asked():
 
 def test_a_column_that_holds_the_null_marker_as_data_keeps_a_validity_array():
     frame = pl.DataFrame({"a": [INT64_NULL, None, 5]}, schema={"a": I64})
-    column = Column.of(frame.get_column("a"))
-    assert column is not None and column.valid is not None
+    columns = Columns.of(frame, {"a": I64})
+    assert columns.validity_row.tolist() == [0] and not columns.sentinel[0]
     assert numpy_result(f("a").clip(lower_bound=lit(0)), frame) == [0, None, 5]
 
 

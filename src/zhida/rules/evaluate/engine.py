@@ -29,7 +29,7 @@ from zhida.rules.evaluate.clause import CompiledClause, atoms
 from zhida.rules.evaluate.compile import Compiler
 from zhida.rules.evaluate.rounding import RawAmount, finish_amount, round_long
 from zhida.rules.evaluate.rowwise import ROWWISE_MAX, evaluate_rows
-from zhida.rules.evaluate.vectorised import Column
+from zhida.rules.evaluate.vectorised import Columns
 from zhida.rules.lang import ast, frame
 from zhida.rules.lang.errors import AmountOverflow, ExpressionError, FrameError, PolicyError, Problem
 from zhida.rules.lang.scaled import ROUNDING_MODES
@@ -98,11 +98,12 @@ class CompiledPolicies:
         computed are computed over the whole frame (each distinct atom of the pack once per
         evaluation: atoms.py), and one select combines them into every condition; (2) one
         select takes, per clause, its candidate rows (true, unknown, or a near miss); the
-        amount before rounding is computed on those rows only, in NumPy where the compiler's
-        expression allows (vectorised.py: a few microseconds per operation), else by Polars
-        in `list.eval` over one gather of the amount's inputs (`_pairs`); (3) the batch's
-        pairs are laid end to end, rounded to each clause's unit (in NumPy with the amount,
-        else in one Polars query for all the others) and given their status. Nothing is
+        amount before rounding is computed on those rows only, by its program where the
+        compiler's expression allows (vectorised.py: the batch's programs in one call of a
+        compiled kernel that releases the GIL, kernel.py), else by Polars in `list.eval`
+        over one gather of the amount's inputs (`_pairs`); (3) the batch's pairs are laid
+        end to end, rounded to each clause's unit (by the kernel with the amount, else in
+        one Polars query for all the others) and given their status. Nothing is
         computed for rows a clause rules out, and no per-pair column is materialised that is
         not read. Code-membership atoms are computed from bitmaps of their codes (bitsets.py).
         `vectorised=False` keeps every atom and every amount in Polars (the tests hold the
@@ -169,35 +170,31 @@ class CompiledPolicies:
         """The conditions over shared atoms (atoms.py): each distinct atom computed once."""
         return share(self.clauses)
 
-    def _amount_inputs(self, df: pl.DataFrame, vectorised: bool) -> tuple[dict[str, int], dict[str, Column]]:
+    def _amount_inputs(self, df: pl.DataFrame, vectorised: bool) -> tuple[dict[str, int], Columns | None]:
         """The magnitudes the amounts are compiled for (`bounds`), and the columns their
-        NumPy programs read (none unless `vectorised`)."""
+        programs read (None unless `vectorised`)."""
         bounds = {**assumed_bounds(self.schema, self.requirements), **self.bounds(df)}
-        return bounds, self._numpy_columns(df, bounds) if vectorised else {}
+        return bounds, self._program_columns(df, bounds) if vectorised else None
 
-    def _numpy_columns(self, df: pl.DataFrame, bounds: Mapping[str, int]) -> dict[str, Column]:
-        """The frame columns the amounts' NumPy programs read, as NumPy, where the frame has
-        them with the type the programs were built for (else those clauses use Polars)."""
+    def _program_columns(self, df: pl.DataFrame, bounds: Mapping[str, int]) -> Columns:
+        """The frame columns the amounts' programs read, where the frame has them with the
+        type the programs were built for (else those clauses use Polars)."""
         wanted: dict[str, pl.DataType] = {}
         for c in self.clauses:
             program = c.raw_amount(bounds).program
             if program is not None:
                 wanted.update(program.fields)
-        out = {}
-        for name, dtype in wanted.items():
-            if name in df.columns and df.schema[name] == dtype and (col := Column.of(df.get_column(name))) is not None:
-                out[name] = col
-        return out
+        return Columns.of(df, wanted)
 
     def _batch(self, df: pl.DataFrame, atoms: pl.DataFrame, positions: range, bounds: Mapping[str, int],
-               near: frozenset[int] = frozenset(), columns: Mapping[str, Column] | None = None) -> pl.DataFrame:
+               near: frozenset[int] = frozenset(), columns: Columns | None = None) -> pl.DataFrame:
         """One batch's pairs: row, clause (Enum of the keys), status (allocate.STATUS),
         amount_fen (integer fen; null for a near miss whose amount is negative), atom (the
         failing atom of a near miss; only when `near` is not empty).
 
         `df` carries the row numbers (ROW_COLUMN); `atoms` the atom columns the batch's
-        conditions read (atoms.py); `columns` the inputs of the NumPy amounts
-        (`_numpy_columns`; empty: every amount in Polars)."""
+        conditions read (atoms.py); `columns` the inputs of the amounts' programs
+        (`_program_columns`; None: every amount in Polars)."""
         batch = self.clauses[positions.start : positions.stop]
         # 1. every condition over the whole frame, from its atoms, kept as a column for step 2
         verdicts = atoms.select(*[self.shared.conditions[i].alias(c.verdict_column)
@@ -208,11 +205,11 @@ class CompiledPolicies:
             frame_ = frame_.with_columns(*[e.alias(c.atom_column) for c in batch
                                            if (e := misses.get(c.order)) is not None])
         # 2. per clause, on its candidate rows only: row, verdict, amount before rounding, atom;
-        # 3. rounded to each clause's unit: in NumPy for the clauses it can run (vectorised.py),
-        # the others in Polars (`_rounded`)
+        # 3. rounded to each clause's unit: by the kernel for the clauses with a program
+        # (vectorised.py), the others in Polars (`_rounded`)
         raws = [c.raw_amount(bounds) for c in batch]
-        columns = columns or {}
-        fast = [r.program is not None and c.order not in misses and all(f in columns for f in r.program.fields)
+        fast = [columns is not None and r.program is not None and c.order not in misses
+                and all(f in columns.names for f in r.program.fields)
                 and vectorised.fits(r.bound, *_rounding(r)[:2], r.factor) for c, r in zip(batch, raws, strict=True)]
         # one width for every clause on the Polars path, so that their pairs concatenate
         dtype = pl.Int128() if any(r.wide for r, f in zip(raws, fast, strict=True) if not f) else pl.Int64()
@@ -220,11 +217,12 @@ class CompiledPolicies:
                                 for e in (_candidates(c, j) if fast[j]
                                           else [_pairs(c, raw, dtype, c.order in misses, bool(near)).alias(f"p{j}")])])
         parts = []
-        in_polars, in_numpy = [j for j, f in enumerate(fast) if not f], [j for j, f in enumerate(fast) if f]
+        in_polars, in_kernel = [j for j, f in enumerate(fast) if not f], [j for j, f in enumerate(fast) if f]
         if in_polars:
             parts.append(self._rounded(df, pairs, in_polars, raws, positions, bool(near)))
-        if in_numpy:
-            parts.append(_numpy_pairs(pairs, in_numpy, raws, columns, positions, bool(near)))
+        if in_kernel:
+            assert columns is not None
+            parts.append(_program_pairs(pairs, in_kernel, raws, columns, positions, bool(near)))
         rounded = parts[0] if len(parts) == 1 else pl.concat(parts).sort("clause", maintain_order=True)
 
         def status(name: str) -> pl.Expr:
@@ -378,7 +376,7 @@ def _pairs(c: CompiledClause, raw: RawAmount, dtype: pl.DataType, miss: bool, wi
 
 def _candidates(c: CompiledClause, j: int) -> list[pl.Expr]:
     """A clause's candidate rows (condition true or unknown) and its verdict on them, as
-    lists, for an amount computed in NumPy (no near misses: those take `_pairs`)."""
+    lists, for an amount computed by its program (no near misses: those take `_pairs`)."""
     verdict = pl.col(c.verdict_column)
     candidate = verdict.fill_null(True)
     return [pl.col(ROW_COLUMN).filter(candidate).implode().alias(f"r{j}"),
@@ -390,29 +388,18 @@ def _rounding(raw: RawAmount) -> tuple[int, int, int]:
     return 10 ** max(0, -raw.shift), 10 ** max(0, raw.shift), ROUNDING_MODES.index(raw.mode)
 
 
-def _numpy_pairs(pairs: pl.DataFrame, which: list[int], raws: Sequence[RawAmount], columns: Mapping[str, Column],
-                 positions: range, with_atom: bool) -> pl.DataFrame:
+def _program_pairs(pairs: pl.DataFrame, which: list[int], raws: Sequence[RawAmount], columns: Columns,
+                   positions: range, with_atom: bool) -> pl.DataFrame:
     """The pairs of the batch's clauses `which` (their `_candidates` columns r{j} and h{j}),
-    with their amounts computed and rounded in NumPy: clause (position), row, holds,
-    amount_fen[, atom] (null: NumPy clauses have no near misses)."""
+    with their amounts computed and rounded by their programs in one kernel call: clause
+    (position), row, holds, amount_fen[, atom] (null: these clauses have no near misses)."""
     lists = pairs.select([f"r{j}" for j in which]).unpivot().get_column("value")
     n = lists.list.len().to_numpy()
     rows = lists.explode(empty_as_null=False).to_numpy()
-    index = rows.astype(np.intp)
     holds = pairs.select([f"h{j}" for j in which]).unpivot().get_column("value").explode(empty_as_null=False)
-    amounts, known = np.empty(len(rows), dtype=np.int64), np.empty(len(rows), dtype=bool)
-    starts = (np.cumsum(n) - n).tolist()
-    # clauses that read the same columns one after the other: a column read at one clause's
-    # rows is still in the CPU's cache for the next
-    order = sorted(range(len(which)), key=lambda p: tuple(raws[which[p]].program.fields))  # type: ignore[union-attr]
-    for p in order:
-        raw, start, count = raws[which[p]], starts[p], int(n[p])
-        assert raw.program is not None
-        at = index[start : start + count]
-        result = raw.program({f: columns[f].at(at) for f in raw.program.fields}, count)
-        up, div, _ = _rounding(raw)
-        amounts[start : start + count] = vectorised.round_fen(result.values, up, div, raw.mode, raw.factor)
-        known[start : start + count] = result.valid
+    programs = [raws[j].program for j in which]
+    roundings = [(*_rounding(raws[j]), raws[j].factor) for j in which]
+    amounts, known = vectorised.run_amounts(programs, roundings, columns, rows, n)  # type: ignore[arg-type]
     out = pl.DataFrame({
         "clause": pl.Series(np.repeat(np.array(which, dtype=np.uint32) + positions.start, n), dtype=pl.UInt32),
         "row": pl.Series(rows, dtype=pl.UInt32),

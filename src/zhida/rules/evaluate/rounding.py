@@ -42,7 +42,7 @@ class RawAmount:
     |expr| (None: unknown); with the multiplier of a negative shift it decides whether the
     rounding can run in Int64. `columns`: the frame columns expr reads (for the batch
     engine, as fields of `pl.element()`: compile.Compiler's `element` mode). `program`: the
-    same expression for NumPy, where it can be one (vectorised.py)."""
+    same expression as a program for the amount kernel, where it can be one (vectorised.py)."""
 
     expr: pl.Expr
     shift: int
