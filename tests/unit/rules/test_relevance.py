@@ -17,7 +17,7 @@ import polars as pl
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from tests.unit.rules.support import AS_OF, SCHEMA, clause, compile_frame, policy, run
-from tests.unit.rules.test_properties import CODE_VALUES, enterprise, random_clause, random_policy
+from tests.unit.rules.test_properties import CODE_VALUES, PARAMS, enterprise, random_clause, random_policy
 
 from zhida.rules.lang import ast, frame
 from zhida.rules.lang.errors import AmountOverflow
@@ -52,6 +52,14 @@ def test_the_answer_that_decides_most_comes_first():
     # 高新技术企业 = 是 settles the clause; 参保人数 or 营业收入 alone never does
     when = "high_tech or (employees >= 10 and revenue[last_year] >= 300万)"
     assert missing(when, {"facts": {}}) == ["高新技术企业", "参保人数", "营业收入[2023]"]
+
+
+def test_the_district_is_asked_where_a_regional_parameter_decides():
+    # 比例 is 60% by default, 70% in 温州 (330300) and 75% in 鹿城区 (330302): with no district the
+    # default applies and the condition holds, but the firm's district can make it fail
+    doc = policy([clause('60% >= param("rate")', "revenue[last_year]")], parameters=PARAMS)
+    _batch, explained = run(doc, [{"facts": {}}])
+    assert explained[0]["demo/c"].missing == ["区县代码", "营业收入[2023]"]
 
 
 def test_an_amount_input_is_asked_once_the_condition_holds():

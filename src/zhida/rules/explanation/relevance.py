@@ -42,7 +42,7 @@ from zhida.rules.evaluate.interpret import Interpreter, Value
 from zhida.rules.evaluate.rowwise import clause_amount
 from zhida.rules.lang import ast, frame
 from zhida.rules.lang.functions import FUNCTIONS
-from zhida.rules.lang.params import Parameter
+from zhida.rules.lang.params import DEFAULT_REGION, Parameter
 from zhida.rules.lang.periods import resolve, window_start
 from zhida.rules.lang.schema import NUMERIC_TYPES, Schema
 from zhida.rules.model.policy import Clause
@@ -233,9 +233,11 @@ class _Analyser:
             elif isinstance(n, ast.Call) and n.name == "param" and isinstance(n.args[0], ast.Str):
                 p = self.params.get(n.args[0].value)
                 values = p.at(self.as_of) if p is not None else None
-                for v in (values or {}).values():
+                for region, v in (values or {}).items():
                     if isinstance(v, Fraction):
                         self.nums.add(v)
+                    if region != DEFAULT_REGION:   # a region with a value of its own: a candidate code
+                        self.strs.add(region)
             elif isinstance(n, ast.Call) and n.name == "received":
                 within = n.kwarg("within")
                 if isinstance(within, ast.Duration):
