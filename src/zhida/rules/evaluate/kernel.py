@@ -14,7 +14,7 @@ overflowing amount before rounding was the same in Polars (checked arithmetic is
 compiler's business: it compiles such amounts to Int128, which programs do not run).
 
 Compiled by Numba when this module is imported, for the one signature below, and cached on
-disk beside this file (or in NUMBA_CACHE_DIR where the package is read-only): the first
+disk beside this file (or in ~/.cache/numba, or NUMBA_CACHE_DIR: docs/settings.md): the first
 import after an installation compiles (about 3 s on the benchmark machine), later imports
 load the cache (Numba's import and the load: about 0.3 s, like a library's import).
 """
