@@ -85,6 +85,13 @@ def test_rows_are_read_where_asked():
     assert numpy_result(expr, rows=[5, 0, 2]) == [24, -14, None]
 
 
+def test_a_row_beyond_the_frame_is_refused_before_the_kernel_reads_it():
+    prog = program(f("a") * lit(2), DTYPES)
+    assert prog is not None
+    with pytest.raises(ValueError, match="beyond"):
+        prog.evaluate(Columns.of(DATA, prog.fields), np.array([0, DATA.height]))
+
+
 def test_a_column_that_holds_the_null_marker_as_data_keeps_a_validity_array():
     frame = pl.DataFrame({"a": [INT64_NULL, None, 5]}, schema={"a": I64})
     columns = Columns.of(frame, {"a": I64})

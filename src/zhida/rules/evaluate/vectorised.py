@@ -125,6 +125,10 @@ def run_amounts(programs: Sequence[Program], roundings: Sequence[tuple[int, int,
     index = np.ascontiguousarray(index, dtype=np.uint32)
     if not index.flags.writeable:   # Polars' zero-copy arrays are read-only: Numba types them apart
         index = index.copy()
+    if len(index) != total or (total and int(index.max()) >= columns.data.shape[1]):
+        # the kernel does not check its reads (boundscheck=False): a wrong row must stop here
+        height = columns.data.shape[1]
+        raise ValueError(f"{len(index)} rows for {total} pairs, or a row beyond the frame's {height}")
     kernel.run(code, clauses, np.array(fields, dtype=np.int64), index, columns.data, columns.sentinel,
                columns.validity, columns.validity_row, registers, amounts, known)
     return amounts, known
